@@ -1,0 +1,584 @@
+"""The one seam every tool, LLM and clock/uuid/random call crosses.
+
+Outside a session a boundary call is a plain call. Inside ``RecordingSession`` the real
+function runs and its arguments, result or error and timing become a step. Inside
+``ReplayingSession`` the real function never runs: the answer comes from the cassette
+(or a ``Divergence`` is raised when there is none), and the call is appended to the
+replay's own step history in the same shape, so both histories can be compared.
+
+Only the outermost boundary call is a step: calls made inside a recorded tool (say an
+HTTP request it sends) belong to that step's answer and are not recorded on their own.
+The current session lives in a ``ContextVar`` (asyncio tasks inherit it); threads that
+start without the context fall back to the one session active in the process, if any.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as _dt
+import enum
+import functools
+import hashlib
+import importlib
+import inspect
+import random as _random
+import threading
+import time
+import uuid as _uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+from replay.canonical import (
+    bind_arguments,
+    callable_name,
+    error_class_name,
+    stable_hash,
+    to_plain,
+)
+from replay.cassette import ErrorInfo, Step
+from replay.errors import Divergence, ReplayedError, SessionError
+from replay.matching import DEFAULT_POLICY, MatchPolicy, RecordedIndex
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+Encode = Callable[[Any], tuple[Any, Any]]
+Decode = Callable[[Step], Any]
+
+
+class Mode(enum.Enum):
+    RECORDING = "recording"
+    REPLAYING = "replaying"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A boundary call as the matcher sees it: kind, name, plain args and their hash."""
+
+    kind: str
+    name: str
+    args: Any
+    args_hash: str
+    policy: MatchPolicy = DEFAULT_POLICY
+
+    @classmethod
+    def of(cls, kind: str, name: str, args: Any, policy: MatchPolicy = DEFAULT_POLICY) -> Call:
+        plain = to_plain(args)
+        return cls(kind, name, plain, stable_hash(plain), policy)
+
+
+@dataclass(frozen=True, slots=True)
+class DivergenceInfo:
+    """Where a replay first asked for something the cassette does not hold."""
+
+    step: int
+    kind: str
+    name: str
+    reason: str
+    nearest_step: int | None
+    args_diff: tuple[str, ...]
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "kind": self.kind,
+            "name": self.name,
+            "reason": self.reason,
+            "nearest_step": self.nearest_step,
+            "args_diff": list(self.args_diff),
+        }
+
+
+def span_id_for(trace_id: str, index: int | str) -> str:
+    """Deterministic span ids, so a re-recorded run keeps its ids and histories align."""
+    return hashlib.sha256(f"{trace_id}/{index}".encode()).hexdigest()[:16]
+
+
+def default_encode(value: Any) -> tuple[Any, Any]:
+    return to_plain(value), None
+
+
+def default_decode(step: Step) -> Any:
+    return copy_plain(step.result)
+
+
+def copy_plain(value: Any) -> Any:
+    """Copy the containers of plain data, so an agent mutating an answer cannot change
+    the cassette it came from (strings and numbers are immutable and shared)."""
+    if isinstance(value, dict):
+        return {k: copy_plain(v) if isinstance(v, dict | list) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_plain(v) if isinstance(v, dict | list) else v for v in value]
+    return value
+
+
+class Session:
+    """The step history of one run being recorded or replayed."""
+
+    mode: Mode
+
+    def __init__(self, *, trace_id: str, cassette_path: str | None = None) -> None:
+        self.trace_id = trace_id
+        self.root_span_id = span_id_for(trace_id, "root")
+        self.cassette_path = cassette_path
+        self._steps: list[Step | None] = []
+        self._lock = threading.Lock()
+        self._t0 = time.perf_counter()
+        self._tokens: list[tuple[contextvars.Token, Session | None]] = []
+
+    @property
+    def history(self) -> tuple[Step, ...]:
+        """The steps so far; a call still in flight is left out."""
+        return tuple(step for step in self._steps if step is not None)
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self._t0) * 1000.0, 3)
+
+    def _reserve(self) -> int:
+        with self._lock:
+            self._steps.append(None)
+            return len(self._steps) - 1
+
+    def _store(self, step: Step) -> None:
+        self._steps[step.index] = step
+
+    def _new_step(
+        self,
+        index: int,
+        call: Call,
+        *,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        started_at_ms: float = 0.0,
+        latency_ms: float = 0.0,
+        http: Any = None,
+    ) -> Step:
+        return Step(
+            index=index,
+            kind=call.kind,
+            name=call.name,
+            args=call.args,
+            args_hash=call.args_hash,
+            result=None if error is not None else result,
+            error=error,
+            started_at_ms=started_at_ms,
+            latency_ms=latency_ms,
+            span_id=span_id_for(self.trace_id, index),
+            parent_span_id=self.root_span_id,
+            http=http,
+        )
+
+    def call(
+        self,
+        call: Call,
+        live: Callable[[], T],
+        *,
+        encode: Encode = default_encode,
+        decode: Decode = default_decode,
+    ) -> T:
+        raise NotImplementedError
+
+    async def acall(
+        self,
+        call: Call,
+        live: Callable[[], Awaitable[T]],
+        *,
+        encode: Encode = default_encode,
+        decode: Decode = default_decode,
+    ) -> T:
+        raise NotImplementedError
+
+    def __enter__(self) -> Session:
+        with _active_lock:
+            _active.append(self)
+        self._tokens.append((_current.set(self), None))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        token, _ = self._tokens.pop()
+        _current.reset(token)
+        with _active_lock:
+            _active.remove(self)
+
+
+class RecordingSession(Session):
+    """Runs the real call and records it as a step."""
+
+    mode = Mode.RECORDING
+
+    def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
+        index = self._reserve()
+        started = self.elapsed_ms()
+        token = _inside.set(True)
+        try:
+            value = live()
+        except Exception as exc:
+            self._store(self._failed(index, call, exc, started))
+            raise
+        finally:
+            _inside.reset(token)
+        self._store(self._succeeded(index, call, value, started, encode))
+        return value
+
+    async def acall(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
+        index = self._reserve()
+        started = self.elapsed_ms()
+        token = _inside.set(True)
+        try:
+            value = await live()
+        except Exception as exc:
+            self._store(self._failed(index, call, exc, started))
+            raise
+        finally:
+            _inside.reset(token)
+        self._store(self._succeeded(index, call, value, started, encode))
+        return value
+
+    def _failed(self, index: int, call: Call, exc: Exception, started: float) -> Step:
+        error = ErrorInfo(error_class_name(exc), str(exc))
+        latency = round(self.elapsed_ms() - started, 3)
+        http = getattr(exc, "__replay_http__", None)
+        return self._new_step(
+            index, call, error=error, started_at_ms=started, latency_ms=latency, http=http
+        )
+
+    def _succeeded(self, index: int, call: Call, value: Any, started: float, encode: Encode) -> Step:
+        latency = round(self.elapsed_ms() - started, 3)
+        result, http = encode(value)
+        return self._new_step(
+            index, call, result=result, started_at_ms=started, latency_ms=latency, http=http
+        )
+
+
+class ReplayingSession(Session):
+    """Serves every call from the recorded steps; the real function never runs."""
+
+    mode = Mode.REPLAYING
+
+    def __init__(self, recorded: tuple[Step, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.index = RecordedIndex(recorded)
+        self.divergences: list[DivergenceInfo] = []
+
+    def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
+        return self._serve(call, decode)
+
+    async def acall(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
+        return self._serve(call, decode)
+
+    def _serve(self, call: Call, decode: Decode) -> Any:
+        index = self._reserve()
+        with self._lock:
+            recorded = self.index.take(call.kind, call.name, call.args, call.args_hash, call.policy)
+        if recorded is None:
+            raise self.diverge(index, call, reason="no recorded answer")
+        self._store(
+            self._new_step(
+                index,
+                call,
+                result=recorded.result,
+                error=recorded.error,
+                started_at_ms=recorded.started_at_ms,
+                latency_ms=recorded.latency_ms,
+                http=recorded.http,
+            )
+        )
+        if recorded.error is not None:
+            raise rebuild_error(recorded.error, step=recorded.index, cassette=self.cassette_path)
+        return decode(recorded)
+
+    def diverge(self, index: int | None, call: Call, *, reason: str, error_type: type[Divergence] = Divergence) -> Divergence:
+        """Record a divergence at ``index`` (a new step when None) and return the error."""
+        from replay.diff import describe_args_difference
+
+        if index is None:
+            index = self._reserve()
+        nearest = self.index.nearest(call.kind, call.name, call.args)
+        lines = describe_args_difference(nearest.args, call.args) if nearest is not None else ()
+        error = error_type(
+            step=index,
+            kind=call.kind,
+            name=call.name,
+            args=call.args,
+            nearest=nearest,
+            args_diff=tuple(lines),
+            cassette=self.cassette_path,
+            reason=reason,
+        )
+        info = DivergenceInfo(
+            step=index,
+            kind=call.kind,
+            name=call.name,
+            reason=reason,
+            nearest_step=nearest.index if nearest is not None else None,
+            args_diff=tuple(lines),
+            message=str(error),
+        )
+        with self._lock:
+            self.divergences.append(info)
+        last = self._steps[index - 1] if index > 0 else None
+        started = (last.started_at_ms + last.latency_ms) if last is not None else 0.0
+        self._store(
+            self._new_step(
+                index,
+                call,
+                error=ErrorInfo(error_class_name(error_type), f"{reason}"),
+                started_at_ms=round(started, 3),
+            )
+        )
+        return error
+
+
+def rebuild_error(
+    error: ErrorInfo, *, step: int | None = None, cassette: str | None = None
+) -> BaseException:
+    """The recorded error as an exception of its original class when it can be imported
+    and built, else a ``ReplayedError`` carrying the class name and message."""
+    rebuilt: BaseException | None = None
+    module_name, _, qualname = error.error_class.rpartition(".")
+    cls: Any = None
+    if module_name:
+        try:
+            cls = importlib.import_module(module_name)
+            for part in qualname.split("."):
+                cls = getattr(cls, part)
+        except Exception:
+            cls = None
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            rebuilt = cls(error.message)
+        except Exception:
+            try:
+                rebuilt = cls.__new__(cls)
+                rebuilt.args = (error.message,)
+            except Exception:
+                rebuilt = None
+        if rebuilt is not None and str(rebuilt) != error.message:
+            rebuilt.args = (error.message,)
+    if rebuilt is None:
+        rebuilt = ReplayedError(error.error_class, error.message)
+    where = f" step {step}" if step is not None else ""
+    source = f" of {cassette}" if cassette else ""
+    rebuilt.add_note(f"agent-replay: error replayed from{source}{where}")
+    return rebuilt
+
+
+_current: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
+    "replay_session", default=None
+)
+_inside: contextvars.ContextVar[bool] = contextvars.ContextVar("replay_inside_step", default=False)
+_active: list[Session] = []
+_active_lock = threading.Lock()
+
+
+def current_session() -> Session | None:
+    """The session that a boundary call made here belongs to, or None (live)."""
+    session = _current.get()
+    if session is not None:
+        return session
+    with _active_lock:
+        return _active[0] if len(_active) == 1 else None
+
+
+def active_session() -> Session | None:
+    """The session a new outermost boundary call would join: None when live or nested."""
+    if _inside.get():
+        return None
+    return current_session()
+
+
+def boundary_call(
+    kind: str,
+    name: str,
+    args: Any,
+    live: Callable[[], T],
+    *,
+    policy: MatchPolicy = DEFAULT_POLICY,
+    encode: Encode = default_encode,
+    decode: Decode = default_decode,
+) -> T:
+    """Cross the boundary synchronously: live, recorded or replayed by the active session."""
+    session = active_session()
+    if session is None:
+        return live()
+    return session.call(Call.of(kind, name, args, policy), live, encode=encode, decode=decode)
+
+
+async def async_boundary_call(
+    kind: str,
+    name: str,
+    args: Any,
+    live: Callable[[], Awaitable[T]],
+    *,
+    policy: MatchPolicy = DEFAULT_POLICY,
+    encode: Encode = default_encode,
+    decode: Decode = default_decode,
+) -> T:
+    """Cross the boundary from async code: live, recorded or replayed."""
+    session = active_session()
+    if session is None:
+        return await live()
+    return await session.acall(Call.of(kind, name, args, policy), live, encode=encode, decode=decode)
+
+
+def _boundary_decorator(
+    kind: str,
+    fn: Callable[..., Any] | None,
+    *,
+    name: str | None,
+    match: str | None,
+    ignore: Iterable[str],
+    encode: Callable[[Any], Any] | None,
+    decode: Callable[[Any], Any] | None,
+) -> Any:
+    policy = MatchPolicy.of(match, ignore)
+    step_encode: Encode = default_encode if encode is None else (lambda v: (to_plain(encode(v)), None))
+    step_decode: Decode = (
+        default_decode if decode is None else (lambda step: decode(copy_plain(step.result)))
+    )
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        step_name = name or callable_name(func)
+        signature = inspect.signature(func)
+
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                session = active_session()
+                if session is None:
+                    return await func(*args, **kwargs)
+                call = Call.of(kind, step_name, bind_arguments(signature, args, kwargs), policy)
+                return await session.acall(
+                    call, lambda: func(*args, **kwargs), encode=step_encode, decode=step_decode
+                )
+
+            async_wrapper.__replay_boundary__ = (kind, step_name)  # type: ignore[attr-defined]
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            session = active_session()
+            if session is None:
+                return func(*args, **kwargs)
+            call = Call.of(kind, step_name, bind_arguments(signature, args, kwargs), policy)
+            return session.call(
+                call, lambda: func(*args, **kwargs), encode=step_encode, decode=step_decode
+            )
+
+        wrapper.__replay_boundary__ = (kind, step_name)  # type: ignore[attr-defined]
+        return wrapper
+
+    return wrap(fn) if fn is not None else wrap
+
+
+@overload
+def tool(fn: F, /) -> F: ...
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    match: str | None = None,
+    ignore: Iterable[str] = (),
+    encode: Callable[[Any], Any] | None = None,
+    decode: Callable[[Any], Any] | None = None,
+) -> Callable[[F], F]: ...
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    match: str | None = None,
+    ignore: Iterable[str] = (),
+    encode: Callable[[Any], Any] | None = None,
+    decode: Callable[[Any], Any] | None = None,
+) -> Any:
+    """Mark a function (sync or async) as a tool: recorded, then served from the cassette.
+
+    ``match``: "args" (default), "name" or "position"; ``ignore``: argument names left out
+    of matching (e.g. a request id). ``encode`` turns a result into plain data for the
+    cassette and ``decode`` turns it back, for tools that return richer objects.
+    """
+    return _boundary_decorator(
+        "tool", fn, name=name, match=match, ignore=ignore, encode=encode, decode=decode
+    )
+
+
+@overload
+def llm(fn: F, /) -> F: ...
+@overload
+def llm(
+    *,
+    name: str | None = None,
+    match: str | None = None,
+    ignore: Iterable[str] = (),
+    encode: Callable[[Any], Any] | None = None,
+    decode: Callable[[Any], Any] | None = None,
+) -> Callable[[F], F]: ...
+def llm(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    match: str | None = None,
+    ignore: Iterable[str] = (),
+    encode: Callable[[Any], Any] | None = None,
+    decode: Callable[[Any], Any] | None = None,
+) -> Any:
+    """Mark a model call that is not spoken over HTTP (HTTP SDKs are captured by themselves).
+
+    ``name`` is usually the model, e.g. ``@replay.llm(name="gpt-4o-mini")``; the options
+    are those of ``tool``.
+    """
+    return _boundary_decorator(
+        "llm", fn, name=name, match=match, ignore=ignore, encode=encode, decode=decode
+    )
+
+
+def now() -> _dt.datetime:
+    """The current UTC time: recorded when recording, served when replaying."""
+    return boundary_call(
+        "clock",
+        "now",
+        {},
+        lambda: _dt.datetime.now(_dt.timezone.utc),
+        encode=lambda value: (value.isoformat(), None),
+        decode=lambda step: _dt.datetime.fromisoformat(step.result),
+    )
+
+
+def uuid4() -> _uuid.UUID:
+    """A random UUID: recorded when recording, served when replaying."""
+    return boundary_call(
+        "uuid",
+        "uuid4",
+        {},
+        _uuid.uuid4,
+        encode=lambda value: (str(value), None),
+        decode=lambda step: _uuid.UUID(step.result),
+    )
+
+
+def random() -> float:
+    """A float in [0, 1): recorded when recording, served when replaying."""
+    return boundary_call(
+        "random",
+        "random",
+        {},
+        _random.random,
+        encode=lambda value: (value, None),
+        decode=lambda step: float(step.result),
+    )
+
+
+def require_session() -> Session:
+    """The current session, or a ``SessionError`` saying how to start one."""
+    session = current_session()
+    if session is None:
+        raise SessionError(
+            "no recording or replaying session is active; wrap the run in "
+            "replay.record(...) or call replay.replay(...)"
+        )
+    return session

@@ -1,0 +1,374 @@
+"""The cassette: one recorded run as frozen values, and its versioned plain-data schema.
+
+This module is pure: it turns plain data (what YAML gives) into validated values and
+back. Reading and writing files lives in ``replay.storage``. The schema is documented in
+``docs/cassette-format.md``; a change to it bumps ``FORMAT_VERSION``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from replay.canonical import stable_hash
+from replay.errors import CassetteError, CassetteVersionError
+
+FORMAT_VERSION = 1
+STEP_KINDS = ("llm", "tool", "clock", "uuid", "random")
+NONDETERMINISM_KINDS = ("clock", "uuid", "random")
+KNOWN_STOP_REASONS = (
+    "completed",
+    "max_steps",
+    "tool_error",
+    "step_error",
+    "exception",
+    "diverged",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """A recorded error: its class as ``module.QualName`` and its message."""
+
+    error_class: str
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class": self.error_class, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One boundary call of a run: an LLM call, a tool call, or a clock/uuid/random read.
+
+    ``started_at_ms`` is relative to the start of the run; ``http`` holds the raw HTTP
+    interaction for steps captured from an SDK's traffic (None otherwise).
+    """
+
+    index: int
+    kind: str
+    name: str
+    args: Any
+    args_hash: str
+    result: Any = None
+    error: ErrorInfo | None = None
+    started_at_ms: float = 0.0
+    latency_ms: float = 0.0
+    span_id: str = ""
+    parent_span_id: str | None = None
+    http: Any = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What identifies the call (not its answer): kind, name, args hash."""
+        return (self.kind, self.name, self.args_hash)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "index": self.index,
+            "kind": self.kind,
+            "name": self.name,
+            "args_hash": self.args_hash,
+            "args": self.args,
+        }
+        if self.error is not None:
+            data["error"] = self.error.to_dict()
+        else:
+            data["result"] = self.result
+        data["started_at_ms"] = self.started_at_ms
+        data["latency_ms"] = self.latency_ms
+        data["span_id"] = self.span_id
+        data["parent_span_id"] = self.parent_span_id
+        if self.http is not None:
+            data["http"] = self.http
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Who and what the run was: identifiers, release, workflow, model and its input."""
+
+    run_id: str
+    trace_id: str
+    entrypoint: str | None = None
+    input: Any = None
+    release: str | None = None
+    workflow: str | None = None
+    model: str | None = None
+    recorded_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "trace_id": self.trace_id,
+            "release": self.release,
+            "workflow": self.workflow,
+            "model": self.model,
+            "entrypoint": self.entrypoint,
+            "input": self.input,
+            "recorded_at": self.recorded_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a run ended: ``stop_reason``, its output, and the error when it raised."""
+
+    stop_reason: str
+    output: Any = None
+    error: ErrorInfo | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.stop_reason != "completed" or self.error is not None
+
+    @property
+    def error_class(self) -> str | None:
+        return self.error.error_class if self.error else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stop_reason": self.stop_reason,
+            "output": self.output,
+            "error": self.error.to_dict() if self.error else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Cassette:
+    """One recorded run: format version, run context, step history and outcome."""
+
+    context: RunContext
+    steps: tuple[Step, ...]
+    outcome: Outcome
+    version: int = FORMAT_VERSION
+    path: str | None = field(default=None, compare=False)
+
+    @property
+    def run_id(self) -> str:
+        return self.context.run_id
+
+    def with_path(self, path: str | None) -> Cassette:
+        return replace(self, path=path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "run": self.context.to_dict(),
+            "outcome": self.outcome.to_dict(),
+            "steps": [step.to_dict() for step in self.steps],
+        }
+
+
+_TOP_KEYS = frozenset({"version", "run", "outcome", "steps"})
+_RUN_KEYS = frozenset(
+    {"run_id", "trace_id", "release", "workflow", "model", "entrypoint", "input", "recorded_at"}
+)
+_OUTCOME_KEYS = frozenset({"stop_reason", "output", "error"})
+_STEP_REQUIRED = ("index", "kind", "name", "args_hash")
+_STEP_KEYS = frozenset(
+    {
+        "index",
+        "kind",
+        "name",
+        "args",
+        "args_hash",
+        "result",
+        "error",
+        "started_at_ms",
+        "latency_ms",
+        "span_id",
+        "parent_span_id",
+        "http",
+    }
+)
+
+
+def cassette_from_dict(data: Any, *, path: str | None = None, verify: bool = True) -> Cassette:
+    """Validate plain data (a parsed cassette file) and build a ``Cassette``.
+
+    With ``verify`` each step's ``args_hash`` is checked against its ``args``, so a
+    hand-edited argument cannot silently keep matching under its old hash. Raises ``CassetteError`` naming the file, the step and the field at the first problem,
+    and ``CassetteVersionError`` when the version is not ``FORMAT_VERSION``.
+    """
+    if not isinstance(data, Mapping):
+        raise CassetteError(
+            f"expected a mapping at the top of the file, found {type(data).__name__}",
+            path=path,
+            hint="a cassette starts with 'version: 1'; see docs/cassette-format.md",
+        )
+    if "version" not in data:
+        raise CassetteError(
+            "missing format version", path=path, field="version", hint="add 'version: 1'"
+        )
+    if data["version"] != FORMAT_VERSION:
+        raise CassetteVersionError(path=path, found=data["version"], supported=FORMAT_VERSION)
+    _reject_unknown(data, _TOP_KEYS, path=path, where=None, prefix="")
+    for key in ("run", "outcome", "steps"):
+        if key not in data:
+            raise CassetteError("missing section", path=path, field=key)
+    context = _context_from(data["run"], path)
+    outcome = _outcome_from(data["outcome"], path)
+    raw_steps = data["steps"]
+    if raw_steps is None:
+        raw_steps = []
+    if not isinstance(raw_steps, list):
+        raise CassetteError("expected a list of steps", path=path, field="steps")
+    steps = tuple(_step_from(raw, position, path) for position, raw in enumerate(raw_steps))
+    if verify:
+        for step in steps:
+            expected = stable_hash(step.args)
+            if expected != step.args_hash:
+                raise CassetteError(
+                    "args_hash does not match args (were the args edited by hand?)",
+                    path=path,
+                    step=step.index,
+                    field="args_hash",
+                    hint=f"set it to {expected}",
+                )
+    return Cassette(context=context, steps=steps, outcome=outcome, version=FORMAT_VERSION, path=path)
+
+
+def _reject_unknown(
+    data: Mapping, allowed: frozenset[str], *, path: str | None, where: int | None, prefix: str
+) -> None:
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        raise CassetteError(
+            f"unknown field (allowed: {', '.join(sorted(allowed))})",
+            path=path,
+            step=where,
+            field=f"{prefix}{unknown[0]}",
+            hint="fix the spelling or remove it",
+        )
+
+
+def _require_mapping(value: Any, *, path: str | None, step: int | None, name: str) -> Mapping:
+    if not isinstance(value, Mapping):
+        raise CassetteError(
+            f"expected a mapping, found {type(value).__name__}", path=path, step=step, field=name
+        )
+    return value
+
+
+def _optional_str(value: Any, *, path: str | None, step: int | None, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return str(value)
+    raise CassetteError(
+        f"expected text, found {type(value).__name__}", path=path, step=step, field=name
+    )
+
+
+def _required_str(value: Any, *, path: str | None, step: int | None, name: str) -> str:
+    text = _optional_str(value, path=path, step=step, name=name)
+    if not text:
+        raise CassetteError("must be non-empty text", path=path, step=step, field=name)
+    return text
+
+
+def _number(value: Any, *, path: str | None, step: int | None, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CassetteError(
+            f"expected a number, found {value!r}", path=path, step=step, field=name
+        )
+    return float(value)
+
+
+def _error_from(value: Any, *, path: str | None, step: int | None, name: str) -> ErrorInfo | None:
+    if value is None:
+        return None
+    error = _require_mapping(value, path=path, step=step, name=name)
+    _reject_unknown(error, frozenset({"class", "message"}), path=path, where=step, prefix=f"{name}.")
+    return ErrorInfo(
+        error_class=_required_str(error.get("class"), path=path, step=step, name=f"{name}.class"),
+        message=_optional_str(error.get("message"), path=path, step=step, name=f"{name}.message")
+        or "",
+    )
+
+
+def _context_from(value: Any, path: str | None) -> RunContext:
+    run = _require_mapping(value, path=path, step=None, name="run")
+    _reject_unknown(run, _RUN_KEYS, path=path, where=None, prefix="run.")
+
+    def text(key: str) -> str | None:
+        return _optional_str(run.get(key), path=path, step=None, name=f"run.{key}")
+
+    return RunContext(
+        run_id=_required_str(run.get("run_id"), path=path, step=None, name="run.run_id"),
+        trace_id=_required_str(run.get("trace_id"), path=path, step=None, name="run.trace_id"),
+        entrypoint=text("entrypoint"),
+        input=run.get("input"),
+        release=text("release"),
+        workflow=text("workflow"),
+        model=text("model"),
+        recorded_at=text("recorded_at"),
+    )
+
+
+def _outcome_from(value: Any, path: str | None) -> Outcome:
+    outcome = _require_mapping(value, path=path, step=None, name="outcome")
+    _reject_unknown(outcome, _OUTCOME_KEYS, path=path, where=None, prefix="outcome.")
+    return Outcome(
+        stop_reason=_required_str(
+            outcome.get("stop_reason"), path=path, step=None, name="outcome.stop_reason"
+        ),
+        output=outcome.get("output"),
+        error=_error_from(outcome.get("error"), path=path, step=None, name="outcome.error"),
+    )
+
+
+def _step_from(value: Any, position: int, path: str | None) -> Step:
+    raw = _require_mapping(value, path=path, step=position, name="steps[]")
+    for key in _STEP_REQUIRED:
+        if key not in raw:
+            raise CassetteError("missing field", path=path, step=position, field=key)
+    _reject_unknown(raw, _STEP_KEYS, path=path, where=position, prefix="")
+    index = raw["index"]
+    if index != position:
+        raise CassetteError(
+            f"index is {index!r} but the step is number {position} in the list",
+            path=path,
+            step=position,
+            field="index",
+            hint="steps must be listed in order, numbered from 0",
+        )
+    kind = raw["kind"]
+    if kind not in STEP_KINDS:
+        raise CassetteError(
+            f"unknown kind {kind!r} (expected one of {', '.join(STEP_KINDS)})",
+            path=path,
+            step=position,
+            field="kind",
+        )
+    error = _error_from(raw.get("error"), path=path, step=position, name="error")
+    if error is not None and raw.get("result") is not None:
+        raise CassetteError(
+            "a step has either a result or an error, not both",
+            path=path,
+            step=position,
+            field="result",
+        )
+    parent = raw.get("parent_span_id")
+    return Step(
+        index=position,
+        kind=kind,
+        name=_required_str(raw["name"], path=path, step=position, name="name"),
+        args=raw.get("args"),
+        args_hash=_required_str(raw["args_hash"], path=path, step=position, name="args_hash"),
+        result=raw.get("result"),
+        error=error,
+        started_at_ms=_number(
+            raw.get("started_at_ms", 0.0), path=path, step=position, name="started_at_ms"
+        ),
+        latency_ms=_number(raw.get("latency_ms", 0.0), path=path, step=position, name="latency_ms"),
+        span_id=_optional_str(raw.get("span_id"), path=path, step=position, name="span_id") or "",
+        parent_span_id=_optional_str(parent, path=path, step=position, name="parent_span_id"),
+        http=raw.get("http"),
+    )

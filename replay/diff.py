@@ -1,0 +1,278 @@
+"""Comparing two step histories: where they first differ, how each step differs, and why.
+
+Steps are aligned by their call key (kind, name, args hash) with a longest-matching-block
+alignment, so one inserted call shows as one added step rather than shifting every later
+step. Aligned steps with equal keys compare their answers by equality (the fast path);
+deepdiff runs only on steps that differ. Timing and span ids are not compared.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from replay.cassette import Outcome, Step
+
+MAX_DIFF_LINES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class StepChange:
+    """One difference between the histories: a step changed, added or removed.
+
+    ``original`` and ``new`` are step indices in each history (None where absent);
+    ``differences`` are readable ``path: expected -> got`` lines; ``cause`` is a guess.
+    """
+
+    change: str
+    kind: str
+    name: str
+    original: int | None
+    new: int | None
+    cause: str
+    differences: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "change": self.change,
+            "kind": self.kind,
+            "name": self.name,
+            "original": self.original,
+            "new": self.new,
+            "cause": self.cause,
+            "differences": list(self.differences),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeChange:
+    """How the run's ending changed (stop_reason, error class, output)."""
+
+    before: Outcome
+    after: Outcome
+    fields: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fields": list(self.fields),
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryDiff:
+    """The comparison of an original step history with a new one."""
+
+    first_divergence: int | None
+    changes: tuple[StepChange, ...] = ()
+    outcome_change: OutcomeChange | None = None
+    original_steps: int = 0
+    new_steps: int = 0
+    equal_steps: int = field(default=0)
+
+    @property
+    def identical(self) -> bool:
+        return not self.changes and self.outcome_change is None
+
+    @property
+    def added(self) -> tuple[StepChange, ...]:
+        return tuple(c for c in self.changes if c.change == "added")
+
+    @property
+    def removed(self) -> tuple[StepChange, ...]:
+        return tuple(c for c in self.changes if c.change == "removed")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "identical": self.identical,
+            "first_divergence": self.first_divergence,
+            "original_steps": self.original_steps,
+            "new_steps": self.new_steps,
+            "equal_steps": self.equal_steps,
+            "changes": [c.to_dict() for c in self.changes],
+            "outcome_change": self.outcome_change.to_dict() if self.outcome_change else None,
+        }
+
+
+def diff_histories(
+    original: Sequence[Step],
+    new: Sequence[Step],
+    *,
+    original_outcome: Outcome | None = None,
+    new_outcome: Outcome | None = None,
+) -> HistoryDiff:
+    """Compare two step histories (and optionally their outcomes)."""
+    changes: list[StepChange] = []
+    equal = 0
+    if _same_keys(original, new):
+        pairs: list[tuple[str, int, int, int, int]] = [("equal", 0, len(original), 0, len(new))]
+    else:
+        matcher = difflib.SequenceMatcher(
+            None, [s.key for s in original], [s.key for s in new], autojunk=False
+        )
+        pairs = matcher.get_opcodes()
+    for tag, i1, i2, j1, j2 in pairs:
+        if tag == "equal":
+            for a, b in zip(original[i1:i2], new[j1:j2], strict=True):
+                if a.result == b.result and a.error == b.error:
+                    equal += 1
+                else:
+                    changes.append(_answer_change(a, b))
+            continue
+        changes.extend(_replaced(original[i1:i2], new[j1:j2]))
+    outcome_change = _outcome_change(original_outcome, new_outcome)
+    return HistoryDiff(
+        first_divergence=_first_divergence(changes, original, new),
+        changes=tuple(changes),
+        outcome_change=outcome_change,
+        original_steps=len(original),
+        new_steps=len(new),
+        equal_steps=equal,
+    )
+
+
+def _replaced(olds: Sequence[Step], news: Sequence[Step]) -> list[StepChange]:
+    """Pair the same call (kind and name) made with other args; the rest were removed or
+    added. Changes come out in the order of the new history."""
+    pending = list(olds)
+    out: list[StepChange] = []
+    for b in news:
+        match = next((a for a in pending if a.kind == b.kind and a.name == b.name), None)
+        if match is None:
+            out.append(StepChange("added", b.kind, b.name, None, b.index, _added_cause(b)))
+            continue
+        position = pending.index(match)
+        out.extend(
+            StepChange("removed", a.kind, a.name, a.index, None, _removed_cause(a))
+            for a in pending[:position]
+        )
+        del pending[: position + 1]
+        out.append(_call_change(match, b))
+    out.extend(
+        StepChange("removed", a.kind, a.name, a.index, None, _removed_cause(a)) for a in pending
+    )
+    return out
+
+
+def _same_keys(original: Sequence[Step], new: Sequence[Step]) -> bool:
+    return len(original) == len(new) and all(
+        a.args_hash == b.args_hash and a.name == b.name and a.kind == b.kind
+        for a, b in zip(original, new, strict=True)
+    )
+
+
+def _first_divergence(
+    changes: Sequence[StepChange], original: Sequence[Step], new: Sequence[Step]
+) -> int | None:
+    if not changes:
+        return None
+    first = changes[0]
+    if first.new is not None:
+        return first.new
+    return first.original if first.original is not None else min(len(original), len(new))
+
+
+def _answer_change(a: Step, b: Step) -> StepChange:
+    lines = describe_difference(
+        {"result": a.result, "error": _error(a)}, {"result": b.result, "error": _error(b)}
+    )
+    cause = "error changed" if (a.error is None) != (b.error is None) else "result changed"
+    return StepChange("changed", b.kind, b.name, a.index, b.index, cause, tuple(lines))
+
+
+def _call_change(a: Step, b: Step) -> StepChange:
+    lines = describe_args_difference(a.args, b.args)
+    if b.kind == "llm":
+        cause = "prompt changed" if _messages_changed(a.args, b.args) else "model request changed"
+    elif b.kind == "tool":
+        cause = "tool args changed"
+    else:
+        cause = "arguments changed"
+    return StepChange("changed", b.kind, b.name, a.index, b.index, cause, tuple(lines))
+
+
+def _messages_changed(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in ("messages", "input", "system", "prompt"):
+            if a.get(key) != b.get(key):
+                return True
+        return False
+    return True
+
+
+def _added_cause(step: Step) -> str:
+    return f"new {step.kind} call" if step.kind in ("llm", "tool") else f"new {step.kind} read"
+
+
+def _removed_cause(step: Step) -> str:
+    return f"{step.kind} call no longer made" if step.kind in ("llm", "tool") else (
+        f"{step.kind} read no longer made"
+    )
+
+
+def _error(step: Step) -> Any:
+    return step.error.to_dict() if step.error else None
+
+
+def _outcome_change(before: Outcome | None, after: Outcome | None) -> OutcomeChange | None:
+    if before is None or after is None:
+        return None
+    fields = []
+    if before.stop_reason != after.stop_reason:
+        fields.append("stop_reason")
+    if before.error_class != after.error_class:
+        fields.append("error_class")
+    if before.output != after.output:
+        fields.append("output")
+    return OutcomeChange(before, after, tuple(fields)) if fields else None
+
+
+def describe_args_difference(expected: Any, got: Any) -> list[str]:
+    """Readable lines for how a call's args differ from a recorded call's (args.* paths)."""
+    return describe_difference({"args": expected}, {"args": got})
+
+
+def describe_difference(expected: Any, got: Any, *, limit: int = MAX_DIFF_LINES) -> list[str]:
+    """``path: expected -> got`` lines from deepdiff, at most ``limit`` of them."""
+    if expected == got:
+        return []
+    from deepdiff import DeepDiff
+
+    delta = DeepDiff(expected, got, verbose_level=2, view="tree")
+    lines: list[str] = []
+    for report_type in sorted(delta):
+        for level in delta[report_type]:
+            path = _path_text(level.path())
+            if report_type.endswith("_added"):
+                lines.append(f"{path}: added {_short(level.t2)}")
+            elif report_type.endswith("_removed"):
+                lines.append(f"{path}: removed {_short(level.t1)}")
+            else:
+                lines.append(f"{path}: {_short(level.t1)} -> {_short(level.t2)}")
+    lines.sort()
+    if len(lines) > limit:
+        extra = len(lines) - limit
+        lines = [*lines[:limit], f"... and {extra} more difference{'s' if extra > 1 else ''}"]
+    return lines
+
+
+def _path_text(path: str) -> str:
+    """``root['args']['messages'][0]['content']`` -> ``args.messages[0].content``."""
+    text = path.removeprefix("root")
+    out = []
+    for part in text.replace("]", "").split("["):
+        if not part:
+            continue
+        if part[0] in "'\"":
+            out.append("." + part.strip("'\""))
+        else:
+            out.append(f"[{part}]")
+    return "".join(out).lstrip(".") or "(value)"
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."

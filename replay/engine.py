@@ -1,0 +1,437 @@
+"""Recording a run into a cassette, and replaying a cassette through the real agent code.
+
+Replay runs the production code path: the entrypoint is imported and called exactly as
+in production, with only the source of boundary answers changed (Temporal's replayer is
+the model). Results are frozen values; raising on a divergence is the caller's choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as _dt
+import importlib
+import inspect
+import os
+import sys
+import uuid as _uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from replay.boundary import (
+    DivergenceInfo,
+    RecordingSession,
+    ReplayingSession,
+    Session,
+    span_id_for,
+)
+from replay.canonical import error_class_name, to_plain
+from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
+from replay.diff import HistoryDiff, diff_histories
+from replay.errors import Divergence, EntrypointError, SessionError
+from replay.storage import load_cassette, save_cassette
+
+
+def outcome_from_return(value: Any) -> Outcome:
+    """How a run ended, from the entrypoint's return value.
+
+    A mapping with ``stop_reason`` reports it (with ``output`` and an optional ``error``:
+    an exception, a {class, message} mapping, or text); anything else means completed.
+    """
+    if isinstance(value, Mapping) and "stop_reason" in value:
+        return Outcome(
+            stop_reason=str(value["stop_reason"]),
+            output=to_plain(value.get("output")),
+            error=_error_info(value.get("error"), value.get("error_class")),
+        )
+    return Outcome(stop_reason="completed", output=to_plain(value))
+
+
+def outcome_from_exception(exc: BaseException) -> Outcome:
+    """How a run ended when the entrypoint raised (``diverged`` for a replay divergence)."""
+    if isinstance(exc, Divergence):
+        return Outcome("diverged", error=ErrorInfo(error_class_name(exc), str(exc).splitlines()[0]))
+    return Outcome(stop_reason="exception", error=ErrorInfo(error_class_name(exc), str(exc)))
+
+
+def _error_info(error: Any, error_class: Any = None) -> ErrorInfo | None:
+    if error is None:
+        return ErrorInfo(str(error_class), "") if error_class else None
+    if isinstance(error, BaseException):
+        return ErrorInfo(error_class_name(error), str(error))
+    if isinstance(error, Mapping):
+        return ErrorInfo(
+            str(error.get("class") or error_class or "error"), str(error.get("message") or "")
+        )
+    return ErrorInfo(str(error_class or "error"), str(error))
+
+
+def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
+    """Import ``"module:function"`` (the function may be a dotted attribute path).
+
+    The working folder is searched too, as ``python -m`` would, so ``replay run`` works
+    from a project's root without installing it.
+    """
+    module_name, sep, attr_path = entrypoint.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise EntrypointError(
+            f"entrypoint {entrypoint!r} is not of the form 'module:function' "
+            "(e.g. 'support_agent:run')"
+        )
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise EntrypointError(
+                f"cannot import module '{module_name}' of entrypoint '{entrypoint}' "
+                f"(no module named '{exc.name}'); run from the project's root or install it"
+            ) from exc
+        raise EntrypointError(
+            f"importing '{module_name}' for entrypoint '{entrypoint}' failed: {exc}; "
+            "install the missing package"
+        ) from exc
+    except Exception as exc:
+        raise EntrypointError(
+            f"importing '{module_name}' for entrypoint '{entrypoint}' raised "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    for part in attr_path.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise EntrypointError(
+                f"module '{module_name}' has no attribute '{attr_path}' "
+                f"(entrypoint '{entrypoint}'); check the function's name"
+            ) from None
+    if not callable(target):
+        raise EntrypointError(f"entrypoint '{entrypoint}' is not callable")
+    return target
+
+
+def call_entrypoint(fn: Callable[..., Any], input: Any) -> Any:
+    """Call an entrypoint with its recorded input: a mapping as keyword arguments, None as
+    no arguments, anything else as the one argument. Coroutines are run to completion."""
+    if input is None:
+        result = fn()
+    elif isinstance(input, Mapping):
+        result = fn(**input)
+    else:
+        result = fn(input)
+    if inspect.isawaitable(result):
+        result = asyncio.run(_await(result))
+    return result
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _network_seams(session: Session) -> AbstractContextManager[Any]:
+    """Capture (recording) or serve and block (replaying) HTTP traffic for ``session``."""
+    try:
+        from replay.http import intercept
+    except ImportError:
+        return contextlib.nullcontext()
+    return intercept(session)
+
+
+@dataclass
+class Recording:
+    """What ``record()`` yields: report the run's return value with ``set_result``."""
+
+    path: Path
+    context: RunContext
+    session: RecordingSession
+    outcome: Outcome | None = None
+    cassette: Cassette | None = None
+
+    def set_result(self, value: Any) -> None:
+        """Report how the run ended (see ``outcome_from_return``)."""
+        self.outcome = outcome_from_return(value)
+
+    def set_outcome(self, stop_reason: str, output: Any = None, error: Any = None) -> None:
+        self.outcome = Outcome(stop_reason, to_plain(output), _error_info(error))
+
+
+def _new_context(
+    *,
+    run_id: str | None,
+    trace_id: str | None,
+    entrypoint: str | None,
+    input: Any,
+    release: str | None,
+    workflow: str | None,
+    model: str | None,
+) -> RunContext:
+    run_id = run_id or f"run_{_uuid.uuid4().hex[:12]}"
+    trace_id = trace_id or span_id_for(run_id, "trace") + span_id_for(run_id, "trace2")
+    return RunContext(
+        run_id=run_id,
+        trace_id=trace_id,
+        entrypoint=entrypoint,
+        input=to_plain(input),
+        release=release,
+        workflow=workflow,
+        model=model,
+        recorded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+@contextlib.contextmanager
+def record(
+    path: str | os.PathLike[str],
+    *,
+    entrypoint: str | None = None,
+    input: Any = None,
+    run_id: str | None = None,
+    trace_id: str | None = None,
+    release: str | None = None,
+    workflow: str | None = None,
+    model: str | None = None,
+) -> Iterator[Recording]:
+    """Record the run inside the ``with`` block into the cassette at ``path``.
+
+    The cassette is written (atomically) when the block ends, also when it raises: a
+    failing run is exactly the evidence wanted; the exception then propagates.
+    """
+    context = _new_context(
+        run_id=run_id,
+        trace_id=trace_id,
+        entrypoint=entrypoint,
+        input=input,
+        release=release,
+        workflow=workflow,
+        model=model,
+    )
+    session = RecordingSession(trace_id=context.trace_id, cassette_path=str(path))
+    recording = Recording(path=Path(path), context=context, session=session)
+    _refuse_nesting()
+    raised: BaseException | None = None
+    try:
+        with session, _network_seams(session):
+            yield recording
+    except Exception as exc:
+        raised = exc
+        raise
+    finally:
+        if raised is not None:
+            outcome = outcome_from_exception(raised)
+        else:
+            outcome = recording.outcome or Outcome("completed")
+        recording.cassette = _finish_cassette(context, session.history, outcome)
+        save_cassette(recording.cassette, path)
+
+
+def _finish_cassette(context: RunContext, steps: tuple[Step, ...], outcome: Outcome) -> Cassette:
+    if context.model is None:
+        model = next((s.name for s in steps if s.kind == "llm"), None)
+        if model is not None:
+            context = RunContext(**{**_fields(context), "model": model})
+    return Cassette(context=context, steps=steps, outcome=outcome)
+
+
+def _fields(context: RunContext) -> dict[str, Any]:
+    return {name: getattr(context, name) for name in RunContext.__slots__}
+
+
+def _refuse_nesting() -> None:
+    from replay.boundary import current_session
+
+    if current_session() is not None:
+        raise SessionError(
+            "a recording or replay is already active here; agent-replay records one run "
+            "at a time per context (end the outer one first)"
+        )
+
+
+def record_run(
+    entrypoint: str,
+    path: str | os.PathLike[str],
+    *,
+    input: Any = None,
+    run_id: str | None = None,
+    trace_id: str | None = None,
+    release: str | None = None,
+    workflow: str | None = None,
+    model: str | None = None,
+) -> Cassette:
+    """Import and run ``entrypoint`` live on ``input`` and record it; returns the cassette.
+
+    An exception from the agent is part of the evidence (``stop_reason: exception``), not
+    an error of this function.
+    """
+    fn = import_entrypoint(entrypoint)
+    with contextlib.suppress(Exception), record(
+        path,
+        entrypoint=entrypoint,
+        input=input,
+        run_id=run_id,
+        trace_id=trace_id,
+        release=release,
+        workflow=workflow,
+        model=model,
+    ) as recording:
+        recording.set_result(call_entrypoint(fn, input))
+    return load_cassette(path)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """One replay of a cassette: the new history and outcome, and their comparison.
+
+    ``divergence`` is the first call the cassette held no answer for (None when every
+    call was served); ``unserved`` lists recorded steps the new code never asked for.
+    """
+
+    cassette: Cassette
+    agent: str
+    history: tuple[Step, ...]
+    outcome: Outcome
+    diff: HistoryDiff
+    divergence: DivergenceInfo | None = None
+    divergences: tuple[DivergenceInfo, ...] = ()
+    unserved: tuple[int, ...] = field(default=())
+
+    @property
+    def diverged(self) -> bool:
+        return self.divergence is not None
+
+    @property
+    def identical(self) -> bool:
+        """Same calls, same answers, same ending as the recording."""
+        return not self.diverged and self.diff.identical
+
+    def raise_for_divergence(self) -> None:
+        """Raise ``Divergence`` with the first divergence's message, if there was one."""
+        if self.divergence is not None:
+            info = self.divergence
+            raise Divergence(
+                step=info.step,
+                kind=info.kind,
+                name=info.name,
+                args=None,
+                nearest=self.cassette.steps[info.nearest_step]
+                if info.nearest_step is not None
+                else None,
+                args_diff=info.args_diff,
+                cassette=self.cassette.path,
+                reason=info.reason,
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cassette": self.cassette.path,
+            "run_id": self.cassette.run_id,
+            "agent": self.agent,
+            "outcome": self.outcome.to_dict(),
+            "steps": len(self.history),
+            "divergence": self.divergence.to_dict() if self.divergence else None,
+            "unserved": list(self.unserved),
+            "diff": self.diff.to_dict(),
+        }
+
+
+def replay(
+    cassette: str | os.PathLike[str] | Cassette,
+    *,
+    agent: str | Callable[..., Any] | None = None,
+) -> ReplayResult:
+    """Re-drive an agent against a cassette: every boundary call is served from it.
+
+    ``agent`` defaults to the cassette's recorded entrypoint; pass another
+    ``"module:function"`` (or a callable) to run other code, e.g. a fix, against the same
+    recorded world. No network: an HTTP request not in the cassette is a divergence.
+    """
+    original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
+    if agent is None:
+        if not original.context.entrypoint:
+            raise EntrypointError(
+                f"{original.path}: the cassette records no entrypoint (field 'run.entrypoint'); "
+                "pass agent='module:function'"
+            )
+        agent = original.context.entrypoint
+    if isinstance(agent, str):
+        agent_name, fn = agent, import_entrypoint(agent)
+    else:
+        agent_name, fn = f"{agent.__module__}:{agent.__qualname__}", agent
+    with replaying(original) as replayed:
+        try:
+            replayed.set_result(call_entrypoint(fn, original.context.input))
+        except Exception as exc:
+            replayed.set_exception(exc)
+    assert replayed.result is not None
+    return _with_agent(replayed.result, agent_name)
+
+
+def _with_agent(result: ReplayResult, agent: str) -> ReplayResult:
+    return ReplayResult(**{**result.__dict__, "agent": agent})
+
+
+@dataclass
+class Replaying:
+    """What ``replaying()`` yields; ``result`` is filled in when the block ends."""
+
+    cassette: Cassette
+    session: ReplayingSession
+    outcome: Outcome | None = None
+    result: ReplayResult | None = None
+
+    def set_result(self, value: Any) -> None:
+        self.outcome = outcome_from_return(value)
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.outcome = outcome_from_exception(exc)
+
+
+@contextlib.contextmanager
+def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying]:
+    """Serve every boundary call in the block from ``cassette`` (for tests and harnesses).
+
+    When the block ends, ``.result`` holds the ``ReplayResult`` (compared against the
+    recorded outcome unless ``set_result``/``set_exception`` reported another).
+    """
+    original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
+    _refuse_nesting()
+    session = ReplayingSession(
+        original.steps, trace_id=original.context.trace_id, cassette_path=original.path
+    )
+    state = Replaying(cassette=original, session=session)
+    try:
+        with session, _network_seams(session):
+            yield state
+    except Exception as exc:
+        state.set_exception(exc)
+        raise
+    finally:
+        state.result = _result_of(original, session, state.outcome)
+
+
+def _result_of(original: Cassette, session: ReplayingSession, outcome: Outcome | None) -> ReplayResult:
+    history = session.history
+    if outcome is None:
+        outcome = original.outcome
+    if session.divergences and outcome.stop_reason != "diverged":
+        first = session.divergences[0]
+        outcome = Outcome(
+            stop_reason="diverged",
+            output=outcome.output,
+            error=ErrorInfo(error_class_name(Divergence), first.message.splitlines()[0]),
+        )
+    return ReplayResult(
+        cassette=original,
+        agent=original.context.entrypoint or "",
+        history=history,
+        outcome=outcome,
+        diff=diff_histories(
+            original.steps, history, original_outcome=original.outcome, new_outcome=outcome
+        ),
+        divergence=session.divergences[0] if session.divergences else None,
+        divergences=tuple(session.divergences),
+        unserved=tuple(step.index for step in session.index.unserved()),
+    )

@@ -1,0 +1,138 @@
+"""The exceptions agent-replay raises, under one root.
+
+    ReplayError                   anything agent-replay itself reports
+    ├── CassetteError             a cassette file cannot be read, parsed or validated
+    │   └── CassetteVersionError  the file's format version is not one this build reads
+    ├── CassetteWriteError        a cassette could not be written (disk, permissions)
+    ├── EntrypointError           "module:function" cannot be imported or called
+    ├── SessionError              a boundary used wrongly (nested record, no session, ...)
+    ├── Divergence                replay asked for a call the cassette does not hold
+    ├── NetworkBlocked            a real network request was attempted while replaying
+    └── ReplayedError             a recorded error whose class cannot be imported here
+
+Every message says what happened, where (file, step, field) and what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReplayError(Exception):
+    """Root of every error agent-replay raises."""
+
+
+class CassetteError(ReplayError):
+    """A cassette cannot be read, parsed or validated.
+
+    ``path``, ``step`` and ``field`` say where; the message says how to fix it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        step: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = path
+        self.step = step
+        self.field = field
+        self.hint = hint
+        where = []
+        if path:
+            where.append(str(path))
+        if step is not None:
+            where.append(f"step {step}")
+        if field:
+            where.append(f"field '{field}'")
+        text = f"{': '.join(where)}: {message}" if where else message
+        if hint:
+            text = f"{text} ({hint})"
+        super().__init__(text)
+
+
+class CassetteVersionError(CassetteError):
+    """The cassette declares a format version this build does not read."""
+
+    def __init__(self, *, path: str | None, found: Any, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"cassette format version {found!r} is not supported; this build reads version "
+            f"{supported}",
+            path=path,
+            field="version",
+            hint="re-record it with this version of agent-replay, or install the version "
+            "that wrote it",
+        )
+
+
+class CassetteWriteError(ReplayError):
+    """Writing a cassette failed; the previous file (if any) is left intact."""
+
+
+class EntrypointError(ReplayError):
+    """An agent entrypoint ("module:function") cannot be imported or called."""
+
+
+class SessionError(ReplayError):
+    """A recording or replaying session was used in a way it cannot support."""
+
+
+class Divergence(ReplayError):
+    """The replayed code made a call that the cassette holds no answer for.
+
+    Attributes: ``step`` (index in the replay's history), ``kind``, ``name``, ``args``,
+    ``nearest`` (the closest recorded step, or None) and ``args_diff`` (readable lines).
+    """
+
+    def __init__(
+        self,
+        *,
+        step: int,
+        kind: str,
+        name: str,
+        args: Any,
+        nearest: Any = None,
+        args_diff: tuple[str, ...] = (),
+        cassette: str | None = None,
+        reason: str = "no recorded answer",
+    ) -> None:
+        self.step = step
+        self.kind = kind
+        self.name = name
+        self.args = args
+        self.nearest = nearest
+        self.args_diff = args_diff
+        self.cassette = cassette
+        self.reason = reason
+        lines = [f"step {step}: {kind} call '{name}' diverged: {reason}"]
+        if nearest is not None:
+            lines.append(
+                f"  nearest recorded call: step {nearest.index} {nearest.kind} '{nearest.name}'"
+            )
+            lines.extend(f"    {line}" for line in args_diff)
+        else:
+            lines.append(f"  the cassette holds no {kind} call named '{name}'")
+        if cassette:
+            lines.append(f"  reproduce with: replay run {cassette}")
+        super().__init__("\n".join(lines))
+
+
+class NetworkBlocked(Divergence):
+    """A real network request was attempted while replaying (replay is offline)."""
+
+
+class ReplayedError(ReplayError):
+    """A recorded error raised again when its original class cannot be imported.
+
+    ``error_class`` is the recorded "module.QualName"; ``message`` the recorded text.
+    """
+
+    def __init__(self, error_class: str, message: str) -> None:
+        self.error_class = error_class
+        self.message = message
+        super().__init__(f"{error_class}: {message}")

@@ -1,0 +1,135 @@
+"""Which recorded answer serves which call during replay.
+
+The default key is kind + name + args hash, served in occurrence order per key: the
+third identical ``search_docs("x")`` gets the third recorded answer, which also makes
+concurrent calls (``asyncio.gather``) replay correctly. Per boundary a ``MatchPolicy``
+may ignore argument keys, match on the name only, or on position only (the n-th call
+of a kind gets the n-th recorded step of that kind). Lookups are dictionary hits, not
+scans, so the cost per call does not grow with the cassette.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from replay.canonical import args_hash, canonical_json
+from replay.cassette import Step
+
+
+class MatchOn(enum.Enum):
+    """What a replayed call must share with a recorded step to be served by it."""
+
+    ARGS = "args"
+    NAME = "name"
+    POSITION = "position"
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPolicy:
+    """How calls of one boundary are matched; ``ignore`` names top-level arg keys to skip."""
+
+    on: MatchOn = MatchOn.ARGS
+    ignore: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, match: str | MatchOn | None = None, ignore: Iterable[str] = ()) -> MatchPolicy:
+        on = MatchOn(match) if match is not None else MatchOn.ARGS
+        return cls(on=on, ignore=frozenset(ignore))
+
+
+DEFAULT_POLICY = MatchPolicy()
+
+
+class RecordedIndex:
+    """The recorded steps of one cassette, indexed for serving replayed calls once each."""
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        self._steps = steps
+        self._consumed = bytearray(len(steps))
+        self._by_key: dict[tuple[str, str, str], deque[int]] = {}
+        self._by_name: dict[tuple[str, str], list[int]] = {}
+        self._by_kind: dict[str, list[int]] = {}
+        for step in steps:
+            self._by_key.setdefault(step.key, deque()).append(step.index)
+            self._by_name.setdefault((step.kind, step.name), []).append(step.index)
+            self._by_kind.setdefault(step.kind, []).append(step.index)
+        self._derived: dict[tuple[str, str, frozenset[str]], dict[str, deque[int]]] = {}
+        self._name_queues: dict[tuple[str, str], deque[int]] = {}
+        self._position: dict[str, int] = {}
+
+    def take(
+        self, kind: str, name: str, args: Any, hash_: str, policy: MatchPolicy = DEFAULT_POLICY
+    ) -> Step | None:
+        """The recorded step that answers this call, marked as served; None if there is none."""
+        if policy.on is MatchOn.POSITION:
+            return self._take_position(kind)
+        if policy.on is MatchOn.NAME:
+            queue = self._name_queues.get((kind, name))
+            if queue is None:
+                queue = self._name_queues[(kind, name)] = deque(self._by_name.get((kind, name), ()))
+        elif policy.ignore:
+            queue = self._derived_queue(kind, name, policy.ignore, args)
+        else:
+            queue = self._by_key.get((kind, name, hash_))
+        return self._pop_unconsumed(queue)
+
+    def _take_position(self, kind: str) -> Step | None:
+        ordinal = self._position.get(kind, 0)
+        self._position[kind] = ordinal + 1
+        indices = self._by_kind.get(kind, ())
+        if ordinal < len(indices) and not self._consumed[indices[ordinal]]:
+            self._consumed[indices[ordinal]] = 1
+            return self._steps[indices[ordinal]]
+        return None
+
+    def _derived_queue(
+        self, kind: str, name: str, ignore: frozenset[str], args: Any
+    ) -> deque[int] | None:
+        table = self._derived.get((kind, name, ignore))
+        if table is None:
+            table = {}
+            for index in self._by_name.get((kind, name), ()):
+                key = args_hash(self._steps[index].args, ignore=ignore)
+                table.setdefault(key, deque()).append(index)
+            self._derived[(kind, name, ignore)] = table
+        return table.get(args_hash(args, ignore=ignore))
+
+    def _pop_unconsumed(self, queue: deque[int] | None) -> Step | None:
+        while queue:
+            index = queue.popleft()
+            if not self._consumed[index]:
+                self._consumed[index] = 1
+                return self._steps[index]
+        return None
+
+    def unserved(self) -> list[Step]:
+        """Recorded steps no replayed call asked for (in recorded order)."""
+        return [step for step in self._steps if not self._consumed[step.index]]
+
+    def nearest(self, kind: str, name: str, args: Any) -> Step | None:
+        """The recorded step most like this call: same kind and name, closest args.
+
+        Prefers steps not yet served; looks at a bounded number of candidates, as this
+        runs only when a divergence is being reported.
+        """
+        candidates = [i for i in self._by_name.get((kind, name), ()) if not self._consumed[i]]
+        if not candidates:
+            candidates = list(self._by_name.get((kind, name), ()))
+        if not candidates:
+            candidates = [i for i in self._by_kind.get(kind, ()) if not self._consumed[i]]
+        if not candidates:
+            return None
+        wanted = canonical_json(args)
+        best, best_ratio = candidates[0], -1.0
+        for index in candidates[:50]:
+            ratio = difflib.SequenceMatcher(
+                None, wanted, canonical_json(self._steps[index].args), autojunk=False
+            ).quick_ratio()
+            if ratio > best_ratio:
+                best, best_ratio = index, ratio
+        return self._steps[best]

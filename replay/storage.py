@@ -1,0 +1,226 @@
+"""Reading and writing cassette files: safe YAML, atomic writes, a parse cache.
+
+Cassettes are evidence, so writes go through a temporary file and ``os.replace`` (a crash
+never leaves half a cassette) and an I/O error is loud. Loading uses PyYAML's safe loader
+only (the C one where available). Parsing YAML is slow (FACTS.md: ~7 MB/s), so parsed
+data is cached as JSON keyed by the file's content hash, on disk and in memory; the
+cache is only a cache: failing to write it is ignored, and a changed file misses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from replay.cassette import FORMAT_VERSION, Cassette, cassette_from_dict
+from replay.errors import CassetteError, CassetteWriteError
+
+SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+CACHE_ENV = "REPLAY_CACHE_DIR"
+_CACHE_SCHEMA = f"v{FORMAT_VERSION}.1"
+_MEMORY_CACHE_SIZE = 32
+_memory_cache: OrderedDict[str, Cassette] = OrderedDict()
+
+HEADER = (
+    "# agent-replay cassette (format version {version}); schema: docs/cassette-format.md\n"
+    "# Recorded evidence: edit by hand only with care; args_hash must match args.\n"
+)
+
+
+class _CassetteDumper(_BaseDumper):  # type: ignore[misc, valid-type]
+    """Safe dumper that writes multi-line text as literal blocks, for reviewable diffs."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_CassetteDumper.add_representer(str, _represent_str)
+
+
+def dumps(cassette: Cassette) -> str:
+    """The YAML text of a cassette, with its header comment."""
+    body = yaml.dump(
+        cassette.to_dict(),
+        Dumper=_CassetteDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        default_flow_style=False,
+    )
+    return HEADER.format(version=cassette.version) + body
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise CassetteWriteError(
+            f"{target}: cannot create a file there ({exc.strerror}); check the folder exists "
+            "and is writable"
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise CassetteWriteError(
+                f"{target}: write failed ({exc.strerror}); the previous file, if any, is intact"
+            ) from exc
+        raise
+    return target
+
+
+def save_cassette(cassette: Cassette, path: str | os.PathLike[str]) -> Path:
+    """Write a cassette atomically and return its path."""
+    target = atomic_write_text(path, dumps(cassette))
+    return target
+
+
+def load_cassette(path: str | os.PathLike[str], *, cache: bool = True) -> Cassette:
+    """Read, parse and validate a cassette file.
+
+    Raises ``CassetteError`` (one line: file, step, field, remedy) for a missing file,
+    malformed YAML, an unknown version or an invalid field.
+    """
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise CassetteError(
+            "no such cassette file", path=name, hint="check the path, or record it first"
+        ) from None
+    except IsADirectoryError:
+        raise CassetteError("is a folder, not a cassette file", path=name) from None
+    except OSError as exc:
+        raise CassetteError(f"cannot read the file ({exc.strerror})", path=name) from None
+    digest = hashlib.sha256(raw).hexdigest()
+    if cache:
+        hit = _memory_cache.get(digest)
+        if hit is not None:
+            _memory_cache.move_to_end(digest)
+            return hit.with_path(name)
+        data = _read_disk_cache(digest)
+        if data is not None:
+            cassette = cassette_from_dict(data, path=name, verify=False)
+            _remember(digest, cassette)
+            return cassette
+    data = parse_yaml(raw, path=name)
+    cassette = cassette_from_dict(data, path=name)
+    if cache:
+        _remember(digest, cassette)
+        _write_disk_cache(digest, data)
+    return cassette
+
+
+def parse_yaml(raw: bytes, *, path: str | None = None) -> Any:
+    """Parse YAML bytes with the safe loader, reporting the line of a syntax error."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CassetteError(
+            f"not UTF-8 text (byte {exc.start})", path=path, hint="is this a cassette file?"
+        ) from None
+    try:
+        data = yaml.load(text, Loader=SafeLoader)  # noqa: S506 - SafeLoader/CSafeLoader only
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CassetteError(
+            f"malformed YAML{where}: {problem}",
+            path=path,
+            hint="fix the file by hand or re-record it",
+        ) from None
+    return _plain(data)
+
+
+def _plain(value: Any) -> Any:
+    """Dates the YAML loader produced from unquoted text go back to ISO strings."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()} if _needs_plain(value) else value
+    if isinstance(value, list):
+        return [_plain(v) for v in value] if _needs_plain(value) else value
+    if isinstance(value, _dt.date | _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _needs_plain(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, _dt.date | bytes):
+            return True
+    return False
+
+
+def cache_dir() -> Path | None:
+    """Where parsed cassettes are cached; ``REPLAY_CACHE_DIR=off`` disables the disk cache."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return None if configured.lower() in ("off", "0", "none") else Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "agent-replay"
+
+
+def _cache_file(digest: str) -> Path | None:
+    folder = cache_dir()
+    return None if folder is None else folder / _CACHE_SCHEMA / f"{digest}.json"
+
+
+def _read_disk_cache(digest: str) -> Any:
+    target = _cache_file(digest)
+    if target is None:
+        return None
+    try:
+        return json.loads(target.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_disk_cache(digest: str, data: Any) -> None:
+    target = _cache_file(digest)
+    if target is None:
+        return
+    with contextlib.suppress(OSError, TypeError, ValueError, CassetteWriteError):
+        atomic_write_text(target, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def _remember(digest: str, cassette: Cassette) -> None:
+    _memory_cache[digest] = cassette
+    _memory_cache.move_to_end(digest)
+    while len(_memory_cache) > _MEMORY_CACHE_SIZE:
+        _memory_cache.popitem(last=False)
+
+
+def clear_memory_cache() -> None:
+    """Forget cassettes parsed in this process (the disk cache is left alone)."""
+    _memory_cache.clear()
