@@ -1,0 +1,51 @@
+"""Project configuration: the ``[tool.replay]`` table of the nearest ``pyproject.toml``.
+
+Each feature reads its own sub-table (``[tool.replay.http]``, ``[tool.replay.golden]``,
+...) through ``section()``; unknown keys are that feature's to reject with a clear error.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from replay.errors import ReplayError
+
+
+class ConfigError(ReplayError):
+    """``[tool.replay]`` in pyproject.toml is malformed or has an invalid value."""
+
+
+def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` (the working folder)."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(start: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The ``[tool.replay]`` table ({} when there is none)."""
+    path = find_pyproject(start)
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read [tool.replay]: {exc}") from None
+    table = data.get("tool", {}).get("replay", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.replay] must be a table")
+    return table
+
+
+def section(name: str, start: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The ``[tool.replay.<name>]`` sub-table ({} when absent)."""
+    value = load_config(start).get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[tool.replay.{name}] must be a table, found {type(value).__name__}")
+    return value
