@@ -244,7 +244,9 @@ class RecordingSession(Session):
             index, call, error=error, started_at_ms=started, latency_ms=latency, http=http
         )
 
-    def _succeeded(self, index: int, call: Call, value: Any, started: float, encode: Encode) -> Step:
+    def _succeeded(
+        self, index: int, call: Call, value: Any, started: float, encode: Encode
+    ) -> Step:
         latency = round(self.elapsed_ms() - started, 3)
         result, http = encode(value)
         return self._new_step(
@@ -289,7 +291,14 @@ class ReplayingSession(Session):
             raise rebuild_error(recorded.error, step=recorded.index, cassette=self.cassette_path)
         return decode(recorded)
 
-    def diverge(self, index: int | None, call: Call, *, reason: str, error_type: type[Divergence] = Divergence) -> Divergence:
+    def diverge(
+        self,
+        index: int | None,
+        call: Call,
+        *,
+        reason: str,
+        error_type: type[Divergence] = Divergence,
+    ) -> Divergence:
         """Record a divergence at ``index`` (a new step when None) and return the error."""
         from replay.diff import describe_args_difference
 
@@ -420,7 +429,9 @@ async def async_boundary_call(
     session = active_session()
     if session is None:
         return await live()
-    return await session.acall(Call.of(kind, name, args, policy), live, encode=encode, decode=decode)
+    return await session.acall(
+        Call.of(kind, name, args, policy), live, encode=encode, decode=decode
+    )
 
 
 def _boundary_decorator(
@@ -434,7 +445,9 @@ def _boundary_decorator(
     decode: Callable[[Any], Any] | None,
 ) -> Any:
     policy = MatchPolicy.of(match, ignore)
-    step_encode: Encode = default_encode if encode is None else (lambda v: (to_plain(encode(v)), None))
+    step_encode: Encode = (
+        default_encode if encode is None else (lambda v: (to_plain(encode(v)), None))
+    )
     step_decode: Decode = (
         default_decode if decode is None else (lambda step: decode(copy_plain(step.result)))
     )
@@ -543,7 +556,7 @@ def now() -> _dt.datetime:
         "clock",
         "now",
         {},
-        lambda: _dt.datetime.now(_dt.timezone.utc),
+        lambda: _dt.datetime.now(_dt.UTC),
         encode=lambda value: (value.isoformat(), None),
         decode=lambda step: _dt.datetime.fromisoformat(step.result),
     )

@@ -193,8 +193,9 @@ def cassette_from_dict(data: Any, *, path: str | None = None, verify: bool = Tru
     """Validate plain data (a parsed cassette file) and build a ``Cassette``.
 
     With ``verify`` each step's ``args_hash`` is checked against its ``args``, so a
-    hand-edited argument cannot silently keep matching under its old hash. Raises ``CassetteError`` naming the file, the step and the field at the first problem,
-    and ``CassetteVersionError`` when the version is not ``FORMAT_VERSION``.
+    hand-edited argument cannot silently keep matching under its old hash. Raises
+    ``CassetteError`` naming the file, the step and the field at the first problem, and
+    ``CassetteVersionError`` when the version is not ``FORMAT_VERSION``.
     """
     if not isinstance(data, Mapping):
         raise CassetteError(
@@ -225,13 +226,15 @@ def cassette_from_dict(data: Any, *, path: str | None = None, verify: bool = Tru
             expected = stable_hash(step.args)
             if expected != step.args_hash:
                 raise CassetteError(
-                    "args_hash does not match args (were the args edited by hand?)",
+                    "args_hash does not match args; were the args edited by hand?",
                     path=path,
                     step=step.index,
                     field="args_hash",
                     hint=f"set it to {expected}",
                 )
-    return Cassette(context=context, steps=steps, outcome=outcome, version=FORMAT_VERSION, path=path)
+    return Cassette(
+        context=context, steps=steps, outcome=outcome, version=FORMAT_VERSION, path=path
+    )
 
 
 def _reject_unknown(
@@ -275,9 +278,7 @@ def _required_str(value: Any, *, path: str | None, step: int | None, name: str) 
 
 def _number(value: Any, *, path: str | None, step: int | None, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CassetteError(
-            f"expected a number, found {value!r}", path=path, step=step, field=name
-        )
+        raise CassetteError(f"expected a number, found {value!r}", path=path, step=step, field=name)
     return float(value)
 
 
@@ -285,7 +286,9 @@ def _error_from(value: Any, *, path: str | None, step: int | None, name: str) ->
     if value is None:
         return None
     error = _require_mapping(value, path=path, step=step, name=name)
-    _reject_unknown(error, frozenset({"class", "message"}), path=path, where=step, prefix=f"{name}.")
+    _reject_unknown(
+        error, frozenset({"class", "message"}), path=path, where=step, prefix=f"{name}."
+    )
     return ErrorInfo(
         error_class=_required_str(error.get("class"), path=path, step=step, name=f"{name}.class"),
         message=_optional_str(error.get("message"), path=path, step=step, name=f"{name}.message")

@@ -196,10 +196,7 @@ def _call_change(a: Step, b: Step) -> StepChange:
 
 def _messages_changed(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
-        for key in ("messages", "input", "system", "prompt"):
-            if a.get(key) != b.get(key):
-                return True
-        return False
+        return any(a.get(key) != b.get(key) for key in ("messages", "input", "system", "prompt"))
     return True
 
 
@@ -208,8 +205,10 @@ def _added_cause(step: Step) -> str:
 
 
 def _removed_cause(step: Step) -> str:
-    return f"{step.kind} call no longer made" if step.kind in ("llm", "tool") else (
-        f"{step.kind} read no longer made"
+    return (
+        f"{step.kind} call no longer made"
+        if step.kind in ("llm", "tool")
+        else (f"{step.kind} read no longer made")
     )
 
 

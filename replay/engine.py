@@ -16,7 +16,7 @@ import os
 import sys
 import uuid as _uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -179,7 +179,7 @@ def _new_context(
         release=release,
         workflow=workflow,
         model=model,
-        recorded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        recorded_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
 
 
@@ -267,16 +267,19 @@ def record_run(
     an error of this function.
     """
     fn = import_entrypoint(entrypoint)
-    with contextlib.suppress(Exception), record(
-        path,
-        entrypoint=entrypoint,
-        input=input,
-        run_id=run_id,
-        trace_id=trace_id,
-        release=release,
-        workflow=workflow,
-        model=model,
-    ) as recording:
+    with (
+        contextlib.suppress(Exception),
+        record(
+            path,
+            entrypoint=entrypoint,
+            input=input,
+            run_id=run_id,
+            trace_id=trace_id,
+            release=release,
+            workflow=workflow,
+            model=model,
+        ) as recording,
+    ):
         recording.set_result(call_entrypoint(fn, input))
     return load_cassette(path)
 
@@ -412,7 +415,9 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
         state.result = _result_of(original, session, state.outcome)
 
 
-def _result_of(original: Cassette, session: ReplayingSession, outcome: Outcome | None) -> ReplayResult:
+def _result_of(
+    original: Cassette, session: ReplayingSession, outcome: Outcome | None
+) -> ReplayResult:
     history = session.history
     if outcome is None:
         outcome = original.outcome

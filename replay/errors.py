@@ -85,7 +85,7 @@ class SessionError(ReplayError):
 class Divergence(ReplayError):
     """The replayed code made a call that the cassette holds no answer for.
 
-    Attributes: ``step`` (index in the replay's history), ``kind``, ``name``, ``args``,
+    Attributes: ``step`` (index in the replay's history), ``kind``, ``name``, ``call_args``,
     ``nearest`` (the closest recorded step, or None) and ``args_diff`` (readable lines).
     """
 
@@ -104,7 +104,7 @@ class Divergence(ReplayError):
         self.step = step
         self.kind = kind
         self.name = name
-        self.args = args
+        self.call_args = args
         self.nearest = nearest
         self.args_diff = args_diff
         self.cassette = cassette

@@ -143,7 +143,7 @@ def parse_yaml(raw: bytes, *, path: str | None = None) -> Any:
             f"not UTF-8 text (byte {exc.start})", path=path, hint="is this a cassette file?"
         ) from None
     try:
-        data = yaml.load(text, Loader=SafeLoader)  # noqa: S506 - SafeLoader/CSafeLoader only
+        data = yaml.load(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

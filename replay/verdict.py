@@ -28,7 +28,7 @@ from replay.engine import replay as replay_once
 from replay.storage import load_cassette
 
 
-class VerdictKind(str, enum.Enum):
+class VerdictKind(enum.StrEnum):
     REPRODUCED = "reproduced"
     FIXED = "fixed"
     DIVERGED = "diverged"
