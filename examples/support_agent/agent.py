@@ -96,6 +96,8 @@ def run_with(
                         "output": "Search is unavailable right now; please try again shortly.",
                     }
                 return {"stop_reason": "tool_error", "output": None, "error": exc}
+            except LookupError as exc:
+                result = {"error": str(exc)}
             seen[key] = result
             messages.append(_tool_turn(call.id, result))
     return {"stop_reason": "max_steps", "output": None}

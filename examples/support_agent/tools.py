@@ -60,7 +60,7 @@ def search_docs(query: str, limit: int = 2) -> list[dict]:
     latency = min(BACKEND.search_latency_s, BACKEND.search_timeout_s)
     time.sleep(latency)
     if BACKEND.search_latency_s > BACKEND.search_timeout_s:
-        raise SearchTimeout(f"search_docs timed out after {BACKEND.search_timeout_s:.1f}s")
+        raise SearchTimeout(f"search_docs timed out after {BACKEND.search_timeout_s * 1000:.0f} ms")
     words = query.lower().split()
     hits = [
         {"topic": topic, "text": text}
@@ -84,8 +84,11 @@ def get_order(order_id: str) -> dict:
 def create_ticket(summary: str, priority: str = "normal") -> dict:
     """Hand the conversation to a human; returns the ticket."""
     time.sleep(0.005)
-    ticket = {"ticket_id": f"T-{len(BACKEND.tickets) + 1:04d}", "summary": summary,
-              "priority": priority}
+    ticket = {
+        "ticket_id": f"T-{len(BACKEND.tickets) + 1:04d}",
+        "summary": summary,
+        "priority": priority,
+    }
     BACKEND.tickets.append(ticket)
     return ticket
 
