@@ -24,7 +24,10 @@ bench: install
 	$(BIN)/python -m benchmarks
 
 demo: install
-	@echo "make demo: the bundled example arrives with the example issue"
+	$(BIN)/python -m examples.demo
+
+cassettes: install
+	$(BIN)/python -m examples.support_agent.record --out cassettes
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,95 @@
+"""``make demo``: the bundled incidents, triaged and replayed with the real CLI.
+
+For each incident in ``cassettes/incidents/`` it runs ``replay inspect``, then
+``replay run`` on the released agent and on the fixed one, printing what each shows,
+and ends with one table: the signals of each incident and the verdicts. Exits non-zero
+if a verdict is not the one the incident is known to give, so the demo cannot rot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXED_AGENT = "examples.support_agent.fixed:run"
+EXPECTED = {
+    "run_9fd2": ("reproduced", "fixed"),
+    "run_a113": ("reproduced", "diverged"),
+    "run_d77c": ("reproduced", "fixed"),
+}
+
+
+def replay_cli(console: Console, *args: str, show: bool = True) -> dict:
+    """Run ``replay ARGS`` as a user would; show its output, return its --json report."""
+    command = [sys.executable, "-m", "replay", *args]
+    env = {**os.environ, "COLUMNS": str(console.width)}
+    if show:
+        console.print(f"[bold]$ replay {' '.join(args)}[/bold]")
+        shown = subprocess.run(command, cwd=ROOT, env=env, text=True, capture_output=True)
+        console.print(shown.stdout.rstrip(), highlight=False, markup=False)
+    report = subprocess.run([*command, "--json"], cwd=ROOT, env=env, text=True, capture_output=True)
+    if report.returncode == 3:
+        raise SystemExit(f"replay {' '.join(args)} failed: {report.stderr.strip()}")
+    return json.loads(report.stdout)
+
+
+def span(value: dict | None) -> str:
+    if not value:
+        return "-"
+    return f"{value['kind']} {value['name']}"
+
+
+def main() -> int:
+    console = Console(width=min(Console().width, 100))
+    incidents = sorted((ROOT / "cassettes" / "incidents").glob("*.yaml"))
+    rows = []
+    for path in incidents:
+        cassette = str(path.relative_to(ROOT))
+        console.rule(f"[bold]{path.stem}")
+        signals = replay_cli(console, "inspect", cassette)
+        original = replay_cli(console, "run", cassette)
+        fixed = replay_cli(console, "run", cassette, "--agent", FIXED_AGENT)
+        rows.append((path.stem, signals, original, fixed))
+    signals_table = Table(title="Incident signals", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("run", "first_error_span", "slowest_span", "stop_reason", "conclusion"):
+        signals_table.add_column(column, min_width=len(column))
+    verdicts_table = Table(title="Replay verdicts", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("run", "released code (agent:run)", "fixed code (fixed:run)"):
+        verdicts_table.add_column(column)
+    wrong = []
+    for run_id, signals, original, fixed in rows:
+        signals_table.add_row(
+            run_id,
+            span(signals["first_error_span"]),
+            span(signals["slowest_span"]),
+            signals["stop_reason"],
+            signals.get("conclusion", ""),
+        )
+        verdicts_table.add_row(
+            run_id,
+            f"{original['verdict']} ({original['mode']})",
+            f"{fixed['verdict']} ({fixed['mode']})",
+        )
+        expected = EXPECTED.get(run_id)
+        if expected and expected != (original["verdict"], fixed["verdict"]):
+            wrong.append(
+                f"{run_id}: expected {expected}, got {(original['verdict'], fixed['verdict'])}"
+            )
+    console.rule()
+    console.print(signals_table)
+    console.print(verdicts_table)
+    for line in wrong:
+        console.print(f"[red]unexpected verdict: {line}[/red]")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
