@@ -1,0 +1,163 @@
+"""The httpx / httpx2 seam: ``HTTPTransport.handle_request`` and its async twin.
+
+Every request the openai and anthropic SDKs send (httpx2), and litellm's or any other
+httpx client's, leaves through these two methods. Capturing here rather than through
+vcrpy's httpx stubs gives: each request a step reserved when it starts (true order among
+tool steps, also for concurrent calls); connection errors and timeouts recorded as
+failed steps and raised again on replay; and streamed (SSE) responses served one chunk
+per event, so the SDKs' stream iterators see a stream, not one blob. The response is
+read whole while recording (the body is one step's answer) and then handed to the
+client from the same chunks a replay serves, so both runs see the same thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+from replay.http.capture import SharedPatch, capture_for_caller
+from replay.http.exchange import Described, WireRequest, WireResponse
+
+MODULES = ("httpx", "httpx2")
+
+
+def _wire_request(request: Any, body: bytes) -> WireRequest:
+    return WireRequest(
+        method=request.method,
+        url=str(request.url),
+        headers=tuple(request.headers.multi_items()),
+        body=body,
+    )
+
+
+def _received(response: Any) -> WireResponse:
+    return WireResponse.received(
+        response.status_code,
+        response.reason_phrase,
+        tuple(response.headers.multi_items()),
+        response.content,
+        response.http_version,
+    )
+
+
+def _remember_request(exc: BaseException, described: Described) -> None:
+    # RecordingSession stores this as the failed step's ``http`` field.
+    with contextlib.suppress(AttributeError):
+        exc.__replay_http__ = {"request": described.record}  # type: ignore[attr-defined]
+
+
+_stream_classes: dict[str, type] = {}
+
+
+def _stream_class(module: ModuleType) -> type:
+    """A byte stream of the module's own base classes, yielding the recorded chunks."""
+    cls = _stream_classes.get(module.__name__)
+    if cls is None:
+
+        class RecordedStream(module.SyncByteStream, module.AsyncByteStream):  # type: ignore[name-defined, misc]
+            def __init__(self, chunks: list[bytes]) -> None:
+                self._chunks = chunks
+
+            def __iter__(self) -> Iterator[bytes]:
+                yield from self._chunks
+
+            async def __aiter__(self) -> Any:
+                for chunk in self._chunks:
+                    yield chunk
+
+        cls = _stream_classes[module.__name__] = RecordedStream
+    return cls
+
+
+def _to_client(module: ModuleType, wire: WireResponse, request: Any) -> Any:
+    return module.Response(
+        wire.status,
+        headers=list(wire.headers),
+        stream=_stream_class(module)(list(wire.chunks())),
+        extensions={
+            "http_version": wire.http_version.encode("ascii", "replace"),
+            "reason_phrase": wire.reason.encode("ascii", "replace"),
+        },
+        request=request,
+    )
+
+
+def _sync_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..., Any]:
+    def handle_request(self: Any, request: Any) -> Any:
+        capture = capture_for_caller()
+        if capture is None:
+            return original(self, request)
+        described = capture.describe(_wire_request(request, request.read()))
+
+        def live() -> WireResponse:
+            try:
+                response = original(self, request)
+                try:
+                    response.read()
+                finally:
+                    response.close()
+            except Exception as exc:
+                _remember_request(exc, described)
+                raise
+            return _received(response)
+
+        return _to_client(module, capture.exchange(described, live), request)
+
+    handle_request.__replay_seam__ = original  # type: ignore[attr-defined]
+    return handle_request
+
+
+def _async_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..., Any]:
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        capture = capture_for_caller()
+        if capture is None:
+            return await original(self, request)
+        described = capture.describe(_wire_request(request, await request.aread()))
+
+        async def live() -> WireResponse:
+            try:
+                response = await original(self, request)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            except Exception as exc:
+                _remember_request(exc, described)
+                raise
+            return _received(response)
+
+        return _to_client(module, await capture.aexchange(described, live), request)
+
+    handle_async_request.__replay_seam__ = original  # type: ignore[attr-defined]
+    return handle_async_request
+
+
+def _install() -> Callable[[], None]:
+    undo: list[tuple[type, str, Any]] = []
+    for name in MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for cls, attr, make in (
+            (module.HTTPTransport, "handle_request", _sync_seam),
+            (module.AsyncHTTPTransport, "handle_async_request", _async_seam),
+        ):
+            undo.append((cls, attr, cls.__dict__.get(attr)))
+            setattr(cls, attr, make(module, getattr(cls, attr)))
+
+    def restore() -> None:
+        for cls, attr, previous in reversed(undo):
+            if previous is None:
+                delattr(cls, attr)
+            else:
+                setattr(cls, attr, previous)
+
+    return restore
+
+
+SEAM = SharedPatch(_install)
+"""Installs the seam while at least one recording or replaying session is open."""

@@ -1,0 +1,235 @@
+"""vcrpy as the capture for every other client: http.client/urllib, requests, urllib3,
+aiohttp, tornado, httplib2, boto3.
+
+vcrpy patches those libraries and asks "the cassette" about each request. Ours is a
+``vcr.cassette.Cassette`` with nothing on disk: ``can_play_response_for`` and
+``play_response`` serve from the calling context's replaying session (or raise its
+divergence), ``append`` records into its recording session. So the interactions are
+steps of the run's one cassette, matched like every other call. httpx and httpx2 are
+left to ``transport.py`` (``skip_patchers``), which also streams and records errors.
+
+What vcrpy's stubs cannot give: a step is placed when its response has arrived (vcrpy
+does not report a request's start separately from its end), a request that fails with a
+connection error is not recorded (replaying it is then a divergence), and a response is
+buffered whole (no chunk-by-chunk streaming for these clients).
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import zlib
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from typing import Any
+
+from replay.http.capture import HttpCapture, SharedPatch, capture_for_caller
+from replay.http.exchange import Described, WireRequest, WireResponse
+
+SKIPPED = ("httpx", "httpx2")
+
+
+@dataclass
+class _Pending:
+    request: Any
+    capture: HttpCapture
+    described: Described
+    started_at_ms: float = 0.0
+    response: WireResponse | None = None
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(_header_value(v) for v in value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return str(value)
+
+
+def _body_bytes(request: Any) -> bytes:
+    body = getattr(request, "body_bytes", None)
+    if body is None:
+        body = request.body
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    if hasattr(body, "read"):
+        data = body.read()
+        return data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    return b"".join(p.encode("utf-8") if isinstance(p, str) else bytes(p) for p in body)
+
+
+def wire_request(request: Any) -> WireRequest:
+    """A vcrpy ``Request`` as a ``WireRequest``."""
+    return WireRequest(
+        method=str(request.method),
+        url=str(request.uri),
+        headers=tuple((str(k), _header_value(v)) for k, v in request.headers.items()),
+        body=_body_bytes(request),
+    )
+
+
+def wire_response(response: dict[str, Any]) -> WireResponse:
+    """A vcrpy response dict as a ``WireResponse`` (gzip/deflate bodies decoded)."""
+    headers = tuple(
+        (str(name), _header_value(value))
+        for name, values in (response.get("headers") or {}).items()
+        for value in (values if isinstance(values, list | tuple) else [values])
+    )
+    body = (response.get("body") or {}).get("string") or b""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    encoding = next((v for k, v in headers if k.lower() == "content-encoding"), "").lower()
+    decoded = True
+    try:
+        if encoding in ("gzip", "x-gzip"):
+            body = gzip.decompress(body)
+        elif encoding == "deflate":
+            body = zlib.decompress(body)
+        elif encoding not in ("", "identity"):
+            decoded = False
+    except (OSError, zlib.error):
+        decoded = False
+    status = response.get("status") or {}
+    wire = WireResponse.received(
+        int(status.get("code", 200)), str(status.get("message") or ""), headers, body
+    )
+    if not decoded:
+        # Keep the bytes and their encoding header together: the client decodes them.
+        wire = replace(wire, headers=(*wire.headers, ("content-encoding", encoding)))
+    return wire
+
+
+def vcr_response(wire: WireResponse) -> dict[str, Any]:
+    """A ``WireResponse`` as the dict vcrpy's stubs build their client responses from."""
+    headers: dict[str, list[str]] = {}
+    for name, value in wire.headers:
+        headers.setdefault(name, []).append(value)
+    return {
+        "status": {"code": wire.status, "message": wire.reason},
+        "headers": headers,
+        "body": {"string": wire.content},
+    }
+
+
+def _never() -> WireResponse:
+    raise AssertionError("a replaying session never sends a request")
+
+
+def _bridge_class() -> type:
+    from vcr.cassette import Cassette
+
+    class SessionCassette(Cassette):  # type: ignore[misc]
+        """A vcrpy cassette whose interactions are steps of the caller's session."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pending: dict[int, _Pending] = {}
+            self._pending_lock = threading.Lock()
+
+        def _load(self) -> None:
+            """Nothing to load: recorded steps live in the session's cassette."""
+
+        def _save(self, force: bool = False) -> None:
+            """Nothing to save: the session writes its cassette."""
+
+        @property
+        def write_protected(self) -> bool:
+            return False
+
+        def _claim(self, request: Any) -> _Pending | None:
+            with self._pending_lock:
+                pending = self._pending.get(id(request))
+            return pending if pending is not None and pending.request is request else None
+
+        def can_play_response_for(self, request: Any) -> bool:
+            pending = self._claim(request)
+            if pending is not None:
+                return pending.response is not None
+            capture = capture_for_caller()
+            if capture is None:
+                return False
+            described = capture.describe(wire_request(request))
+            pending = _Pending(request, capture, described, capture.session.elapsed_ms())
+            if capture.replaying:
+                pending.response = capture.exchange(described, _never)
+            with self._pending_lock:
+                self._pending[id(request)] = pending
+            return pending.response is not None
+
+        def play_response(self, request: Any) -> dict[str, Any]:
+            pending = self._claim(request)
+            if pending is None or pending.response is None:
+                raise AssertionError("play_response without can_play_response_for")
+            with self._pending_lock:
+                self._pending.pop(id(request), None)
+            return vcr_response(pending.response)
+
+        def append(self, request: Any, response: dict[str, Any]) -> None:
+            pending = self._claim(request)
+            if pending is None:
+                return  # sent outside any session (or inside a step): not ours to record
+            with self._pending_lock:
+                self._pending.pop(id(request), None)
+            session = pending.capture.session
+            result, http = pending.capture.encoder(pending.described)(wire_response(response))
+            session.record_completed(  # type: ignore[attr-defined]
+                pending.described.call,
+                started_at_ms=pending.started_at_ms,
+                result=result,
+                http=http,
+            )
+
+        def forget(self, capture: HttpCapture) -> None:
+            """Drop what is pending for a session that ended (requests that failed)."""
+            with self._pending_lock:
+                for key in [k for k, p in self._pending.items() if p.capture is capture]:
+                    del self._pending[key]
+
+        def find_requests_with_most_matches(self, request: Any) -> list[Any]:
+            return []
+
+    return SessionCassette
+
+
+class _Bridge:
+    """The installed bridge cassette (one per installation of the vcrpy patches)."""
+
+    cassette: Any = None
+
+
+BRIDGE = _Bridge()
+
+
+def _install() -> Callable[[], None]:
+    cls = _bridge_class()
+    try:
+        context = cls.use(path="agent-replay", skip_patchers=SKIPPED)
+        cassette = context.__enter__()
+    except TypeError:
+        # vcrpy before skip_patchers: httpx traffic then passes vcrpy's stubs inside our
+        # transport seam, where the session sees it as part of the step (not twice).
+        context = cls.use(path="agent-replay")
+        cassette = context.__enter__()
+    BRIDGE.cassette = cassette
+    stack = ExitStack()
+    stack.callback(context.__exit__, None, None, None)
+
+    def undo() -> None:
+        BRIDGE.cassette = None
+        stack.close()
+
+    return undo
+
+
+SEAM = SharedPatch(_install)
+"""Installs vcrpy's patches, with the bridge cassette, while a session needs them."""
+
+
+def forget(capture: HttpCapture) -> None:
+    if BRIDGE.cassette is not None:
+        BRIDGE.cassette.forget(capture)

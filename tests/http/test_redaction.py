@@ -1,0 +1,112 @@
+"""No secret used in a run reaches the cassette file; redacted runs still replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openai
+import pytest
+
+import replay
+from replay.config import ConfigError
+from replay.http.options import HttpOptions
+from replay.http.redact import MARKER, Redactor
+from replay.testing.fake_llm import FakeLLM, reply
+from tests.http.conftest import ANTHROPIC_KEY, OPENAI_KEY, write_http_config
+
+QUERY_SECRET = "qs-SECRETquery7777"
+HEADER_SECRET = "hs-SECRETheader8888"
+COOKIE_SECRET = "cs-SECRETcookie9999"
+PROMPT_KEY = "sk-ant-api03-PROMPTSECRET0123456789abcdef"
+ACCOUNT = "acct-123456"
+
+
+def _conversation(base_url: str) -> list[str]:
+    client = openai.OpenAI(
+        base_url=base_url,
+        default_query={"api_key": QUERY_SECRET},
+        default_headers={"x-api-key": HEADER_SECRET, "api-key": HEADER_SECRET},
+    )
+    answers = []
+    for turn in (f"My other key is {PROMPT_KEY}, account {ACCOUNT}.", "Thanks."):
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": turn}]
+        )
+        answers.append(completion.choices[0].message.content)
+    return answers
+
+
+def test_no_secret_reaches_the_cassette_file(
+    cassette: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_http_config(project, 'redact_patterns = ["acct-[0-9]{6}"]')
+    echo = reply(
+        f"Noted {OPENAI_KEY} and {ACCOUNT}.",
+        headers={"set-cookie": f"session={COOKIE_SECRET}; Path=/"},
+    )
+    with FakeLLM([echo, reply("Bye.")]) as llm:
+        with replay.record(cassette):
+            _conversation(llm.openai_url)
+        received = llm.requests
+
+    assert received[1].headers["cookie"] == f"session={COOKIE_SECRET}", "cookie was sent"
+    raw = cassette.read_bytes()
+    for secret in (
+        OPENAI_KEY,
+        ANTHROPIC_KEY,
+        QUERY_SECRET,
+        HEADER_SECRET,
+        COOKIE_SECRET,
+        PROMPT_KEY,
+        ACCOUNT,
+        "TESTKEY",
+        "SECRET",
+    ):
+        assert secret.encode() not in raw, f"{secret} reached the cassette"
+    steps = replay.load_cassette(cassette).steps
+    request = steps[1].http["request"]
+    assert request["headers"]["authorization"] == MARKER
+    assert request["headers"]["x-api-key"] == MARKER
+    assert request["headers"]["cookie"] == MARKER
+    assert request["url"].endswith(f"?api_key={MARKER}")
+    assert steps[0].http["response"]["headers"]["set-cookie"] == MARKER
+    assert steps[0].args["messages"][0]["content"] == f"My other key is {MARKER}, account {MARKER}."
+    assert steps[0].result["message"]["content"] == f"Noted {MARKER} and {MARKER}."
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-ANOTHERkeyAtReplayTime0123456789")
+    with replay.replaying(cassette) as replaying:
+        answers = _conversation("http://127.0.0.1:9/v1")
+    assert answers == [f"Noted {MARKER} and {MARKER}.", "Bye."]
+    assert replaying.result is not None and replaying.result.divergence is None
+
+
+def test_redactor_nets() -> None:
+    redactor = Redactor(HttpOptions.of(redact_patterns=[r"acct-\d+"], redact_headers=["x-tenant"]))
+    redactor.learn([("Authorization", "Bearer plain-token-123"), ("Accept", "text/plain")])
+
+    assert redactor.text("use plain-token-123 now") == f"use {MARKER} now"
+    assert redactor.text("key sk-proj-abcdefghijklmnop0123 end") == f"key {MARKER} end"
+    assert redactor.text("Bearer abcdefgh12345678") == f"Bearer {MARKER}"
+    assert redactor.text("acct-42 and task-1234567890abcdefghij") == (
+        f"{MARKER} and task-1234567890abcdefghij"
+    )
+    assert redactor.headers([("X-Tenant", "t1"), ("Set-Cookie", "a=b"), ("Set-Cookie", "c=d")]) == {
+        "x-tenant": MARKER,
+        "set-cookie": [MARKER, MARKER],
+    }
+    assert redactor.url("https://h/p?api-version=1&key=abc&access_token=t#f") == (
+        f"https://h/p?api-version=1&key={MARKER}&access_token={MARKER}#f"
+    )
+    assert redactor.data({"a": ["sk-ant-api03-0123456789abcdefXYZ"], "n": 1}) == {
+        "a": [MARKER],
+        "n": 1,
+    }
+
+
+def test_a_bad_redact_pattern_is_one_clear_line(project: Path, cassette: Path) -> None:
+    write_http_config(project, 'redact_patterns = ["acct-("]')
+    with pytest.raises(ConfigError) as error, replay.record(cassette):
+        pass
+    message = str(error.value)
+    assert "\n" not in message
+    assert "pyproject.toml: [tool.replay.http]: redact_patterns entry 'acct-('" in message

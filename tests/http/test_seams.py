@@ -1,0 +1,122 @@
+"""How the seams fit the session: import cost, steps inside tools, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx2
+import openai
+
+import replay
+from replay.testing.fake_llm import FakeLLM, reply
+from tests.http import agents
+
+
+def test_importing_replay_loads_no_http_stack() -> None:
+    code = (
+        "import sys, replay, replay.http, replay.testing.fake_llm\n"
+        "heavy = ('vcr', 'httpx', 'httpx2', 'openai', 'anthropic')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@replay.tool
+def summarize(base_url: str, text: str) -> str:
+    """A tool that itself calls a model: its HTTP belongs to this step."""
+    completion = openai.OpenAI(base_url=base_url).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": text}]
+    )
+    return completion.choices[0].message.content or ""
+
+
+def test_http_inside_a_tool_is_part_of_the_tool_step(cassette: Path) -> None:
+    with FakeLLM([reply("Short.")]) as llm, replay.record(cassette):
+        assert summarize(llm.openai_url, "long text") == "Short."
+
+    (step,) = replay.load_cassette(cassette).steps
+    assert (step.kind, step.name, step.result) == ("tool", "summarize", "Short.")
+    with replay.replaying(cassette) as replaying:
+        assert summarize(llm.openai_url, "long text") == "Short."
+    assert replaying.result is not None and replaying.result.divergence is None
+
+
+async def _ask_both(base_url: str) -> list[str | None]:
+    client = openai.AsyncOpenAI(base_url=base_url)
+
+    async def ask(question: str) -> str | None:
+        completion = await client.chat.completions.create(
+            model=agents.MODEL, messages=[{"role": "user", "content": question}]
+        )
+        return completion.choices[0].message.content
+
+    return list(await asyncio.gather(ask("first?"), ask("second?")))
+
+
+def test_concurrent_async_calls_are_steps_and_replay(cassette: Path) -> None:
+    def answer(request):  # the responder sees which question it answers
+        return reply(f"answer to {request.messages[0]['content']}")
+
+    with FakeLLM(answer) as llm:
+        inputs = {"base_url": llm.openai_url}
+        with replay.record(cassette, input=inputs) as recording:
+            recording.set_result(asyncio.run(_ask_both(**inputs)))
+
+    result = replay.replay(cassette, agent=lambda base_url: asyncio.run(_ask_both(base_url)))
+
+    steps = replay.load_cassette(cassette).steps
+    assert len(steps) == 2 and {s.kind for s in steps} == {"llm"}
+    assert result.outcome.output == ["answer to first?", "answer to second?"]
+    assert result.divergence is None and result.diff.identical
+
+
+def test_plain_httpx2_clients_are_captured_too(cassette: Path) -> None:
+    with FakeLLM([reply("Hi.")]) as llm, replay.record(cassette), httpx2.Client() as client:
+        response = client.post(
+            f"{llm.openai_url}/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        )
+        assert response.json()["choices"][0]["message"]["content"] == "Hi."
+
+    with replay.replaying(cassette) as replaying, httpx2.Client() as client:
+        response = client.post(
+            f"{llm.openai_url}/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        )
+    assert response.json()["choices"][0]["message"]["content"] == "Hi."
+    assert response.headers["x-request-id"] == "req_fake_0001"
+    assert replaying.result is not None and replaying.result.divergence is None
+
+
+def _ask_in_threads(base_url: str) -> list[str | None]:
+    client = openai.OpenAI(base_url=base_url)
+
+    def ask(question: str) -> str | None:
+        completion = client.chat.completions.create(
+            model=agents.MODEL, messages=[{"role": "user", "content": question}]
+        )
+        return completion.choices[0].message.content
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(ask, ["first?", "second?"]))
+
+
+def test_calls_from_worker_threads_belong_to_the_session(cassette: Path) -> None:
+    def answer(request):
+        return reply(f"answer to {request.messages[0]['content']}")
+
+    with FakeLLM(answer) as llm:
+        inputs = {"base_url": llm.openai_url}
+        with replay.record(cassette, input=inputs) as recording:
+            recording.set_result(_ask_in_threads(**inputs))
+
+    result = replay.replay(cassette, agent=_ask_in_threads)
+
+    assert len(replay.load_cassette(cassette).steps) == 2
+    assert result.outcome.output == ["answer to first?", "answer to second?"]
+    assert result.divergence is None and result.diff.identical

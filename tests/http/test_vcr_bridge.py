@@ -1,0 +1,78 @@
+"""Clients vcrpy patches (here stdlib urllib over http.client) go into the same cassette."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import replay
+from replay.testing.fake_llm import FakeLLM, reply
+
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def _post_chat(base_url: str, body: dict = BODY) -> dict:
+    request = urllib.request.Request(
+        f"{base_url}/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": "Bearer sk-urllibSECRET0123456789",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _get_models(base_url: str) -> dict:
+    with urllib.request.urlopen(f"{base_url}/models", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_urllib_traffic_is_recorded_as_steps_and_replayed_offline(cassette: Path) -> None:
+    with FakeLLM([reply("Hello.")]) as llm:
+        base_url = llm.openai_url
+        with replay.record(cassette) as recording:
+            answer = _post_chat(base_url)["choices"][0]["message"]["content"]
+            models = _get_models(base_url)
+            recording.set_result({"answer": answer, "models": len(models["data"])})
+
+    chat, listing = replay.load_cassette(cassette).steps
+    assert (chat.kind, chat.name) == ("llm", "gpt-4o-mini")
+    assert chat.args["endpoint"] == "POST /v1/chat/completions"
+    assert chat.result["message"]["content"] == "Hello."
+    assert chat.http["request"]["headers"]["authorization"] == "<redacted>"
+    assert (listing.kind, listing.name) == ("llm", "127.0.0.1/v1/models")
+    assert listing.args == {"endpoint": "GET /v1/models", "body": None}
+    assert listing.result["body"]["data"][0]["id"] == "fake-model"
+    assert b"urllibSECRET" not in cassette.read_bytes()
+
+    with replay.replaying(cassette) as replaying:
+        answer = _post_chat(base_url)["choices"][0]["message"]["content"]
+        models = _get_models(base_url)
+        replaying.set_result({"answer": answer, "models": len(models["data"])})
+    result = replaying.result
+    assert result is not None and result.divergence is None and result.diff.identical
+
+
+def test_an_unrecorded_urllib_request_diverges(cassette: Path) -> None:
+    with FakeLLM([reply("Hello.")]) as llm:
+        base_url = llm.openai_url
+        with replay.record(cassette):
+            _post_chat(base_url)
+
+    other = {**BODY, "messages": [{"role": "user", "content": "bye"}]}
+    with replay.replaying(cassette) as replaying, pytest.raises(replay.NetworkBlocked):
+        _post_chat(base_url, other)
+    assert replaying.result is not None and replaying.result.divergence is not None
+
+
+def test_requests_outside_a_session_are_left_alone(cassette: Path) -> None:
+    with FakeLLM([reply("one"), reply("two")]) as llm:
+        with replay.record(cassette):
+            pass
+        assert _post_chat(llm.openai_url)["choices"][0]["message"]["content"] == "one"
+    assert replay.load_cassette(cassette).steps == ()
