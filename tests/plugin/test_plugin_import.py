@@ -1,0 +1,51 @@
+"""The plugin loads in every pytest run where agent-replay is installed: it must stay cheap."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.plugin.project import subprocess_env, write_pyproject
+
+pytest_plugins = ("pytester",)
+
+HEAVY = ("yaml", "vcr", "deepdiff", "openai", "anthropic", "httpx", "httpx2", "rich", "typer")
+
+
+def test_importing_the_plugin_imports_no_engine_yaml_or_sdk() -> None:
+    script = (
+        "import sys, replay.pytest_plugin\n"
+        f"heavy = {HEAVY!r} + ('replay.engine', 'replay.storage', 'replay.scenarios')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_project_without_scenarios_loads_nothing_more_and_prints_nothing(
+    pytester: pytest.Pytester,
+) -> None:
+    write_pyproject(pytester.path)
+    pytester.makepyfile(
+        **{
+            "tests/test_plain": f"""
+            import sys
+
+            def test_plain():
+                heavy = {HEAVY!r} + ("replay.engine", "replay.storage")
+                assert [m for m in heavy if m in sys.modules] == []
+            """
+        }
+    )
+    result = pytester.runpytest_subprocess("-p", "no:xdist")
+    result.assert_outcomes(passed=1)
+    assert not [line for line in result.outlines if line.startswith("replay")]
