@@ -1,0 +1,1325 @@
+"""Golden sets: replay recorded runs against a new build and report the release diff.
+
+A golden set is a folder of healthy recorded runs (``cassettes/golden/`` by default).
+Before a release every run is replayed against the new build, judged (``match``,
+``regressed``, ``diverged``, ``flaky``; ``fixed`` for a failed baseline that now
+completes; ``error`` when the cassette cannot be loaded or replayed at all), and the
+recorded runs (the baseline release) are compared with the replays (this build) on
+figures: error rate, stop reasons, p50/p95 run latency, steps per run, repeated tool
+calls, tokens and tool calls, overall and by workflow, model and tool. A figure that got
+worse beyond its threshold (``[tool.replay.golden]``) is flagged.
+
+Like Temporal's replayer, failures are collected per run (by cassette path), never
+raised: a broken cassette is an ``error`` record, not the end of the set. Workers return
+one small ``RunRecord`` of raw figures per run and no histories, so memory stays flat as
+the set grows, and every aggregate can be recomputed exactly from the records: shard
+reports merge into the same report an unsharded run gives.
+
+Run latency is the sum of the run's steps' ``latency_ms``. In a replay a served step
+carries its recorded latency and a new, unserved call 0 ms, so the build's latency is
+"what the recorded world would have cost", not wall time: it tracks calls added or
+dropped, and a diverged run stops early (lower latency). Read it with steps and verdicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import subprocess
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from replay.errors import ReplayError
+
+if TYPE_CHECKING:
+    from replay.cassette import Cassette, Outcome, Step
+    from replay.verdict import Verdict
+
+DEFAULT_DIR = "cassettes/golden"
+DEFAULT_REPEAT = 2
+REPORT_SCHEMA = "agent-replay/golden-report"
+REPORT_VERSION = 1
+CASSETTE_SUFFIXES = (".yaml", ".yml")
+FAILING_VERDICTS = ("regressed", "diverged", "flaky")
+VERDICT_ORDER = ("match", "fixed", "regressed", "diverged", "flaky", "error")
+MAX_CHANGE_LINES = 5
+UNKNOWN = "(none)"
+
+
+class GoldenError(ReplayError):
+    """A golden-set command cannot run: no cassettes, a bad option, a report that cannot
+    be merged. Per-run problems are never this: they are ``error`` records."""
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """How much worse a figure may get before it is flagged; None disables a check.
+
+    ``*_pct`` are percentage increases over the baseline; ``max_error_rate_increase`` is
+    an absolute increase of the failed-run fraction (0.05 = five points);
+    ``max_repeated_tool_calls_increase`` is a count of extra repeated calls.
+    """
+
+    max_error_rate_increase: float | None = 0.0
+    max_p95_latency_increase_pct: float | None = 10.0
+    max_p50_latency_increase_pct: float | None = None
+    max_steps_increase_pct: float | None = 10.0
+    max_repeated_tool_calls_increase: float | None = 0.0
+    max_tokens_increase_pct: float | None = 10.0
+    max_tool_calls_increase_pct: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str = "thresholds") -> Thresholds:
+        """Validated thresholds: numbers >= 0, or ``false`` (None in JSON) to disable."""
+        allowed = {f.name for f in fields(cls)}
+        values: dict[str, float | None] = {}
+        for key, value in data.items():
+            if key not in allowed:
+                raise GoldenError(
+                    f"{where}: unknown threshold '{key}' (allowed: {', '.join(sorted(allowed))})"
+                )
+            values[key] = _threshold_value(value, f"{where}.{key}")
+        return cls(**values)
+
+
+def _threshold_value(value: Any, where: str) -> float | None:
+    if value is None or value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise GoldenError(f"{where} must be a number >= 0 or false (to disable), not {value!r}")
+    if value < 0:
+        raise GoldenError(f"{where} must be >= 0, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class GoldenSettings:
+    """``[tool.replay.golden]``: the set's folder, replays per run, workers, thresholds."""
+
+    dir: str = DEFAULT_DIR
+    repeat: int = DEFAULT_REPEAT
+    workers: str = "auto"
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+SETTING_KEYS = ("dir", "repeat", "workers")
+
+
+def settings_from_config(table: Mapping[str, Any]) -> GoldenSettings:
+    """Validate a ``[tool.replay.golden]`` table (unknown keys are refused by name)."""
+    from replay.config import ConfigError
+
+    where = "[tool.replay.golden]"
+    threshold_keys = {f.name for f in fields(Thresholds)}
+    unknown = [k for k in table if k not in threshold_keys and k not in SETTING_KEYS]
+    if unknown:
+        allowed = ", ".join(sorted([*SETTING_KEYS, *threshold_keys]))
+        raise ConfigError(
+            f"{where} in pyproject.toml: unknown key '{unknown[0]}' (allowed: {allowed}); "
+            "fix the spelling or remove it"
+        )
+    try:
+        thresholds = Thresholds.from_dict(
+            {k: v for k, v in table.items() if k in threshold_keys}, where=where
+        )
+    except GoldenError as exc:
+        raise ConfigError(f"{exc} (in pyproject.toml)") from None
+    folder = table.get("dir", DEFAULT_DIR)
+    if not isinstance(folder, str) or not folder:
+        raise ConfigError(f"{where} dir must be a folder path (text), not {folder!r}")
+    repeat = table.get("repeat", DEFAULT_REPEAT)
+    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
+        raise ConfigError(f"{where} repeat must be a whole number >= 1, not {repeat!r}")
+    workers = str(table.get("workers", "auto"))
+    try:
+        resolve_workers(workers)
+    except GoldenError as exc:
+        raise ConfigError(f"{where} workers: {exc}") from None
+    return GoldenSettings(dir=folder, repeat=repeat, workers=workers, thresholds=thresholds)
+
+
+def resolve_workers(spec: str | int | None) -> int:
+    """Worker processes for ``-n``: "auto" = the usable cores, 0 = serial in-process."""
+    if spec is None or spec == "auto":
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    try:
+        count = int(spec)
+    except (TypeError, ValueError):
+        raise GoldenError(
+            f"-n must be 'auto' or a number of worker processes, not {spec!r}"
+        ) from None
+    if count < 0:
+        raise GoldenError(f"-n must be 0 (serial) or more, not {count}")
+    return count
+
+
+def default_release_label(cwd: str | os.PathLike[str] | None = None) -> str:
+    """This build's name: ``git describe --tags --always --dirty`` when git answers
+    quickly, else "HEAD"."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--tags", "--always", "--dirty"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=2,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "HEAD"
+    label = done.stdout.strip()
+    return label if done.returncode == 0 and label else "HEAD"
+
+
+# -------------------------------------------------------------------- the set, shards
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class GoldenEntry:
+    """One cassette of the set. ``key`` (its path relative to the golden folder, with
+    "/") names the run in reports, shards and merges; ``path`` is the file to load."""
+
+    key: str
+    path: str
+
+
+def discover(dirs: Sequence[str | os.PathLike[str]]) -> tuple[GoldenEntry, ...]:
+    """Every ``*.yaml``/``*.yml`` under ``dirs`` (recursive, hidden folders skipped), by key.
+
+    With several folders each key is prefixed by its folder as given; a file given
+    instead of a folder is one entry keyed by its name.
+    """
+    entries: dict[str, GoldenEntry] = {}
+    for given in dirs:
+        root = Path(given)
+        prefix = f"{root.as_posix().rstrip('/')}/" if len(dirs) > 1 else ""
+        if root.is_file():
+            entries[prefix or root.name] = GoldenEntry(prefix or root.name, str(root))
+            continue
+        if not root.is_dir():
+            raise GoldenError(
+                f"{root}: no such golden set folder; record runs and promote them with "
+                "'replay golden add CASSETTE', or pass the folder that holds them"
+            )
+        for folder, subfolders, files in os.walk(root):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith(".") or not name.endswith(CASSETTE_SUFFIXES):
+                    continue
+                path = Path(folder, name)
+                key = prefix + path.relative_to(root).as_posix()
+                entries[key] = GoldenEntry(key, str(path))
+    if not entries:
+        shown = ", ".join(str(d) for d in dirs)
+        raise GoldenError(
+            f"no cassettes (*.yaml) in {shown}; promote recorded runs with "
+            "'replay golden add CASSETTE'"
+        )
+    return tuple(sorted(entries.values()))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> (i, n), 1 <= i <= n."""
+    index, sep, count = text.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i = n = 0
+    if not sep or n < 1 or not 1 <= i <= n:
+        raise GoldenError(
+            f"--shard must be 'i/n' with 1 <= i <= n (e.g. --shard 2/4), not {text!r}"
+        )
+    return i, n
+
+
+def shard_of(key: str, count: int) -> int:
+    """The 1-based shard a run belongs to: a stable hash of its key, the same everywhere."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def select_shard(entries: Iterable[GoldenEntry], index: int, count: int) -> tuple[GoldenEntry, ...]:
+    """The entries of shard ``index`` of ``count``; the shards partition the set."""
+    return tuple(e for e in entries if shard_of(e.key, count) == index)
+
+
+# ----------------------------------------------------------------- per-run figures
+
+
+def usage_of(result: Any) -> tuple[int, int]:
+    """(input, output) tokens from an LLM answer's ``usage``: OpenAI's prompt/completion
+    or Anthropic's input/output names; (0, 0) when the answer carries none."""
+    usage = result.get("usage") if isinstance(result, Mapping) else None
+    if not isinstance(usage, Mapping):
+        return 0, 0
+
+    def number(*names: str) -> int:
+        for name in names:
+            value = usage.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return int(value)
+        return 0
+
+    return number("prompt_tokens", "input_tokens"), number("completion_tokens", "output_tokens")
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures:
+    """The raw figures of one run (recorded or replayed), from which every aggregate of
+    the release diff is computed. Tool-keyed counts are sorted by tool name."""
+
+    stop_reason: str
+    failed: bool
+    latency_ms: float
+    steps: int
+    llm_calls: int
+    input_tokens: int
+    output_tokens: int
+    tool_calls: dict[str, int]
+    repeated_tool_calls: dict[str, int]
+
+    @classmethod
+    def of(cls, steps: Sequence[Step], outcome: Outcome) -> RunFigures:
+        """Figures of a step history; a repeated call is the same tool with the same
+        args hash as an earlier call of the run."""
+        tool_calls: Counter[str] = Counter()
+        repeated: Counter[str] = Counter()
+        seen: set[tuple[str, str]] = set()
+        llm_calls = input_tokens = output_tokens = 0
+        latency = 0.0
+        for step in steps:
+            latency += step.latency_ms
+            if step.kind == "tool":
+                tool_calls[step.name] += 1
+                if (step.name, step.args_hash) in seen:
+                    repeated[step.name] += 1
+                else:
+                    seen.add((step.name, step.args_hash))
+            elif step.kind == "llm":
+                llm_calls += 1
+                tokens_in, tokens_out = usage_of(step.result)
+                input_tokens += tokens_in
+                output_tokens += tokens_out
+        return cls(
+            stop_reason=outcome.stop_reason,
+            failed=outcome.failed,
+            latency_ms=round(latency, 3),
+            steps=len(steps),
+            llm_calls=llm_calls,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            tool_calls=dict(sorted(tool_calls.items())),
+            repeated_tool_calls=dict(sorted(repeated.items())),
+        )
+
+    @property
+    def repeated_total(self) -> int:
+        return sum(self.repeated_tool_calls.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunFigures:
+        return cls(
+            stop_reason=str(data["stop_reason"]),
+            failed=bool(data["failed"]),
+            latency_ms=float(data["latency_ms"]),
+            steps=int(data["steps"]),
+            llm_calls=int(data["llm_calls"]),
+            input_tokens=int(data["input_tokens"]),
+            output_tokens=int(data["output_tokens"]),
+            tool_calls={str(k): int(v) for k, v in sorted(data["tool_calls"].items())},
+            repeated_tool_calls={
+                str(k): int(v) for k, v in sorted(data["repeated_tool_calls"].items())
+            },
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """What the golden set keeps of one run: identity, verdict, where it changed, and
+    the baseline and candidate figures (None for an ``error`` run). No histories."""
+
+    key: str
+    path: str
+    verdict: str
+    reason: str
+    run_id: str | None = None
+    workflow: str | None = None
+    model: str | None = None
+    release: str | None = None
+    first_divergence: int | None = None
+    flaky_step: int | None = None
+    divergence: dict[str, Any] | None = None
+    outcome_change: dict[str, Any] | None = None
+    changes: tuple[str, ...] = ()
+    baseline: RunFigures | None = None
+    candidate: RunFigures | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.verdict in FAILING_VERDICTS
+
+    @property
+    def measured(self) -> bool:
+        return self.baseline is not None and self.candidate is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "path": self.path,
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "model": self.model,
+            "release": self.release,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "first_divergence": self.first_divergence,
+            "flaky_step": self.flaky_step,
+            "divergence": self.divergence,
+            "outcome_change": self.outcome_change,
+            "changes": list(self.changes),
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+            "candidate": self.candidate.to_dict() if self.candidate else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        return cls(
+            key=str(data["key"]),
+            path=str(data["path"]),
+            verdict=str(data["verdict"]),
+            reason=str(data["reason"]),
+            run_id=data.get("run_id"),
+            workflow=data.get("workflow"),
+            model=data.get("model"),
+            release=data.get("release"),
+            first_divergence=data.get("first_divergence"),
+            flaky_step=data.get("flaky_step"),
+            divergence=data.get("divergence"),
+            outcome_change=data.get("outcome_change"),
+            changes=tuple(data.get("changes") or ()),
+            baseline=RunFigures.from_dict(data["baseline"]) if data.get("baseline") else None,
+            candidate=RunFigures.from_dict(data["candidate"]) if data.get("candidate") else None,
+        )
+
+
+def record_from_verdict(entry: GoldenEntry, cassette: Cassette, verdict: Verdict) -> RunRecord:
+    """The record of a judged run (pure: the replays have already run)."""
+    from replay.verdict import VerdictKind
+
+    first = verdict.replay
+    name = verdict.kind.value
+    if verdict.kind is VerdictKind.REPRODUCED:
+        # A failed baseline that fails the same way: for a golden set, unchanged
+        # behaviour is a match; the same failure by another path is a change.
+        name = "match" if first.diff.identical else "regressed"
+    change = first.diff.outcome_change
+    outcome_change = None
+    if change is not None:
+        outcome_change = {
+            "fields": list(change.fields),
+            "before": {
+                "stop_reason": change.before.stop_reason,
+                "error_class": change.before.error_class,
+            },
+            "after": {
+                "stop_reason": change.after.stop_reason,
+                "error_class": change.after.error_class,
+            },
+        }
+    lines = []
+    for item in first.diff.changes[:MAX_CHANGE_LINES]:
+        where = item.new if item.new is not None else item.original
+        lines.append(f"step {where}: {item.change} {item.kind} '{item.name}' ({item.cause})")
+    hidden = len(first.diff.changes) - MAX_CHANGE_LINES
+    if hidden > 0:
+        lines.append(f"... and {hidden} more change{'s' if hidden > 1 else ''}")
+    context = cassette.context
+    return RunRecord(
+        key=entry.key,
+        path=entry.path,
+        verdict=name,
+        reason=verdict.reason,
+        run_id=context.run_id,
+        workflow=context.workflow,
+        model=context.model,
+        release=context.release,
+        first_divergence=verdict.first_divergence,
+        flaky_step=verdict.flaky_step,
+        divergence=first.divergence.to_dict() if first.divergence else None,
+        outcome_change=outcome_change,
+        changes=tuple(lines),
+        baseline=RunFigures.of(cassette.steps, cassette.outcome),
+        candidate=RunFigures.of(first.history, first.outcome),
+    )
+
+
+def error_record(
+    entry: GoldenEntry, exc: BaseException, cassette: Cassette | None = None
+) -> RunRecord:
+    """An ``error`` record: the run could not be loaded or replayed at all."""
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if not isinstance(exc, ReplayError):
+        message = f"{type(exc).__name__}: {message}"
+    context = cassette.context if cassette is not None else None
+    return RunRecord(
+        key=entry.key,
+        path=entry.path,
+        verdict="error",
+        reason=message,
+        run_id=context.run_id if context else None,
+        workflow=context.workflow if context else None,
+        model=context.model if context else None,
+        release=context.release if context else None,
+    )
+
+
+def evaluate(
+    entry: GoldenEntry, *, agent: str | None = None, repeat: int = DEFAULT_REPEAT
+) -> RunRecord:
+    """Load, replay ``repeat`` times and judge one run; any failure becomes its record."""
+    from replay.storage import load_cassette
+    from replay.verdict import verdict_for
+
+    cassette = None
+    try:
+        cassette = load_cassette(entry.path)
+        verdict = verdict_for(cassette, agent=agent, repeats=repeat)
+        return record_from_verdict(entry, cassette, verdict)
+    except Exception as exc:  # collected per run: one bad cassette must not end the set
+        return error_record(entry, exc, cassette)
+
+
+def _evaluate_batch(
+    entries: Sequence[GoldenEntry], agent: str | None, repeat: int
+) -> list[RunRecord]:
+    """A worker's unit of work. The agent's prints go to stderr, as in the serial path:
+    stdout carries only the report (``--json``)."""
+    import contextlib
+    import sys
+
+    with contextlib.redirect_stdout(sys.stderr):
+        return [evaluate(entry, agent=agent, repeat=repeat) for entry in entries]
+
+
+def _batches(entries: Sequence[GoldenEntry], size: int) -> Iterator[Sequence[GoldenEntry]]:
+    for start in range(0, len(entries), size):
+        yield entries[start : start + size]
+
+
+def run_set(
+    entries: Sequence[GoldenEntry],
+    *,
+    agent: str | None = None,
+    repeat: int = DEFAULT_REPEAT,
+    workers: int = 0,
+    on_result: Callable[[RunRecord], None] | None = None,
+) -> tuple[RunRecord, ...]:
+    """Evaluate every entry, serially (``workers=0``) or in a pool of worker processes.
+
+    Workers stream small records back batch by batch (at most a few batches in flight),
+    so neither histories nor all results pile up. The pool uses forkserver (spawn where
+    that is missing), never fork: the caller may run threads (a progress bar). Records
+    come back sorted by key, so any ``workers`` gives the same result.
+    """
+    if repeat < 1:
+        raise GoldenError(f"--repeat must be at least 1, not {repeat}")
+    records: list[RunRecord] = []
+
+    def keep(record: RunRecord) -> None:
+        records.append(record)
+        if on_result is not None:
+            on_result(record)
+
+    if workers <= 0 or len(entries) <= 1:
+        for entry in entries:
+            keep(evaluate(entry, agent=agent, repeat=repeat))
+    else:
+        _run_in_pool(entries, agent=agent, repeat=repeat, workers=workers, keep=keep)
+    records.sort(key=lambda r: r.key)
+    return tuple(records)
+
+
+def _run_in_pool(
+    entries: Sequence[GoldenEntry],
+    *,
+    agent: str | None,
+    repeat: int,
+    workers: int,
+    keep: Callable[[RunRecord], None],
+) -> None:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        # Workers fork from a server that has the replay engine imported already.
+        context.set_forkserver_preload(["replay.golden", "replay.verdict"])
+    workers = min(workers, len(entries))
+    size = max(1, min(16, len(entries) // (workers * 4)))
+    batches = _batches(entries, size)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            pending: set[Future[list[RunRecord]]] = set()
+
+            def fill() -> None:
+                while len(pending) < workers * 2:
+                    batch = next(batches, None)
+                    if batch is None:
+                        return
+                    pending.add(pool.submit(_evaluate_batch, batch, agent, repeat))
+
+            fill()
+            while pending:
+                done, still = wait(pending, return_when=FIRST_COMPLETED)
+                pending.clear()
+                pending.update(still)
+                for future in done:
+                    for record in future.result():
+                        keep(record)
+                fill()
+    except BrokenProcessPool as exc:
+        raise GoldenError(
+            f"a worker process died ({exc}); an agent may have crashed the interpreter: "
+            "rerun with -n 0 to see which cassette"
+        ) from None
+
+
+# ----------------------------------------------------------------- the release diff
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (a value that occurred; independent of input order)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
+    """Aggregate figures of one side (baseline or candidate) of a segment."""
+    runs = len(figures)
+    errors = sum(1 for f in figures if f.failed)
+    steps = sum(f.steps for f in figures)
+    latencies = [f.latency_ms for f in figures]
+    input_tokens = sum(f.input_tokens for f in figures)
+    output_tokens = sum(f.output_tokens for f in figures)
+    return {
+        "runs": runs,
+        "errors": errors,
+        "error_rate": errors / runs if runs else 0.0,
+        "stop_reasons": dict(sorted(Counter(f.stop_reason for f in figures).items())),
+        "p50_latency_ms": percentile(latencies, 50),
+        "p95_latency_ms": percentile(latencies, 95),
+        "steps": steps,
+        "steps_per_run": steps / runs if runs else 0.0,
+        "llm_calls": sum(f.llm_calls for f in figures),
+        "tool_calls": sum(sum(f.tool_calls.values()) for f in figures),
+        "repeated_tool_calls": sum(f.repeated_total for f in figures),
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "tokens": input_tokens + output_tokens,
+    }
+
+
+def _segment(records: Sequence[RunRecord]) -> dict[str, Any]:
+    return {
+        "runs": len(records),
+        "baseline": _side([r.baseline for r in records if r.baseline is not None]),
+        "candidate": _side([r.candidate for r in records if r.candidate is not None]),
+    }
+
+
+def _tool_side(figures: Sequence[RunFigures], tool: str) -> dict[str, int]:
+    return {
+        "calls": sum(f.tool_calls.get(tool, 0) for f in figures),
+        "repeated": sum(f.repeated_tool_calls.get(tool, 0) for f in figures),
+        "runs": sum(1 for f in figures if tool in f.tool_calls),
+    }
+
+
+def release_diff(records: Sequence[RunRecord]) -> dict[str, Any]:
+    """Baseline vs candidate, overall and by workflow, model and tool (no run ids).
+
+    Only runs with figures on both sides count (``error`` runs are listed apart), and a
+    run is grouped by its recorded workflow and model on both sides, so each segment
+    compares the same runs.
+    """
+    measured = sorted((r for r in records if r.measured), key=lambda r: r.key)
+    by_workflow: dict[str, list[RunRecord]] = {}
+    by_model: dict[str, list[RunRecord]] = {}
+    tools: set[str] = set()
+    for record in measured:
+        by_workflow.setdefault(record.workflow or UNKNOWN, []).append(record)
+        by_model.setdefault(record.model or UNKNOWN, []).append(record)
+        assert record.baseline is not None and record.candidate is not None
+        tools.update(record.baseline.tool_calls, record.candidate.tool_calls)
+    baseline = [r.baseline for r in measured if r.baseline is not None]
+    candidate = [r.candidate for r in measured if r.candidate is not None]
+    return {
+        "overall": _segment(measured),
+        "workflows": {name: _segment(group) for name, group in sorted(by_workflow.items())},
+        "models": {name: _segment(group) for name, group in sorted(by_model.items())},
+        "tools": {
+            tool: {"baseline": _tool_side(baseline, tool), "candidate": _tool_side(candidate, tool)}
+            for tool in sorted(tools)
+        },
+    }
+
+
+# (figure, label, threshold, "pct" | "delta") checked on the overall, workflow and model
+# segments; tools get "calls" and "repeated".
+SEGMENT_CHECKS = (
+    ("error_rate", "error rate", "max_error_rate_increase", "delta"),
+    ("p95_latency_ms", "p95 latency", "max_p95_latency_increase_pct", "pct"),
+    ("p50_latency_ms", "p50 latency", "max_p50_latency_increase_pct", "pct"),
+    ("steps_per_run", "steps per run", "max_steps_increase_pct", "pct"),
+    ("repeated_tool_calls", "repeated tool calls", "max_repeated_tool_calls_increase", "delta"),
+    ("tokens", "tokens", "max_tokens_increase_pct", "pct"),
+)
+TOOL_CHECKS = (
+    ("calls", "calls", "max_tool_calls_increase_pct", "pct"),
+    ("repeated", "repeated calls", "max_repeated_tool_calls_increase", "delta"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One figure of one segment held against its threshold; ``flagged`` when it got
+    worse by more than the threshold allows."""
+
+    segment: str
+    name: str
+    figure: str
+    label: str
+    baseline: float
+    candidate: float
+    threshold: str
+    limit: float
+    flagged: bool
+
+    @property
+    def where(self) -> str:
+        return "all runs" if self.segment == "overall" else f"{self.segment} {self.name}"
+
+    @property
+    def change(self) -> str:
+        """The change as read: points for rates, a count or a percentage otherwise."""
+        return describe_change(self.figure, self.baseline, self.candidate)
+
+    @property
+    def message(self) -> str:
+        return (
+            f"{self.where}: {self.label} {format_figure(self.figure, self.baseline)} -> "
+            f"{format_figure(self.figure, self.candidate)} ({self.change}; "
+            f"{self.threshold} = {self.limit:g})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "segment": self.segment,
+            "name": self.name,
+            "figure": self.figure,
+            "label": self.label,
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "change": self.change,
+            "threshold": self.threshold,
+            "limit": self.limit,
+            "flagged": self.flagged,
+            "message": self.message,
+        }
+
+
+def format_figure(figure: str, value: float) -> str:
+    """A figure's value as people read it (rates in %, latency in ms)."""
+    if figure == "error_rate":
+        return f"{value * 100:.1f}%"
+    if figure.endswith("latency_ms"):
+        return f"{value:.1f} ms"
+    if figure == "steps_per_run":
+        return f"{value:.2f}"
+    return f"{value:g}"
+
+
+def describe_change(figure: str, baseline: float, candidate: float) -> str:
+    """``+50.0 pts`` for rates, ``+3`` for counts checked by delta, ``+12.5%`` otherwise."""
+    delta = candidate - baseline
+    if delta == 0:
+        return "="
+    if figure == "error_rate":
+        return f"{delta * 100:+.1f} pts"
+    if figure in ("repeated_tool_calls", "repeated"):
+        return f"{delta:+g}"
+    if baseline == 0:
+        return "new"
+    return f"{delta / baseline * 100:+.1f}%"
+
+
+def _worse(kind: str, baseline: float, candidate: float, limit: float) -> bool:
+    if kind == "delta":
+        return candidate - baseline > limit
+    # candidate > baseline * (1 + limit/100), kept in products so that 10 -> 11 against
+    # 10% is not flagged by rounding; any increase from 0 is flagged.
+    return (candidate - baseline) * 100 > limit * baseline if baseline > 0 else candidate > 0
+
+
+def checks_of(diff: Mapping[str, Any], thresholds: Thresholds) -> tuple[Check, ...]:
+    """Every enabled threshold held against every segment of a release diff."""
+    out: list[Check] = []
+    segments: list[tuple[str, str, Mapping[str, Any]]] = [("overall", "", diff["overall"])]
+    segments += [("workflow", n, s) for n, s in diff["workflows"].items()]
+    segments += [("model", n, s) for n, s in diff["models"].items()]
+    for segment, name, data in segments:
+        if not data["runs"]:
+            continue
+        for figure, label, threshold, kind in SEGMENT_CHECKS:
+            limit = getattr(thresholds, threshold)
+            if limit is None:
+                continue
+            before, after = data["baseline"][figure], data["candidate"][figure]
+            out.append(
+                Check(
+                    segment,
+                    name,
+                    figure,
+                    label,
+                    before,
+                    after,
+                    threshold,
+                    limit,
+                    _worse(kind, before, after, limit),
+                )
+            )
+    for tool, data in diff["tools"].items():
+        for figure, label, threshold, kind in TOOL_CHECKS:
+            limit = getattr(thresholds, threshold)
+            if limit is None:
+                continue
+            before, after = data["baseline"][figure], data["candidate"][figure]
+            out.append(
+                Check(
+                    "tool",
+                    tool,
+                    figure,
+                    label,
+                    before,
+                    after,
+                    threshold,
+                    limit,
+                    _worse(kind, before, after, limit),
+                )
+            )
+    return tuple(out)
+
+
+# ------------------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class GoldenReport:
+    """The result of replaying a golden set (or of merging shard reports): per-run
+    records, the release diff recomputed from them, and every threshold check."""
+
+    runs: tuple[RunRecord, ...]
+    candidate_release: str
+    thresholds: Thresholds
+    golden_dirs: tuple[str, ...]
+    agent: str | None = None
+    repeat: int = DEFAULT_REPEAT
+    shard: tuple[int, int] | None = None
+    diff: dict[str, Any] = field(init=False, repr=False, compare=False)
+    checks: tuple[Check, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        runs = tuple(sorted(self.runs, key=lambda r: r.key))
+        object.__setattr__(self, "runs", runs)
+        diff = release_diff(runs)
+        object.__setattr__(self, "diff", diff)
+        object.__setattr__(self, "checks", checks_of(diff, self.thresholds))
+
+    @property
+    def flags(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.flagged)
+
+    @property
+    def errors(self) -> tuple[RunRecord, ...]:
+        return tuple(r for r in self.runs if r.verdict == "error")
+
+    @property
+    def failing(self) -> tuple[RunRecord, ...]:
+        return tuple(r for r in self.runs if r.failing)
+
+    @property
+    def changed(self) -> tuple[RunRecord, ...]:
+        """Runs that did not replay as recorded (failing, fixed, or error)."""
+        return tuple(r for r in self.runs if r.verdict != "match")
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counter = Counter(r.verdict for r in self.runs)
+        return {kind: counter.get(kind, 0) for kind in VERDICT_ORDER}
+
+    @property
+    def baseline_releases(self) -> dict[str, int]:
+        counter = Counter(r.release or UNKNOWN for r in self.runs if r.verdict != "error")
+        return dict(sorted(counter.items()))
+
+    @property
+    def baseline_label(self) -> str:
+        names = list(self.baseline_releases)
+        return ", ".join(names) if names else "recorded"
+
+    @property
+    def affected_workflows(self) -> tuple[str, ...]:
+        """Workflows with a failing run or a flagged figure of their own."""
+        names = {r.workflow or UNKNOWN for r in self.failing}
+        names.update(c.name for c in self.flags if c.segment == "workflow")
+        return tuple(sorted(names))
+
+    @property
+    def exit_code(self) -> int:
+        """3 when a run could not be replayed at all (the diff is incomplete), 1 when a
+        run regressed/diverged/was flaky or a figure crossed its threshold, else 0."""
+        if self.errors:
+            return 3
+        return 1 if self.failing or self.flags else 0
+
+    def reproduce_command(self, record: RunRecord) -> str:
+        command = f"replay run {record.path}"
+        return f"{command} --agent {self.agent}" if self.agent else command
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (docs/golden.md): settings, summary, flags, diff and runs."""
+        return {
+            "schema": REPORT_SCHEMA,
+            "version": REPORT_VERSION,
+            "candidate_release": self.candidate_release,
+            "baseline_releases": self.baseline_releases,
+            "agent": self.agent,
+            "repeat": self.repeat,
+            "golden_dirs": list(self.golden_dirs),
+            "shard": None
+            if self.shard is None
+            else {"index": self.shard[0], "count": self.shard[1]},
+            "thresholds": self.thresholds.to_dict(),
+            "exit_code": self.exit_code,
+            "passed": self.exit_code == 0,
+            "summary": {"runs": len(self.runs), **self.counts},
+            "affected_workflows": list(self.affected_workflows),
+            "flags": [c.to_dict() for c in self.flags],
+            "checks": len(self.checks),
+            "diff": self.diff,
+            "runs": [r.to_dict() for r in self.runs],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def run_golden(
+    dirs: Sequence[str | os.PathLike[str]],
+    *,
+    agent: str | None = None,
+    repeat: int = DEFAULT_REPEAT,
+    workers: int = 0,
+    release: str = "HEAD",
+    thresholds: Thresholds | None = None,
+    shard: tuple[int, int] | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_result: Callable[[RunRecord], None] | None = None,
+) -> GoldenReport:
+    """Discover, shard, replay and judge a golden set; return its report.
+
+    A bad ``agent`` is refused up front (every run would be an error otherwise).
+    ``on_start(total)`` and ``on_result(record)`` drive a progress display.
+    """
+    entries = discover(dirs)
+    if shard is not None:
+        entries = select_shard(entries, *shard)
+    if agent is not None:
+        from replay.engine import import_entrypoint
+
+        import_entrypoint(agent)
+    if on_start is not None:
+        on_start(len(entries))
+    records = run_set(entries, agent=agent, repeat=repeat, workers=workers, on_result=on_result)
+    return GoldenReport(
+        runs=records,
+        candidate_release=release,
+        thresholds=thresholds or Thresholds(),
+        golden_dirs=tuple(str(d) for d in dirs),
+        agent=agent,
+        repeat=repeat,
+        shard=shard,
+    )
+
+
+def report_from_dict(data: Any, *, source: str = "report") -> GoldenReport:
+    """Rebuild a report from its JSON form (aggregates are recomputed from the runs)."""
+    if not isinstance(data, Mapping) or data.get("schema") != REPORT_SCHEMA:
+        raise GoldenError(
+            f"{source}: not a golden-set JSON report (expected schema '{REPORT_SCHEMA}'); "
+            "write one with 'replay golden --json'"
+        )
+    if data.get("version") != REPORT_VERSION:
+        raise GoldenError(
+            f"{source}: golden report version {data.get('version')!r} is not supported; this "
+            f"build reads version {REPORT_VERSION} (rerun the shard with this build)"
+        )
+    try:
+        shard = data.get("shard")
+        return GoldenReport(
+            runs=tuple(RunRecord.from_dict(r) for r in data["runs"]),
+            candidate_release=str(data["candidate_release"]),
+            thresholds=Thresholds.from_dict(data["thresholds"], where=f"{source}: thresholds"),
+            golden_dirs=tuple(str(d) for d in data["golden_dirs"]),
+            agent=data.get("agent"),
+            repeat=int(data["repeat"]),
+            shard=None if shard is None else (int(shard["index"]), int(shard["count"])),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise GoldenError(
+            f"{source}: malformed golden report ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def load_report(path: str | os.PathLike[str]) -> GoldenReport:
+    """Read a JSON report written by ``replay golden --json``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GoldenError(f"{path}: cannot read the report ({exc.strerror})") from None
+    except ValueError as exc:
+        raise GoldenError(f"{path}: not JSON ({exc}); pass files written by --json") from None
+    return report_from_dict(data, source=str(path))
+
+
+def merge_reports(
+    reports: Sequence[GoldenReport], *, sources: Sequence[str] = (), partial: bool = False
+) -> GoldenReport:
+    """Combine shard reports into the report of the whole set.
+
+    The shards must come from the same build and settings (release, agent, repeat,
+    thresholds, folders), be shards of the same count, and not overlap; unless
+    ``partial``, every shard must be there. The merged report equals the unsharded one.
+    """
+    if not reports:
+        raise GoldenError("nothing to merge: pass the JSON reports of the shards")
+    names = list(sources) or [f"report {i + 1}" for i in range(len(reports))]
+    first = reports[0]
+    for name, report in zip(names[1:], reports[1:], strict=False):
+        for attribute in ("candidate_release", "agent", "repeat", "thresholds", "golden_dirs"):
+            mine, theirs = getattr(report, attribute), getattr(first, attribute)
+            if mine != theirs:
+                raise GoldenError(
+                    f"{name}: {attribute} is {_shown(mine)} but {names[0]} has {_shown(theirs)}; "
+                    "merge shards of one run of one build"
+                )
+    shards = [r.shard for r in reports]
+    if any(s is None for s in shards) and len(reports) > 1:
+        raise GoldenError(
+            "only shard reports can be merged (run each with --shard i/n); "
+            f"{names[shards.index(None)]} is a whole-set report"
+        )
+    if shards[0] is not None:
+        counts = {s[1] for s in shards if s is not None}
+        if len(counts) > 1:
+            raise GoldenError(f"the reports are shards of different counts: {sorted(counts)}")
+        count = counts.pop()
+        seen: dict[int, str] = {}
+        for name, shard in zip(names, shards, strict=False):
+            assert shard is not None
+            if shard[0] in seen:
+                raise GoldenError(f"{name} and {seen[shard[0]]} are both shard {shard[0]}/{count}")
+            seen[shard[0]] = name
+        missing = sorted(set(range(1, count + 1)) - set(seen))
+        if missing and not partial:
+            raise GoldenError(
+                f"shard{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} of "
+                f"{count} missing; pass every shard's report (or --partial for a partial diff)"
+            )
+    keys: dict[str, str] = {}
+    runs: list[RunRecord] = []
+    for name, report in zip(names, reports, strict=False):
+        for record in report.runs:
+            if record.key in keys:
+                raise GoldenError(
+                    f"run '{record.key}' is in both {keys[record.key]} and {name}; "
+                    "were the shards run with different --shard counts?"
+                )
+            keys[record.key] = name
+            runs.append(record)
+    return GoldenReport(
+        runs=tuple(runs),
+        candidate_release=first.candidate_release,
+        thresholds=first.thresholds,
+        golden_dirs=first.golden_dirs,
+        agent=first.agent,
+        repeat=first.repeat,
+        shard=None,
+    )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Thresholds):
+        return json.dumps(value.to_dict(), sort_keys=True)
+    return repr(value)
+
+
+# ---------------------------------------------------------------- promoting a run
+
+
+def add_to_golden(
+    cassette: str | os.PathLike[str],
+    *,
+    to: str | os.PathLike[str] = DEFAULT_DIR,
+    force: bool = False,
+) -> tuple[Path, bool]:
+    """Copy a recorded run into the golden set, atomically; returns (path, copied).
+
+    A failed run is refused unless ``force``. The file keeps its name; when another
+    cassette already has that name the run id is used (``<run_id>.yaml``). Adding the
+    same file again is a no-op (``copied`` False).
+    """
+    from replay.storage import atomic_write_text, load_cassette
+
+    source = Path(cassette)
+    loaded = load_cassette(source)
+    outcome = loaded.outcome
+    if outcome.failed and not force:
+        error = f" ({outcome.error.error_class}: {outcome.error.message})" if outcome.error else ""
+        raise GoldenError(
+            f"{source}: the run failed (stop_reason {outcome.stop_reason}{error}); a golden "
+            "set holds healthy runs. Pass --force to add it anyway"
+        )
+    text = source.read_text(encoding="utf-8")
+    folder = Path(to)
+    suffix = source.suffix if source.suffix in CASSETTE_SUFFIXES else ".yaml"
+    candidates = [folder / source.name, folder / f"{_safe_name(loaded.run_id)}{suffix}"]
+    for target in candidates:
+        if not target.exists():
+            atomic_write_text(target, text)
+            return target, True
+        if target.read_text(encoding="utf-8") == text:
+            return target, False
+    raise GoldenError(
+        f"{folder}: both {candidates[0].name} and {candidates[1].name} already hold other "
+        "runs; rename the cassette before adding it"
+    )
+
+
+def _safe_name(run_id: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id) or "run"
+
+
+# ------------------------------------------------------------------------ renderers
+
+
+def _md(text: Any) -> str:
+    """Text safe inside a markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _arrow(figure: str, side: Mapping[str, Any], other: Mapping[str, Any]) -> str:
+    before, after = format_figure(figure, side[figure]), format_figure(figure, other[figure])
+    return before if before == after else f"{before} → {after}"
+
+
+WORKFLOW_COLUMNS = (
+    ("error_rate", "Error rate"),
+    ("p95_latency_ms", "p95 latency"),
+    ("steps_per_run", "Steps/run"),
+    ("repeated_tool_calls", "Repeated tool calls"),
+    ("tokens", "Tokens"),
+)
+OVERALL_ROWS = (
+    ("error_rate", "Error rate"),
+    ("p50_latency_ms", "p50 latency"),
+    ("p95_latency_ms", "p95 latency"),
+    ("steps_per_run", "Steps per run"),
+    ("llm_calls", "LLM calls"),
+    ("tool_calls", "Tool calls"),
+    ("repeated_tool_calls", "Repeated tool calls"),
+    ("input_tokens", "Input tokens"),
+    ("output_tokens", "Output tokens"),
+)
+
+
+def stop_reasons_text(reasons: Mapping[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in reasons.items()) or "-"
+
+
+def render_markdown(report: GoldenReport) -> str:
+    """A PR comment: verdict line, affected workflows, the diff by workflow, the overall
+    figures, flagged figures and the runs that changed with the command to reproduce."""
+    counts = report.counts
+    status = "passed" if report.exit_code == 0 else "FAILED"
+    verdicts = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    lines = [
+        f"### Golden set: {_md(report.baseline_label)} → {_md(report.candidate_release)}: {status}",
+        "",
+        f"**{len(report.runs)} runs**: {verdicts or 'none'} · "
+        f"**{len(report.flags)} figure{'s' if len(report.flags) != 1 else ''} over threshold** · "
+        f"exit {report.exit_code}",
+        "",
+    ]
+    affected = report.affected_workflows
+    if affected:
+        lines.append("**Affected workflows:** " + ", ".join(f"`{_md(w)}`" for w in affected))
+        for name in affected:
+            failing = Counter(r.verdict for r in report.failing if (r.workflow or UNKNOWN) == name)
+            flagged = [c for c in report.flags if c.segment == "workflow" and c.name == name]
+            parts = [f"{n} {kind}" for kind, n in sorted(failing.items())]
+            parts += [
+                f"{c.label} {format_figure(c.figure, c.baseline)} → "
+                f"{format_figure(c.figure, c.candidate)}"
+                for c in flagged
+            ]
+            lines.append(f"- `{_md(name)}`: {'; '.join(parts)}")
+        lines.append("")
+    elif report.exit_code == 0:
+        lines += ["No workflow changed: every run replays as recorded.", ""]
+    if report.errors:
+        lines.append(f"**{len(report.errors)} run(s) could not be replayed** (exit 3):")
+        lines += [f"- `{_md(r.key)}`: {_md(r.reason)}" for r in report.errors]
+        lines.append("")
+    flagged_where = {(c.segment, c.name, c.figure) for c in report.flags}
+    header = "| Workflow | Runs | Changed | " + " | ".join(t for _, t in WORKFLOW_COLUMNS) + " |"
+    lines += [header, "|" + "---|" * (3 + len(WORKFLOW_COLUMNS))]
+    changed = Counter(r.workflow or UNKNOWN for r in report.changed)
+    for name, segment in report.diff["workflows"].items():
+        cells = [f"`{_md(name)}`", str(segment["runs"]), str(changed.get(name, 0))]
+        for figure, _ in WORKFLOW_COLUMNS:
+            text = _arrow(figure, segment["baseline"], segment["candidate"])
+            if ("workflow", name, figure) in flagged_where:
+                text = f"**{text}** ⚠"
+            cells.append(_md(text))
+        lines.append("| " + " | ".join(cells) + " |")
+    overall = report.diff["overall"]
+    lines += [
+        "",
+        "<details><summary>Release diff, all runs</summary>",
+        "",
+        f"| Figure | Baseline ({_md(report.baseline_label)}) | "
+        f"This build ({_md(report.candidate_release)}) | Change |",
+        "|---|---|---|---|",
+        f"| Stop reasons | {_md(stop_reasons_text(overall['baseline']['stop_reasons']))} | "
+        f"{_md(stop_reasons_text(overall['candidate']['stop_reasons']))} | |",
+    ]
+    for figure, title in OVERALL_ROWS:
+        before, after = overall["baseline"][figure], overall["candidate"][figure]
+        mark = " ⚠" if ("overall", "", figure) in flagged_where else ""
+        lines.append(
+            f"| {title} | {format_figure(figure, before)} | {format_figure(figure, after)} | "
+            f"{describe_change(figure, before, after)}{mark} |"
+        )
+    lines += ["", "</details>", ""]
+    if report.flags:
+        lines += [f"<details><summary>Figures over threshold ({len(report.flags)})</summary>", ""]
+        lines += [f"- {_md(c.message)}" for c in report.flags]
+        lines += ["", "</details>", ""]
+    moved = [r for r in report.runs if r.verdict not in ("match", "error")]
+    if moved:
+        lines += [
+            f"<details><summary>Runs that changed ({len(moved)})</summary>",
+            "",
+            "| Verdict | Run | Workflow | First divergence | Reproduce |",
+            "|---|---|---|---|---|",
+        ]
+        for record in moved:
+            lines.append(
+                f"| {record.verdict} | `{_md(record.key)}` | {_md(record.workflow or UNKNOWN)} | "
+                f"{_md(divergence_text(record))} | `{_md(report.reproduce_command(record))}` |"
+            )
+        lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def divergence_text(record: RunRecord) -> str:
+    """Where a run first changed, in a phrase."""
+    if record.divergence:
+        info = record.divergence
+        text = f"step {info['step']} {info['kind']} '{info['name']}': {info['reason']}"
+        if info.get("nearest_step") is not None and not info.get("args_diff"):
+            # Same call as a recorded step whose answer was already served: a repeat.
+            text += f" (repeats recorded step {info['nearest_step']})"
+        return text
+    if record.verdict == "flaky" and record.flaky_step is not None:
+        return f"replays disagree at step {record.flaky_step}"
+    if record.changes:
+        return record.changes[0]
+    if record.outcome_change:
+        return "outcome: " + ", ".join(record.outcome_change["fields"]) + " changed"
+    return record.reason if record.verdict != "match" else ""
+
+
+def render_junit(report: GoldenReport) -> str:
+    """JUnit XML for CI: one testcase per run (failure for regressed/diverged/flaky,
+    error when it could not be replayed) and one per threshold check."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.Element("testsuites", name="replay golden")
+    runs = ET.SubElement(root, "testsuite", name="golden runs")
+    for record in report.runs:
+        case = ET.SubElement(
+            runs,
+            "testcase",
+            classname=f"golden.{record.workflow or 'none'}",
+            name=record.key,
+            file=record.path,
+        )
+        if record.verdict == "error":
+            node = ET.SubElement(case, "error", type="error", message=record.reason)
+            node.text = f"{record.path}: {record.reason}"
+        elif record.failing:
+            node = ET.SubElement(case, "failure", type=record.verdict, message=record.reason)
+            details = [record.reason, *record.changes]
+            if record.divergence:
+                details.append(divergence_text(record))
+                details += [f"  {line}" for line in record.divergence.get("args_diff", [])]
+            details.append(f"reproduce with: {report.reproduce_command(record)}")
+            node.text = "\n".join(details)
+    _suite_counts(runs)
+    figures = ET.SubElement(root, "testsuite", name="golden release diff")
+    for check in report.checks:
+        classname = "golden.diff" + ("" if check.segment == "overall" else f".{check.segment}")
+        name = f"{check.name}: {check.label}" if check.name else check.label
+        case = ET.SubElement(figures, "testcase", classname=classname, name=name)
+        if check.flagged:
+            ET.SubElement(
+                case, "failure", type="threshold", message=check.message
+            ).text = check.message
+    _suite_counts(figures)
+    root.set("tests", str(sum(int(s.get("tests", "0")) for s in root)))
+    root.set("failures", str(sum(int(s.get("failures", "0")) for s in root)))
+    root.set("errors", str(sum(int(s.get("errors", "0")) for s in root)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _suite_counts(suite: Any) -> None:
+    cases = list(suite)
+    suite.set("tests", str(len(cases)))
+    suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+    suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
+    suite.set("skipped", "0")
