@@ -42,7 +42,13 @@ class Policy:
     dedupe_repeated_calls: bool = False
 
 
-RELEASED = Policy()
+RELEASED = Policy(
+    max_attempts=4,
+    backoff_s=0.0,
+    degrade_on_outage=False,
+    repair_malformed_calls=False,
+    dedupe_repeated_calls=False,
+)
 
 
 def run(question: str, workflow: str = "support", run_id: str = "", max_steps: int = 5) -> dict:

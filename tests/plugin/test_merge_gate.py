@@ -6,8 +6,8 @@ marked fixed with ``replay scenario fix``. Then the project's ordinary ``pytest`
 and reverting one fix commit makes exactly that incident's scenario fail with a readable
 report, serially and under ``-n 2``, with the verdicts in the junit XML.
 
-``GateCase`` describes an agent and its incidents; the bundled example
-(``examples/support_agent``) can be added as a second case.
+``GateCase`` describes an agent and its incidents: a small agent of the tests, and the
+bundled example (``examples/support_agent``) with its recorded incidents.
 """
 
 from __future__ import annotations
@@ -58,6 +58,53 @@ SCN_SUPPORT = GateCase(
         sid: (lambda repo, module=module: use_fix(repo, module, "fixed"))
         for sid, (_, module) in INCIDENTS.items()
     },
+)
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples"
+BUNDLED = Path(__file__).resolve().parents[2] / "cassettes" / "incidents"
+EXAMPLE_FIXES = {
+    "run_9fd2": {
+        "max_attempts=4,": "max_attempts=2,",
+        "backoff_s=0.0,": "backoff_s=0.05,",
+        "degrade_on_outage=False,": "degrade_on_outage=True,",
+    },
+    "run_d77c": {"dedupe_repeated_calls=False,": "dedupe_repeated_calls=True,"},
+}
+
+
+def install_example(repo: Path) -> None:
+    """The bundled support agent as released (its ``RELEASED`` policy)."""
+    shutil.copytree(EXAMPLE, repo / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def copy_example_incidents(repo: Path) -> dict[str, Path]:
+    """The bundled incidents that a code fix resolves on evidence (run_a113's fix needs a
+    model answer its cassette does not hold, so it cannot gate a merge)."""
+    target = repo / "cassettes" / "incidents"
+    target.mkdir(parents=True)
+    return {sid: Path(shutil.copy(BUNDLED / f"{sid}.yaml", target)) for sid in EXAMPLE_FIXES}
+
+
+def fix_example(sid: str) -> Callable[[Path], None]:
+    def apply(repo: Path) -> None:
+        agent = repo / "examples" / "support_agent" / "agent.py"
+        text = agent.read_text(encoding="utf-8")
+        released = text[text.index("RELEASED = Policy(") :]
+        fixed = released
+        for old, new in EXAMPLE_FIXES[sid].items():
+            assert old in fixed, old
+            fixed = fixed.replace(old, new, 1)
+        agent.write_text(text.replace(released, fixed), encoding="utf-8")
+
+    return apply
+
+
+BUNDLED_EXAMPLE = GateCase(
+    name="bundled_example",
+    install_released=install_example,
+    record_incidents=copy_example_incidents,
+    fixes={sid: fix_example(sid) for sid in EXAMPLE_FIXES},
 )
 
 
@@ -154,7 +201,7 @@ def verdicts(report: Path) -> dict[str, str | None]:
     }
 
 
-@pytest.mark.parametrize("case", [SCN_SUPPORT], ids=lambda case: case.name)
+@pytest.mark.parametrize("case", [SCN_SUPPORT, BUNDLED_EXAMPLE], ids=lambda case: case.name)
 def test_reverting_a_fix_makes_exactly_its_scenario_fail(tmp_path: Path, case: GateCase) -> None:
     repo = Repo(tmp_path / "shop")
     case.install_released(repo.path)
