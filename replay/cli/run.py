@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -125,6 +126,7 @@ def run_command(
     original = load_cassette(cassette)
     with _progress(repeat) as on_replay, agent_stdout_to_stderr():
         verdict = verdict_for(original, agent=agent, repeats=repeat, on_replay=on_replay)
+    _note_in_scenarios(verdict)
     command = ["replay", "run", str(cassette)]
     if agent:
         command += ["--agent", agent]
@@ -139,6 +141,24 @@ def run_command(
     else:
         render_verdict(stdout_console(), verdict, command=command, expect=expect, passing=code == 0)
     raise typer.Exit(code)
+
+
+def _note_in_scenarios(verdict: Verdict) -> None:
+    """Scenarios of this cassette and agent take their mode from the last ``replay run``;
+    a scenario file that cannot be updated is reported, not fatal to the replay."""
+    from replay.errors import ReplayError
+    from replay.scenarios import note_verdict
+
+    try:
+        written = note_verdict(verdict)
+    except (ReplayError, OSError) as exc:
+        stderr_console().print(f"replay: warning: scenarios not updated: {exc}", markup=False)
+        return
+    for path in written:
+        shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+        stderr_console().print(
+            f"updated {shown} (mode {verdict.mode})", markup=False, soft_wrap=True
+        )
 
 
 def verdict_dict(
