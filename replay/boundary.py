@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
 from replay.canonical import (
-    bind_arguments,
+    argument_binder,
     callable_name,
     error_class_name,
     stable_hash,
@@ -38,7 +38,7 @@ from replay.canonical import (
 )
 from replay.cassette import ErrorInfo, Step
 from replay.errors import Divergence, ReplayedError, SessionError
-from replay.matching import DEFAULT_POLICY, MatchPolicy, RecordedIndex
+from replay.matching import DEFAULT_POLICY, MatchOn, MatchPolicy, RecordedIndex
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,7 +64,13 @@ class Call:
 
     @classmethod
     def of(cls, kind: str, name: str, args: Any, policy: MatchPolicy = DEFAULT_POLICY) -> Call:
-        plain = to_plain(args)
+        return cls.of_plain(kind, name, to_plain(args), policy)
+
+    @classmethod
+    def of_plain(
+        cls, kind: str, name: str, plain: Any, policy: MatchPolicy = DEFAULT_POLICY
+    ) -> Call:
+        """A call whose args are already plain data (``to_plain`` output), not walked again."""
         return cls(kind, name, plain, stable_hash(plain), policy)
 
 
@@ -107,11 +113,15 @@ def default_decode(step: Step) -> Any:
 def copy_plain(value: Any) -> Any:
     """Copy the containers of plain data, so an agent mutating an answer cannot change
     the cassette it came from (strings and numbers are immutable and shared)."""
+    # Runs on every replayed answer: leaves of exact immutable types skip the call.
     if isinstance(value, dict):
-        return {k: copy_plain(v) if isinstance(v, dict | list) else v for k, v in value.items()}
+        return {k: v if type(v) in _SHARED_LEAVES else copy_plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [copy_plain(v) if isinstance(v, dict | list) else v for v in value]
+        return [v if type(v) in _SHARED_LEAVES else copy_plain(v) for v in value]
     return value
+
+
+_SHARED_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 class Session:
@@ -169,6 +179,10 @@ class Session:
             parent_span_id=self.root_span_id,
             http=http,
         )
+
+    def make_call(self, kind: str, name: str, args: Any, policy: MatchPolicy) -> Call:
+        """The ``Call`` for these args (``Call.of``; a replay may skip the work)."""
+        return Call.of(kind, name, args, policy)
 
     def call(
         self,
@@ -236,6 +250,34 @@ class RecordingSession(Session):
         self._store(self._succeeded(index, call, value, started, encode))
         return value
 
+    def record_completed(
+        self,
+        call: Call,
+        *,
+        started_at_ms: float,
+        result: Any = None,
+        error: ErrorInfo | None = None,
+        http: Any = None,
+    ) -> Step:
+        """Store a call whose live part ran outside ``call()`` and has just ended.
+
+        For seams that only see a request start and end (vcrpy's stubs): the step takes
+        the next index (completion order) and is timed from ``started_at_ms``.
+        """
+        index = self._reserve()
+        latency = round(self.elapsed_ms() - started_at_ms, 3)
+        step = self._new_step(
+            index,
+            call,
+            result=result,
+            error=error,
+            started_at_ms=started_at_ms,
+            latency_ms=latency,
+            http=http,
+        )
+        self._store(step)
+        return step
+
     def _failed(self, index: int, call: Call, exc: Exception, started: float) -> Step:
         error = ErrorInfo(error_class_name(exc), str(exc))
         latency = round(self.elapsed_ms() - started, 3)
@@ -264,6 +306,15 @@ class ReplayingSession(Session):
         self.index = RecordedIndex(recorded)
         self.divergences: list[DivergenceInfo] = []
 
+    def make_call(self, kind: str, name: str, args: Any, policy: MatchPolicy) -> Call:
+        if policy.on is MatchOn.ARGS:
+            # Args that are the very data of the next recorded call: its plain args and
+            # hash are theirs (what Call.of would compute, without the work).
+            same = self.index.same_args_step(kind, name, args)
+            if same is not None:
+                return Call(kind, name, same.args, same.args_hash, policy)
+        return Call.of(kind, name, args, policy)
+
     def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
         return self._serve(call, decode)
 
@@ -271,24 +322,31 @@ class ReplayingSession(Session):
         return self._serve(call, decode)
 
     def _serve(self, call: Call, decode: Decode) -> Any:
-        index = self._reserve()
+        # Every replayed call runs this: one lock for the step's index and its answer, and
+        # the step built as _new_step builds it, without two more method calls.
         with self._lock:
+            self._steps.append(None)
+            index = len(self._steps) - 1
             recorded = self.index.take(call.kind, call.name, call.args, call.args_hash, call.policy)
         if recorded is None:
             raise self.diverge(index, call, reason="no recorded answer")
-        self._store(
-            self._new_step(
-                index,
-                call,
-                result=recorded.result,
-                error=recorded.error,
-                started_at_ms=recorded.started_at_ms,
-                latency_ms=recorded.latency_ms,
-                http=recorded.http,
-            )
+        error = recorded.error
+        self._steps[index] = Step(
+            index=index,
+            kind=call.kind,
+            name=call.name,
+            args=call.args,
+            args_hash=call.args_hash,
+            result=None if error is not None else recorded.result,
+            error=error,
+            started_at_ms=recorded.started_at_ms,
+            latency_ms=recorded.latency_ms,
+            span_id=span_id_for(self.trace_id, index),
+            parent_span_id=self.root_span_id,
+            http=recorded.http,
         )
-        if recorded.error is not None:
-            raise rebuild_error(recorded.error, step=recorded.index, cassette=self.cassette_path)
+        if error is not None:
+            raise rebuild_error(error, step=recorded.index, cassette=self.cassette_path)
         return decode(recorded)
 
     def diverge(
@@ -298,13 +356,18 @@ class ReplayingSession(Session):
         *,
         reason: str,
         error_type: type[Divergence] = Divergence,
+        compare: bool = True,
     ) -> Divergence:
-        """Record a divergence at ``index`` (a new step when None) and return the error."""
+        """Record a divergence at ``index`` (a new step when None) and return the error.
+
+        ``compare=False`` skips looking for the nearest recorded call (for attempts that
+        resemble no recorded call, e.g. a blocked socket connection).
+        """
         from replay.diff import describe_args_difference
 
         if index is None:
             index = self._reserve()
-        nearest = self.index.nearest(call.kind, call.name, call.args)
+        nearest = self.index.nearest(call.kind, call.name, call.args) if compare else None
         lines = describe_args_difference(nearest.args, call.args) if nearest is not None else ()
         error = error_type(
             step=index,
@@ -454,7 +517,7 @@ def _boundary_decorator(
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
         step_name = name or callable_name(func)
-        signature = inspect.signature(func)
+        bind = argument_binder(inspect.signature(func), plain=False)  # make_call converts
 
         if inspect.iscoroutinefunction(func):
 
@@ -463,7 +526,7 @@ def _boundary_decorator(
                 session = active_session()
                 if session is None:
                     return await func(*args, **kwargs)
-                call = Call.of(kind, step_name, bind_arguments(signature, args, kwargs), policy)
+                call = session.make_call(kind, step_name, bind(args, kwargs), policy)
                 return await session.acall(
                     call, lambda: func(*args, **kwargs), encode=step_encode, decode=step_decode
                 )
@@ -476,7 +539,7 @@ def _boundary_decorator(
             session = active_session()
             if session is None:
                 return func(*args, **kwargs)
-            call = Call.of(kind, step_name, bind_arguments(signature, args, kwargs), policy)
+            call = session.make_call(kind, step_name, bind(args, kwargs), policy)
             return session.call(
                 call, lambda: func(*args, **kwargs), encode=step_encode, decode=step_decode
             )

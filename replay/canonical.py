@@ -14,6 +14,7 @@ import enum
 import hashlib
 import inspect
 import json
+import marshal
 import math
 import uuid as _uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +30,28 @@ def to_plain(value: Any) -> Any:
     dataclasses and pydantic models become dicts; bytes become base64 text; anything
     else becomes its ``repr`` so that recording never fails on an odd value.
     """
+    # Every boundary call walks its arguments, so exact dicts, lists and scalars (nearly
+    # all of an LLM request) take a fast path; other types go through the full rules.
+    cls = type(value)
+    if cls is str or cls is int or cls is bool or value is None:
+        return value
+    if cls is dict:
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _PLAIN_LEAVES else to_plain(v))
+            for k, v in value.items()
+        }
+    if cls is list:
+        return [v if type(v) in _PLAIN_LEAVES else to_plain(v) for v in value]
+    if cls is float:
+        return value if math.isfinite(value) else repr(value)
+    return _to_plain_any(value)
+
+
+# Exact types returned as they are (float is not: NaN and infinities become text).
+_PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
+
+
+def _to_plain_any(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
@@ -60,9 +83,50 @@ def to_plain(value: Any) -> Any:
     return repr(value)
 
 
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The C encoder that ``_CANONICAL_ENCODER.encode`` builds on every call, built once (every
+# boundary call hashes its arguments). Without the circular-reference check, which plain
+# data never needs: the output is the same. None when the C accelerator is unavailable.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_C_CANONICAL = (
+    _c_make_encoder(
+        None,
+        _CANONICAL_ENCODER.default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        True,
+        False,
+        True,
+    )
+    if _c_make_encoder is not None
+    else None
+)
+
+
 def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys: the form that is hashed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if _C_CANONICAL is not None and type(value) in (dict, list):
+        try:
+            return "".join(_C_CANONICAL(value, 0))
+        except RecursionError:
+            pass  # a circular value: let the encoder below name the problem
+    return _CANONICAL_ENCODER.encode(value)
+
+
+def same_plain(a: Any, b: Any) -> bool:
+    """Whether two plain values are the same data down to the types of their leaves (1,
+    1.0 and True differ, as they do in canonical JSON), so their hashes are equal.
+
+    Compares ``marshal`` bytes (format 2: no sharing references, so equal data gives
+    equal bytes), a few times cheaper than hashing. False when unsure: a different key
+    order, or a type marshal does not take (subclasses included).
+    """
+    try:
+        return marshal.dumps(a, 2) == marshal.dumps(b, 2)
+    except ValueError:
+        return False
 
 
 def stable_hash(value: Any) -> str:
@@ -100,6 +164,52 @@ def bind_arguments(signature: inspect.Signature, args: tuple, kwargs: dict) -> d
         else:
             named[name] = value
     return to_plain(named)
+
+
+def argument_binder(
+    signature: inspect.Signature, *, plain: bool = True
+) -> Callable[[tuple, dict], dict[str, Any]]:
+    """A function doing ``bind_arguments(signature, args, kwargs)``, faster for common shapes.
+
+    ``Signature.bind`` is pure Python and costs microseconds on every boundary call; for a
+    signature of plain named parameters the binding is done directly, in parameter order
+    as ``bind`` gives it. Anything unusual (``*args``, ``**kwargs``, positional-only
+    parameters, or a call that does not bind) goes through ``bind_arguments``. With
+    ``plain=False`` the values are left as passed (``to_plain`` not applied) where the
+    fast binding applies, for a caller that may not need the plain copy.
+    """
+    params = tuple(signature.parameters.values())
+    simple = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    if any(param.kind not in simple for param in params):
+        return lambda args, kwargs: bind_arguments(signature, args, kwargs)
+    positional = tuple(
+        param.name for param in params if param.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    )
+    names = frozenset(param.name for param in params)
+    missing = object()
+    order = tuple(
+        (param.name, missing if param.default is inspect.Parameter.empty else param.default)
+        for param in params
+    )
+
+    def bind(args: tuple, kwargs: dict) -> dict[str, Any]:
+        if len(args) > len(positional) or not names.issuperset(kwargs):
+            return bind_arguments(signature, args, kwargs)
+        given = dict(zip(positional, args, strict=False))
+        if kwargs:
+            if not given.keys().isdisjoint(kwargs):
+                return bind_arguments(signature, args, kwargs)
+            given.update(kwargs)
+        named: dict[str, Any] = {}
+        for name, default in order:
+            value = given.get(name, default)
+            if value is missing:
+                return bind_arguments(signature, args, kwargs)
+            if name != "self" and name != "cls":
+                named[name] = value
+        return to_plain(named) if plain else named
+
+    return bind
 
 
 def error_class_name(error: BaseException | type[BaseException]) -> str:

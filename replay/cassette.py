@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from replay.canonical import stable_hash
+from replay.canonical import same_plain, stable_hash, to_plain
 from replay.errors import CassetteError, CassetteVersionError
 
 FORMAT_VERSION = 1
@@ -232,9 +232,35 @@ def cassette_from_dict(data: Any, *, path: str | None = None, verify: bool = Tru
                     field="args_hash",
                     hint=f"set it to {expected}",
                 )
+        if all(same_plain(to_plain(step.args), step.args) for step in steps):
+            mark_args_checked(steps)
     return Cassette(
         context=context, steps=steps, outcome=outcome, version=FORMAT_VERSION, path=path
     )
+
+
+# Step tuples, by identity, whose every step has plain ``args`` (``to_plain`` gives them
+# back unchanged) and an ``args_hash`` checked against them. A replay of one of them may
+# serve a call whose arguments are the very same data as a recorded step's without
+# converting and hashing them (see ``RecordedIndex.same_args_step``). Holding the tuple
+# keeps its id from being reused; the oldest are forgotten past the limit, which only
+# costs that fast path.
+_ARGS_CHECKED_LIMIT = 64
+_args_checked: dict[int, tuple[Step, ...]] = {}
+
+
+def mark_args_checked(steps: tuple[Step, ...]) -> None:
+    """Note that each step's ``args`` are plain data and ``args_hash`` is their
+    ``stable_hash`` (checked on reading the file, or read from a cache of a checked one)."""
+    _args_checked.pop(id(steps), None)
+    _args_checked[id(steps)] = steps
+    while len(_args_checked) > _ARGS_CHECKED_LIMIT:
+        _args_checked.pop(next(iter(_args_checked)), None)
+
+
+def args_checked(steps: Any) -> bool:
+    """Whether ``mark_args_checked`` was told about this very tuple of steps."""
+    return _args_checked.get(id(steps)) is steps
 
 
 def _reject_unknown(

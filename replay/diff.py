@@ -250,7 +250,8 @@ def describe_difference(expected: Any, got: Any, *, limit: int = MAX_DIFF_LINES)
             elif report_type.endswith("_removed"):
                 lines.append(f"{path}: removed {_short(level.t1)}")
             else:
-                lines.append(f"{path}: {_short(level.t1)} -> {_short(level.t2)}")
+                before, after = _short_pair(level.t1, level.t2)
+                lines.append(f"{path}: {before} -> {after}")
     lines.sort()
     if len(lines) > limit:
         extra = len(lines) - limit
@@ -270,6 +271,30 @@ def _path_text(path: str) -> str:
         else:
             out.append(f"[{part}]")
     return "".join(out).lstrip(".") or "(value)"
+
+
+def _short_pair(before: Any, after: Any, width: int = 60) -> tuple[str, str]:
+    """Both sides of a change, clipped around where they first differ: a long prompt
+    that changed near its end must not show as two identical truncated prefixes."""
+    a, b = repr(before), repr(after)
+    if len(a) <= width and len(b) <= width:
+        return a, b
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    start = max(0, start - width // 3)
+    return _window(a, start, width), _window(b, start, width)
+
+
+def _window(text: str, start: int, width: int) -> str:
+    """``width`` characters of ``text`` from ``start``, with ``...`` where it is cut."""
+    if len(text) <= width:
+        return text
+    head = "..." if start > 0 else ""
+    end = start + width - len(head)
+    if end >= len(text):
+        return head + text[start:]
+    return head + text[start : end - 3] + "..."
 
 
 def _short(value: Any, width: int = 60) -> str:

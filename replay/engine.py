@@ -31,7 +31,7 @@ from replay.boundary import (
 from replay.canonical import error_class_name, to_plain
 from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
 from replay.diff import HistoryDiff, diff_histories
-from replay.errors import Divergence, EntrypointError, SessionError
+from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
 from replay.storage import load_cassette, save_cassette
 
 
@@ -54,6 +54,9 @@ def outcome_from_exception(exc: BaseException) -> Outcome:
     """How a run ended when the entrypoint raised (``diverged`` for a replay divergence)."""
     if isinstance(exc, Divergence):
         return Outcome("diverged", error=ErrorInfo(error_class_name(exc), str(exc).splitlines()[0]))
+    if isinstance(exc, ReplayedError):
+        # A recorded error whose class cannot be imported here: it is still that error.
+        return Outcome(stop_reason="exception", error=ErrorInfo(exc.error_class, exc.message))
     return Outcome(stop_reason="exception", error=ErrorInfo(error_class_name(exc), str(exc)))
 
 
@@ -216,7 +219,7 @@ def record(
     try:
         with session, _network_seams(session):
             yield recording
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C too: the cassette must not say "completed"
         raised = exc
         raise
     finally:
@@ -267,20 +270,22 @@ def record_run(
     an error of this function.
     """
     fn = import_entrypoint(entrypoint)
-    with (
-        contextlib.suppress(Exception),
-        record(
-            path,
-            entrypoint=entrypoint,
-            input=input,
-            run_id=run_id,
-            trace_id=trace_id,
-            release=release,
-            workflow=workflow,
-            model=model,
-        ) as recording,
-    ):
-        recording.set_result(call_entrypoint(fn, input))
+    with record(
+        path,
+        entrypoint=entrypoint,
+        input=input,
+        run_id=run_id,
+        trace_id=trace_id,
+        release=release,
+        workflow=workflow,
+        model=model,
+    ) as recording:
+        # Only the agent's exception is evidence; one from recording itself (a cassette
+        # that cannot be written) must propagate, not leave an old file to be read back.
+        try:
+            recording.set_result(call_entrypoint(fn, input))
+        except Exception as exc:
+            recording.outcome = outcome_from_exception(exc)
     return load_cassette(path)
 
 

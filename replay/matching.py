@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from replay.canonical import args_hash, canonical_json
-from replay.cassette import Step
+from replay.canonical import args_hash, canonical_json, same_plain
+from replay.cassette import Step, args_checked
 
 
 class MatchOn(enum.Enum):
@@ -61,6 +61,31 @@ class RecordedIndex:
         self._derived: dict[tuple[str, str, frozenset[str]], dict[str, deque[int]]] = {}
         self._name_queues: dict[tuple[str, str], deque[int]] = {}
         self._position: dict[str, int] = {}
+        self._args_checked = args_checked(steps)
+        self._next_by_name: dict[tuple[str, str], int] = {}
+
+    def same_args_step(self, kind: str, name: str, args: Any) -> Step | None:
+        """The next unserved recorded step of this kind and name if ``args`` (as passed,
+        plain or not) are the very same data as its args; None when unsure.
+
+        In a faithful replay each call repeats the next recorded one, and then its plain
+        form and hash are that step's: converting and hashing the arguments (most of the
+        cost of a replayed call) can be skipped. Only for cassettes whose args were checked
+        to be plain with matching hashes when read (``cassette.args_checked``).
+        """
+        if not self._args_checked:
+            return None
+        order = self._by_name.get((kind, name))
+        if not order:
+            return None
+        cursor = self._next_by_name.get((kind, name), 0)
+        while cursor < len(order) and self._consumed[order[cursor]]:
+            cursor += 1
+        self._next_by_name[(kind, name)] = cursor
+        if cursor == len(order):
+            return None
+        step = self._steps[order[cursor]]
+        return step if same_plain(args, step.args) else None
 
     def take(
         self, kind: str, name: str, args: Any, hash_: str, policy: MatchPolicy = DEFAULT_POLICY

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import gc
 import hashlib
 import json
 import os
 import tempfile
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from replay.cassette import FORMAT_VERSION, Cassette, cassette_from_dict
+from replay.cassette import FORMAT_VERSION, Cassette, cassette_from_dict, mark_args_checked
 from replay.errors import CassetteError, CassetteWriteError
 
 SafeLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -64,8 +66,12 @@ def dumps(cassette: Cassette) -> str:
     return HEADER.format(version=cassette.version) + body
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, durable: bool = True) -> Path:
+    """Write ``text`` to ``path`` through a temp file in the same folder and a rename.
+
+    ``durable`` also flushes the file to disk before the rename (evidence); a cache,
+    which a torn write only turns into a miss, passes False and skips that wait.
+    """
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -78,8 +84,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp_name, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -121,17 +128,60 @@ def load_cassette(path: str | os.PathLike[str], *, cache: bool = True) -> Casset
         if hit is not None:
             _memory_cache.move_to_end(digest)
             return hit.with_path(name)
-        data = _read_disk_cache(digest)
-        if data is not None:
-            cassette = cassette_from_dict(data, path=name, verify=False)
+        with _gc_paused():
+            cached = _read_disk_cache(digest)
+            if cached is not None:
+                data, finite = cached
+                cassette = cassette_from_dict(data, path=name, verify=False)
+        if cached is not None:
+            # Cached only after a checked parse of these same bytes, so the hashes hold;
+            # JSON gives plain data (text keys, lists) unless it holds NaN or infinities.
+            if finite:
+                mark_args_checked(cassette.steps)
             _remember(digest, cassette)
             return cassette
-    data = parse_yaml(raw, path=name)
-    cassette = cassette_from_dict(data, path=name)
+    with _gc_paused():
+        data = parse_yaml(raw, path=name)
+        text = _cache_text(data) if cache and cache_dir() is not None else None
+        if text is not None:
+            data = _rebuilt_from_json(data, text)
+        cassette = cassette_from_dict(data, path=name)
     if cache:
         _remember(digest, cassette)
-        _write_disk_cache(digest, data)
+        if text is not None:
+            _write_disk_cache_text(digest, text)
     return cassette
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a cassette is parsed and built.
+
+    A parse allocates hundreds of thousands of container objects, none of them garbage,
+    and the collections they trigger each walk every live object: with the collector on,
+    PyYAML's C loader spends more than half its time in them (benchmarks/). Reference
+    counting still frees everything as usual; the collector resumes afterwards.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _rebuilt_from_json(data: Any, text: str) -> Any:
+    """``data`` decoded back from its cache text when that gives exactly the same data.
+
+    The C JSON decoder lays each step's objects out together and shares dict keys, where
+    the YAML loader scatters them; replaying a cassette built from it is markedly faster
+    (benchmarks/: a few µs per step). It is also what a warm load from the disk cache
+    gives, so a cold and a warm load of one file replay alike.
+    """
+    rebuilt = json.loads(text)
+    return rebuilt if rebuilt == data else data
 
 
 def parse_yaml(raw: bytes, *, path: str | None = None) -> Any:
@@ -196,22 +246,37 @@ def _cache_file(digest: str) -> Path | None:
     return None if folder is None else folder / _CACHE_SCHEMA / f"{digest}.json"
 
 
-def _read_disk_cache(digest: str) -> Any:
+def _read_disk_cache(digest: str) -> tuple[Any, bool] | None:
+    """The cached parse, and whether it is free of NaN and infinities; None on a miss."""
     target = _cache_file(digest)
     if target is None:
         return None
+    constants: list[str] = []
+
+    def constant(name: str) -> float:  # only NaN, Infinity, -Infinity (never text)
+        constants.append(name)
+        return float(name)
+
     try:
-        return json.loads(target.read_bytes())
+        return json.loads(target.read_bytes(), parse_constant=constant), not constants
     except (OSError, ValueError):
         return None
 
 
-def _write_disk_cache(digest: str, data: Any) -> None:
+def _cache_text(data: Any) -> str | None:
+    """The disk cache's JSON for parsed data; None when JSON cannot hold it."""
+    try:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _write_disk_cache_text(digest: str, text: str) -> None:
     target = _cache_file(digest)
     if target is None:
         return
-    with contextlib.suppress(OSError, TypeError, ValueError, CassetteWriteError):
-        atomic_write_text(target, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    with contextlib.suppress(OSError, CassetteWriteError):
+        atomic_write_text(target, text, durable=False)
 
 
 def _remember(digest: str, cassette: Cassette) -> None:
