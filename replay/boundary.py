@@ -290,7 +290,15 @@ class RecordingSession(Session):
         self, index: int, call: Call, value: Any, started: float, encode: Encode
     ) -> Step:
         latency = round(self.elapsed_ms() - started, 3)
-        result, http = encode(value)
+        try:
+            result, http = encode(value)
+        except Exception as exc:
+            failure = SessionError(
+                f"{call.kind} '{call.name}' returned a value that cannot be recorded "
+                f"({type(exc).__name__}: {exc}); fix its encode= function"
+            )
+            self._store(self._failed(index, call, failure, started))
+            raise failure from exc
         return self._new_step(
             index, call, result=result, started_at_ms=started, latency_ms=latency, http=http
         )

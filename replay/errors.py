@@ -21,6 +21,18 @@ from typing import Any
 class ReplayError(Exception):
     """Root of every error agent-replay raises."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments; rebuild from args and attributes so the
+        # errors cross process boundaries (process pools, xdist) intact.
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[ReplayError], args: tuple[Any, ...], state: dict[str, Any]) -> ReplayError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class CassetteError(ReplayError):
     """A cassette cannot be read, parsed or validated.

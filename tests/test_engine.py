@@ -213,3 +213,32 @@ def test_importing_replay_stays_cheap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_failing_encode_is_a_recorded_error_not_a_gap(tmp_path):
+    @replay.tool(encode=lambda value: 1 / 0)
+    def lookup(key: str) -> dict:
+        return {"key": key}
+
+    path = tmp_path / "enc.yaml"
+    expected = "'lookup' returned a value that cannot be"
+    with pytest.raises(replay.SessionError, match=expected), replay.record(path):
+        lookup("k")
+    (step,) = replay.load_cassette(path).steps
+    assert step.error.error_class == "replay.errors.SessionError"
+
+
+def test_errors_survive_pickling():
+    import pickle
+
+    from replay.errors import CassetteError, Divergence
+
+    divergence = Divergence(step=3, kind="tool", name="t", args={"a": 1}, reason="no answer")
+    copy = pickle.loads(pickle.dumps(divergence))
+    assert (copy.step, copy.call_args, str(copy)) == (3, {"a": 1}, str(divergence))
+    error = pickle.loads(pickle.dumps(CassetteError("bad", path="x.yaml", step=2, field="kind")))
+    assert (error.path, error.step, str(error)) == (
+        "x.yaml",
+        2,
+        "x.yaml: step 2: field 'kind': bad",
+    )
