@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import ipaddress
 import re
 import socket
 import sys
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from replay.errors import ReplayError
+from replay.sockets import address_text, guard_socket, is_loopback
 
 if TYPE_CHECKING:
     from replay.cassette import Cassette
@@ -529,56 +529,12 @@ class NetworkGuard:
 
 def block_sockets(patch: pytest.MonkeyPatch, *, where: str) -> None:
     """Make ``connect``, ``connect_ex`` and ``sendto`` refuse non-loopback addresses."""
-    cls = socket.socket
-    original_connect, original_connect_ex, original_sendto = cls.connect, cls.connect_ex, cls.sendto
 
     def refuse(sock: socket.socket, address: Any) -> None:
         if not is_loopback(sock.family, address):
             raise SocketBlocked(
-                f"--replay-block-network refused a connection to {_address_text(address)} in "
+                f"--replay-block-network refused a connection to {address_text(address)} in "
                 f"{where}; replay it from a cassette (replay_cassette) or drop the option"
             )
 
-    def connect(self: socket.socket, address: Any) -> None:
-        refuse(self, address)
-        return original_connect(self, address)
-
-    def connect_ex(self: socket.socket, address: Any) -> int:
-        refuse(self, address)
-        return original_connect_ex(self, address)
-
-    def sendto(self: socket.socket, data: Any, *args: Any) -> int:
-        refuse(self, args[-1])
-        return original_sendto(self, data, *args)
-
-    patch.setattr(cls, "connect", connect)
-    patch.setattr(cls, "connect_ex", connect_ex)
-    patch.setattr(cls, "sendto", sendto)
-
-
-def is_loopback(family: int, address: Any) -> bool:
-    """A Unix socket, ``localhost``, or a loopback/unspecified IP address."""
-    if family not in (socket.AF_INET, socket.AF_INET6):
-        return True
-    host = address[0] if isinstance(address, tuple) and address else address
-    if isinstance(host, bytes):
-        host = host.decode("ascii", "replace")
-    if not isinstance(host, str):
-        return False
-    host = host.split("%", 1)[0].strip("[]")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
-    return ip.is_loopback or ip.is_unspecified
-
-
-def _address_text(address: Any) -> str:
-    if isinstance(address, tuple) and len(address) >= 2:
-        return f"{address[0]}:{address[1]}"
-    return str(address)
+    guard_socket(refuse, patch.setattr)

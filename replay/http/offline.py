@@ -14,7 +14,6 @@ for any client agent-replay captures.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -27,31 +26,16 @@ from replay.http.capture import (
     offline_error_type,
     replaying_capture,
 )
+from replay.sockets import guard_socket, is_loopback
 
 _INET = (socket.AF_INET, socket.AF_INET6)
-
-
-def is_loopback(host: Any) -> bool:
-    """Whether ``host`` (an IP address or name) is this machine."""
-    if not isinstance(host, str):
-        return False
-    name = host.strip("[]").split("%")[0].lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback or address.is_unspecified
 
 
 def check(sock: socket.socket, address: Any) -> None:
     """Raise ``NetworkBlocked`` if ``sock`` may not reach ``address`` now."""
     if not GUARD.active or sock.family not in _INET or caller_is_recording():
         return
-    if not isinstance(address, tuple) or not address or is_loopback(address[0]):
+    if not isinstance(address, tuple) or not address or is_loopback(sock.family, address):
         return
     host, port = address[0], address[1] if len(address) > 1 else None
     where = f"{host}:{port}"
@@ -75,24 +59,7 @@ def check(sock: socket.socket, address: Any) -> None:
 def _install() -> Callable[[], None]:
     cls = socket.socket
     saved = {name: cls.__dict__.get(name) for name in ("connect", "connect_ex", "sendto")}
-    connect, connect_ex, sendto = cls.connect, cls.connect_ex, cls.sendto
-
-    def guarded_connect(self: socket.socket, address: Any) -> None:
-        check(self, address)
-        return connect(self, address)
-
-    def guarded_connect_ex(self: socket.socket, address: Any) -> int:
-        check(self, address)
-        return connect_ex(self, address)
-
-    def guarded_sendto(self: socket.socket, data: Any, *args: Any) -> int:
-        if args:
-            check(self, args[-1])
-        return sendto(self, data, *args)
-
-    cls.connect = guarded_connect  # type: ignore[method-assign, assignment]
-    cls.connect_ex = guarded_connect_ex  # type: ignore[method-assign, assignment]
-    cls.sendto = guarded_sendto  # type: ignore[method-assign, assignment]
+    guard_socket(check, setattr)
 
     def undo() -> None:
         for name, previous in saved.items():

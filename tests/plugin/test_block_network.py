@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from replay.pytest_plugin import is_loopback
+from replay.sockets import is_loopback
 from tests.plugin.project import write_pyproject
 
 pytest_plugins = ("pytester",)
@@ -26,7 +26,7 @@ from replay.pytest_plugin import SocketBlocked
 
 
 def guarded():
-    return getattr(socket.socket.connect, "__module__", "") == "replay.pytest_plugin"
+    return getattr(socket.socket.connect, "__module__", "") == "replay.sockets"
 
 
 @pytest.fixture
