@@ -7,7 +7,7 @@ cassette is written by hand: ``python -m examples.support_agent.record`` rebuild
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from replay.testing.fake_llm import (
@@ -37,7 +37,6 @@ class Run:
     max_steps: int = 5
     expected_stop_reason: str = "completed"
     notes: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def input(self) -> dict[str, Any]:
