@@ -203,7 +203,10 @@ def parse_yaml(raw: bytes, *, path: str | None = None) -> Any:
             path=path,
             hint="fix the file by hand or re-record it",
         ) from None
-    return _plain(data)
+    try:
+        return _plain(data)
+    except ValueError as exc:
+        raise CassetteError(str(exc), path=path, hint="remove the alias (&/*)") from None
 
 
 def _plain(value: Any) -> Any:
@@ -220,16 +223,26 @@ def _plain(value: Any) -> Any:
 
 
 def _needs_plain(value: Any) -> bool:
-    stack = [value]
+    """Whether ``value`` holds dates or bytes; raises ``ValueError`` on a cycle (a YAML
+    alias that contains itself), which no cassette can mean."""
+    exit_marker = object()
+    on_path: set[int] = set()
+    stack: list[Any] = [value]
+    found = False
     while stack:
         item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        if item is exit_marker:
+            on_path.discard(stack.pop())
+            continue
+        if isinstance(item, dict | list):
+            if id(item) in on_path:
+                raise ValueError("a YAML alias refers to a value that contains it")
+            on_path.add(id(item))
+            stack.extend((id(item), exit_marker))
+            stack.extend(item.values() if isinstance(item, dict) else item)
         elif isinstance(item, _dt.date | bytes):
-            return True
-    return False
+            found = True
+    return found
 
 
 def cache_dir() -> Path | None:

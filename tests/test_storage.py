@@ -168,6 +168,7 @@ def test_unknown_version_names_both_versions(tmp_path):
         ("- just\n- a list\n", "expected a mapping at the top of the file, found list"),
         ("", "expected a mapping at the top of the file, found NoneType"),
         ("version: 1\nx: !!python/object:os.system {}\n", "malformed YAML"),
+        ("version: 1\nrun: &a {loop: [*a]}\n", "a YAML alias refers to a value that contains it"),
     ],
 )
 def test_malformed_files_are_clear_errors(tmp_path, text, expected):
