@@ -136,7 +136,7 @@ class Session:
         self._steps: list[Step | None] = []
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
-        self._tokens: list[tuple[contextvars.Token, Session | None]] = []
+        self._tokens: list[contextvars.Token[Session | None]] = []
 
     @property
     def history(self) -> tuple[Step, ...]:
@@ -207,12 +207,11 @@ class Session:
     def __enter__(self) -> Session:
         with _active_lock:
             _active.append(self)
-        self._tokens.append((_current.set(self), None))
+        self._tokens.append(_current.set(self))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        token, _ = self._tokens.pop()
-        _current.reset(token)
+        _current.reset(self._tokens.pop())
         with _active_lock:
             _active.remove(self)
 
@@ -655,14 +654,3 @@ def random() -> float:
         encode=lambda value: (value, None),
         decode=lambda step: float(step.result),
     )
-
-
-def require_session() -> Session:
-    """The current session, or a ``SessionError`` saying how to start one."""
-    session = current_session()
-    if session is None:
-        raise SessionError(
-            "no recording or replaying session is active; wrap the run in "
-            "replay.record(...) or call replay.replay(...)"
-        )
-    return session

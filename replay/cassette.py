@@ -17,14 +17,6 @@ from replay.errors import CassetteError, CassetteVersionError
 FORMAT_VERSION = 1
 STEP_KINDS = ("llm", "tool", "clock", "uuid", "random")
 NONDETERMINISM_KINDS = ("clock", "uuid", "random")
-KNOWN_STOP_REASONS = (
-    "completed",
-    "max_steps",
-    "tool_error",
-    "step_error",
-    "exception",
-    "diverged",
-)
 
 
 @dataclass(frozen=True, slots=True)

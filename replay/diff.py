@@ -77,14 +77,6 @@ class HistoryDiff:
     def identical(self) -> bool:
         return not self.changes and self.outcome_change is None
 
-    @property
-    def added(self) -> tuple[StepChange, ...]:
-        return tuple(c for c in self.changes if c.change == "added")
-
-    @property
-    def removed(self) -> tuple[StepChange, ...]:
-        return tuple(c for c in self.changes if c.change == "removed")
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "identical": self.identical,

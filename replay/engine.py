@@ -158,9 +158,6 @@ class Recording:
         """Report how the run ended (see ``outcome_from_return``)."""
         self.outcome = outcome_from_return(value)
 
-    def set_outcome(self, stop_reason: str, output: Any = None, error: Any = None) -> None:
-        self.outcome = Outcome(stop_reason, to_plain(output), _error_info(error))
-
 
 def _new_context(
     *,

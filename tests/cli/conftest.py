@@ -13,32 +13,14 @@ from typing import Any
 
 import pytest
 
+from tests.process import CliResult
+
 REPO = Path(__file__).resolve().parents[2]
 SUPPORT = "tests.agents.cli_support:run"
 FIXED = "tests.agents.cli_support_fixed:run"
 STRICT = "tests.agents.cli_support_strict:run"
 REWORDED = "tests.agents.cli_support_prompt:run"
 FLAKY = "tests.agents.cli_flaky:run"
-
-
-@dataclass(frozen=True, repr=False)
-class CliResult:
-    """What one ``replay`` process did."""
-
-    args: tuple[str, ...]
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        """stdout as the one JSON object it must be."""
-        return json.loads(self.stdout)
-
-    def __repr__(self) -> str:
-        return (
-            f"replay {' '.join(self.args)} -> exit {self.code}\n"
-            f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
-        )
 
 
 def cli(

@@ -13,14 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 # Imported here, before any pytester snapshot of sys.modules: pytester drops modules first
 # imported during a test, and a re-imported ``yaml`` no longer matches its C extension.
 from replay.scenarios import Mode, Status, new_scenario, save_scenario
 from replay.storage import load_cassette
+from tests.process import CliResult
 
 AGENTS = Path(__file__).resolve().parents[1] / "agents"
 REPO = Path(__file__).resolve().parents[2]
@@ -136,26 +136,7 @@ def write_scenario(
     return save_scenario(scenario, folder / scenarios_dir / f"{sid}.yaml")
 
 
-@dataclass(frozen=True)
-class CommandResult:
-    """What one child process did."""
-
-    args: tuple[str, ...]
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-    def __repr__(self) -> str:
-        return (
-            f"{' '.join(self.args)} -> exit {self.code}\n"
-            f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
-        )
-
-
-def replay_cli(folder: Path, *args: str) -> CommandResult:
+def replay_cli(folder: Path, *args: str) -> CliResult:
     """Run ``python -m replay ARGS`` in ``folder``."""
     proc = subprocess.run(
         [sys.executable, "-m", "replay", *args],
@@ -166,4 +147,4 @@ def replay_cli(folder: Path, *args: str) -> CommandResult:
         timeout=120,
         check=False,
     )
-    return CommandResult(("replay", *args), proc.returncode, proc.stdout, proc.stderr)
+    return CliResult(tuple(args), proc.returncode, proc.stdout, proc.stderr)
