@@ -103,8 +103,19 @@ class Scenario:
     path: Path | None = field(default=None, compare=False)
 
     def cassette_path(self, root: str | os.PathLike[str]) -> Path:
-        """The cassette's location for a project rooted at ``root``."""
-        return Path(root) / self.cassette
+        """The cassette's location for a project rooted at ``root``; ``ScenarioError`` when
+        it resolves outside the project (through ``..`` or a symbolic link)."""
+        base = Path(root)
+        target = base / self.cassette
+        resolved, inside = target.resolve(), base.resolve()
+        if resolved != inside and inside not in resolved.parents:
+            raise ScenarioError(
+                f"{self.cassette!r} resolves to {resolved}, outside the project {inside}",
+                path=self.path,
+                field="cassette",
+                hint="keep the cassette inside the project and name it relative to its root",
+            )
+        return target
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -188,6 +199,13 @@ def scenario_from_dict(data: Any, *, path: str | os.PathLike[str] | None = None)
             field="cassette",
             hint="write it relative to the project root (the folder of pyproject.toml), so "
             "the scenario works on every machine",
+        )
+    if os.path.normpath(cassette).split(os.sep)[0] == os.pardir:
+        raise ScenarioError(
+            f"{cassette!r} leads out of the project",
+            path=path,
+            field="cassette",
+            hint="keep the cassette inside the project and name it relative to its root",
         )
     agent = _text(data, "agent", path=path)
     if agent is not None and not re.match(r"^[\w.]+:[\w.]+$", agent):
@@ -777,6 +795,10 @@ def check_scenario(
             field="failure",
             hint=f"run 'replay scenario add {scenario.cassette} --id {scenario.id} --force'",
         )
+    if scenario.agent:
+        from replay.engine import import_recorded_entrypoint
+
+        import_recorded_entrypoint(scenario.agent, source=scenario.path)
     options: dict[str, Any] = {"agent": scenario.agent}
     if repeats is not None:
         options["repeats"] = repeats
