@@ -371,14 +371,25 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def parse(raw: bytes, *, path: str | os.PathLike[str] | None = None) -> Any:
-    """Parse scenario YAML with the safe loader, naming the line of a syntax error."""
+    """Parse scenario YAML with the strict safe loader (``replay.safe_yaml``: no aliases,
+    duplicate keys, ...), naming the line of a syntax error or refused construct."""
     import yaml
 
-    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from replay import safe_yaml
+
     try:
-        return yaml.load(raw.decode("utf-8"), Loader=loader)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+    try:
+        return safe_yaml.load(text)
+    except safe_yaml.YamlRefused as exc:
+        raise ScenarioError(
+            f"{exc.problem}{exc.where}",
+            path=path,
+            field=safe_yaml.field_path(text, exc),
+            hint=exc.hint,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -386,6 +397,8 @@ def parse(raw: bytes, *, path: str | os.PathLike[str] | None = None) -> Any:
         raise ScenarioError(
             f"malformed YAML{where}: {problem}", path=path, hint="fix the file by hand"
         ) from None
+    except RecursionError:
+        raise ScenarioError("the YAML nests too deeply to read", path=path) from None
 
 
 def dumps(scenario: Scenario) -> str:
