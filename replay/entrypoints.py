@@ -21,7 +21,9 @@ import re
 import site
 import sys
 import sysconfig
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,18 @@ from replay.errors import EntrypointError
 CONFIG_KEY = "agents"
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
 _INSTALLED_FOLDERS = frozenset({"site-packages", "dist-packages"})
+_extra_roots: ContextVar[tuple[Path, ...]] = ContextVar("replay_project_roots", default=())
+
+
+@contextmanager
+def project_root(root: str | os.PathLike[str]) -> Iterator[None]:
+    """Count ``root`` as the user's project too while the block runs (the pytest plugin's
+    root when pytest runs from another folder)."""
+    token = _extra_roots.set((*_extra_roots.get(), Path(root)))
+    try:
+        yield
+    finally:
+        _extra_roots.reset(token)
 
 
 def allowed_prefixes(start: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
@@ -176,7 +190,7 @@ def _user_folders() -> list[Path]:
     from replay.config import find_pyproject
 
     cwd = Path.cwd()
-    folders = [cwd]
+    folders = [cwd, *_extra_roots.get()]
     pyproject = find_pyproject(cwd)
     if pyproject is not None:
         folders.append(pyproject.parent)

@@ -808,14 +808,16 @@ def check_scenario(
             field="failure",
             hint=f"run 'replay scenario add {scenario.cassette} --id {scenario.id} --force'",
         )
-    if scenario.agent:
-        from replay.engine import import_recorded_entrypoint
+    from replay.engine import import_recorded_entrypoint
+    from replay.entrypoints import project_root
 
-        import_recorded_entrypoint(scenario.agent, source=scenario.path)
     options: dict[str, Any] = {"agent": scenario.agent}
     if repeats is not None:
         options["repeats"] = repeats
-    verdict = verdict_for(cassette, **options)
+    with project_root(base):
+        if scenario.agent:
+            import_recorded_entrypoint(scenario.agent, source=scenario.path)
+        verdict = verdict_for(cassette, **options)
     return replace(evaluate(scenario, verdict), root=base)
 
 
