@@ -13,6 +13,7 @@ the user (``--agent``, ``agent=``) is the user's choice and is not checked.
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import importlib.util
 import inspect
@@ -48,9 +49,25 @@ def project_root(root: str | os.PathLike[str]) -> Iterator[None]:
 
 def allowed_prefixes(start: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
     """The module prefixes of ``[tool.replay] agents`` (e.g. ``["examples.support_agent"]``)."""
+    from replay.config import find_pyproject
+
+    pyproject = find_pyproject(start)
+    if pyproject is None:
+        return ()
+    try:
+        info = pyproject.stat()
+    except OSError:
+        return _prefixes_of(pyproject, 0, 0)
+    return _prefixes_of(pyproject, info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _prefixes_of(pyproject: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """``allowed_prefixes`` of one version of a ``pyproject.toml`` (cached: a golden set
+    checks the entrypoint of every run it replays)."""
     from replay.config import ConfigError, load_config
 
-    value = load_config(start).get(CONFIG_KEY, [])
+    value = load_config(pyproject.parent).get(CONFIG_KEY, [])
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(
@@ -154,13 +171,14 @@ def _find_spec(name: str, search: list[str] | None) -> importlib.machinery.Modul
 
 
 def _untrusted_reason(origin: str | None) -> str | None:
-    """Why code at ``origin`` is not the user's own, or None when it is."""
+    """Why code at ``origin`` is not the user's own, or None when it is. Files in the
+    project are found again on every check (a test may create a new one)."""
     if origin is None:
         return "not a file (a namespace package?)"
     if origin in ("built-in", "frozen") or (not os.path.isabs(origin) and "<" in origin):
         return f"built into Python ({origin})"
     path = _resolved(origin)
-    if any(part in _INSTALLED_FOLDERS for part in path.parts):
+    if any(part in _INSTALLED_FOLDERS for part in Path(path).parts):
         return f"an installed package ({path})"
     for folder in _python_folders():
         if _inside(path, folder):
@@ -170,7 +188,8 @@ def _untrusted_reason(origin: str | None) -> str | None:
     return None
 
 
-def _python_folders() -> list[Path]:
+@functools.cache
+def _python_folders() -> tuple[str, ...]:
     """The standard library and every installed-packages folder of this interpreter."""
     names = ("stdlib", "platstdlib", "purelib", "platlib")
     folders: set[str] = set()
@@ -182,32 +201,36 @@ def _python_folders() -> list[Path]:
     if isinstance(user_site, str):
         folders.add(user_site)
     folders.add(os.path.dirname(os.__file__))
-    return [_resolved(folder) for folder in folders if folder]
+    return tuple(_resolved(folder) for folder in folders if folder)
 
 
-def _user_folders() -> list[Path]:
+def _user_folders() -> tuple[str, ...]:
     """Where the user's own code lives: the project, the working folder, PYTHONPATH."""
+    return _user_folders_for(Path.cwd(), os.environ.get("PYTHONPATH", ""), _extra_roots.get())
+
+
+@functools.lru_cache(maxsize=16)
+def _user_folders_for(cwd: Path, pythonpath: str, extra: tuple[Path, ...]) -> tuple[str, ...]:
     from replay.config import find_pyproject
 
-    cwd = Path.cwd()
-    folders = [cwd, *_extra_roots.get()]
+    folders = [cwd, *extra]
     pyproject = find_pyproject(cwd)
     if pyproject is not None:
         folders.append(pyproject.parent)
-    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    for entry in pythonpath.split(os.pathsep):
         folders.append(cwd / entry if entry else cwd)
-    return [_resolved(folder) for folder in folders]
+    return tuple(_resolved(folder) for folder in folders)
 
 
-def _resolved(path: str | os.PathLike[str]) -> Path:
+def _resolved(path: str | os.PathLike[str]) -> str:
     try:
-        return Path(path).resolve()
-    except (OSError, RuntimeError):
-        return Path(os.path.abspath(path))
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return os.path.abspath(path)
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _describe(target: Any) -> str:
