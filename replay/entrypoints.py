@@ -5,10 +5,11 @@ an agent; replaying calls it with the recorded input. Files travel (pull request
 incident tickets), so a name read from one is only imported when it is the user's own
 agent code: a module under a prefix listed in ``[tool.replay] agents``, or one whose
 file lies in the project (the folder of the nearest ``pyproject.toml``), the working
-folder or a ``PYTHONPATH`` entry, and never in the standard library or an installed
-package. Where a module lives is found without running it (``importlib`` finders only);
-after the import the attribute must be a plain function defined there. A name given by
-the user (``--agent``, ``agent=``) is the user's choice and is not checked.
+folder, a ``PYTHONPATH`` entry or another folder on ``sys.path``, and never in the
+interpreter's own folders (standard library, installed packages, the environment).
+Where a module lives is found without running it (``importlib`` finders only); after the
+import the attribute must be a plain function defined there. A name given by the user
+(``--agent``, ``agent=``) is the user's choice and is not checked.
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def _untrusted_reason(origin: str | None) -> str | None:
         return f"an installed package ({path})"
     for folder in _python_folders():
         if _inside(path, folder):
-            return f"part of Python's standard library ({path})"
+            return f"part of Python's standard library or installation ({path})"
     if not any(_inside(path, folder) for folder in _user_folders()):
         return f"outside the project ({path})"
     return None
@@ -190,12 +191,19 @@ def _untrusted_reason(origin: str | None) -> str | None:
 
 @functools.cache
 def _python_folders() -> tuple[str, ...]:
-    """The standard library and every installed-packages folder of this interpreter."""
+    """The interpreter's own folders: its prefixes (a virtual environment's folder, with
+    its ``bin``), the standard library and every installed-packages folder."""
     names = ("stdlib", "platstdlib", "purelib", "platlib")
     folders: set[str] = set()
-    for base in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    for base in prefixes:
         paths = sysconfig.get_paths(vars={"base": base, "platbase": base})
         folders.update(paths[name] for name in names if name in paths)
+    cwd = _resolved(os.getcwd())
+    for prefix in map(_resolved, prefixes):
+        # A prefix holding the working folder (or "/") would hide the project itself.
+        if os.path.dirname(prefix) != prefix and not _inside(cwd, prefix):
+            folders.add(prefix)
     folders.update(site.getsitepackages() if hasattr(site, "getsitepackages") else [])
     user_site = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
     if isinstance(user_site, str):
@@ -205,19 +213,28 @@ def _python_folders() -> tuple[str, ...]:
 
 
 def _user_folders() -> tuple[str, ...]:
-    """Where the user's own code lives: the project, the working folder, PYTHONPATH."""
-    return _user_folders_for(Path.cwd(), os.environ.get("PYTHONPATH", ""), _extra_roots.get())
+    """Where the user's own code lives: the project, the working folder, PYTHONPATH and
+    the other folders on Python's import path (the script's folder, pytest's rootdir);
+    the interpreter's own folders among them are excluded by ``_untrusted_reason``."""
+    return _user_folders_for(
+        Path.cwd(),
+        os.environ.get("PYTHONPATH", ""),
+        tuple(entry for entry in sys.path if isinstance(entry, str)),
+        _extra_roots.get(),
+    )
 
 
 @functools.lru_cache(maxsize=16)
-def _user_folders_for(cwd: Path, pythonpath: str, extra: tuple[Path, ...]) -> tuple[str, ...]:
+def _user_folders_for(
+    cwd: Path, pythonpath: str, import_path: tuple[str, ...], extra: tuple[Path, ...]
+) -> tuple[str, ...]:
     from replay.config import find_pyproject
 
     folders = [cwd, *extra]
     pyproject = find_pyproject(cwd)
     if pyproject is not None:
         folders.append(pyproject.parent)
-    for entry in pythonpath.split(os.pathsep):
+    for entry in (*pythonpath.split(os.pathsep), *import_path):
         folders.append(cwd / entry if entry else cwd)
     return tuple(_resolved(folder) for folder in folders)
 

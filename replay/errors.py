@@ -10,7 +10,8 @@
     ├── NetworkBlocked            a real network request was attempted while replaying
     └── ReplayedError             a recorded error whose class cannot be imported here
 
-Every message says what happened, where (file, step, field) and what to do.
+Every message says what happened, where (file, step, field) and what to do. One warning:
+``CassetteFormatWarning`` (a ``UserWarning``), a cassette read in an older format version.
 """
 
 from __future__ import annotations

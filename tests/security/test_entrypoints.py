@@ -149,11 +149,11 @@ def cassette_for(folder: Path, entrypoint: str) -> Path:
     return replay.save_cassette(cassette, folder / f"{uuid.uuid4().hex[:6]}.yaml")
 
 
-def test_a_module_outside_the_project_is_refused_without_being_imported(
-    tmp_path, project, monkeypatch
-):
-    elsewhere = tmp_path / "elsewhere"
-    package = unique("outside_pkg")
+def test_an_installed_package_is_refused_without_being_imported(tmp_path, project, monkeypatch):
+    """An installed package (a ``site-packages`` folder on the import path): refused
+    before its ``__init__`` runs; allowed once listed in ``[tool.replay] agents``."""
+    elsewhere = tmp_path / "env" / "lib" / "site-packages"
+    package = unique("installed_pkg")
     (elsewhere / package).mkdir(parents=True)
     ran = tmp_path / "package-code-ran"
     (elsewhere / package / "__init__.py").write_text(f"open({str(ran)!r}, 'w').close()\n")
@@ -163,7 +163,7 @@ def test_a_module_outside_the_project_is_refused_without_being_imported(
 
     with pytest.raises(EntrypointError) as caught:
         replay.replay(path)
-    assert_own_error(caught.value, f"package '{package}' of module", "outside the project")
+    assert_own_error(caught.value, f"package '{package}' of module", "an installed package")
     assert not ran.exists()
     assert package not in sys.modules
 
