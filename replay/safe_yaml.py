@@ -13,6 +13,7 @@ the line, column and, through ``field_path``, the field.
 from __future__ import annotations
 
 import re
+import types
 from collections import deque
 from typing import Any
 
@@ -35,9 +36,10 @@ _REFUSED_TAGS = {
     "tag:yaml.org,2002:binary": "!!binary",
 }
 
-# Where an anchor (&name) or alias (*name) can start: at the start of a node, after an
-# indicator or whitespace. Matches in prose (markdown) only cost an exact event scan.
-_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:?-])[&*][^\s\[\]{},&*]", re.MULTILINE)
+# An anchor (&name) or alias (*name) starts a node: after whitespace or an indicator.
+# Matches in prose (markdown) only cost an exact event scan.
+_ANCHOR_START = re.compile(r"[&*][^\s\[\]{},&*]")
+_BEFORE_ANCHOR = frozenset(" \t\r\n[{,:?-")
 
 
 class YamlRefused(ValueError):
@@ -64,14 +66,34 @@ class StrictLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """The safe loader (the C one where available) with the refusals listed above."""
 
     def construct_object(self, node: Node, deep: bool = False) -> Any:
+        # PyYAML's BaseConstructor.construct_object (6.0), inlined for speed (it runs once
+        # per node), except that a node met twice is refused instead of shared.
         if node in self.constructed_objects:
             # Only an alias makes the composer hand out one node twice.
             raise YamlRefused(_ALIAS_PROBLEM, node.start_mark, hint=_ALIAS_HINT)
-        try:
-            return super().construct_object(node, deep)
-        except yaml.constructor.ConstructorError as exc:
-            mark = exc.problem_mark or node.start_mark
-            raise YamlRefused(exc.problem or str(exc), mark) from None
+        if deep:
+            old_deep = self.deep_construct
+            self.deep_construct = True
+        if node in self.recursive_objects:
+            raise YamlRefused(_ALIAS_PROBLEM, node.start_mark, hint=_ALIAS_HINT)
+        self.recursive_objects[node] = None
+        constructor = self.yaml_constructors.get(node.tag)
+        if constructor is None:
+            constructor = self.yaml_constructors[None]  # SafeConstructor: refuses the tag
+        data = constructor(self, node)
+        if isinstance(data, types.GeneratorType):
+            generator = data
+            data = next(generator)
+            if self.deep_construct:
+                for _ in generator:
+                    pass
+            else:
+                self.state_generators.append(generator)
+        self.constructed_objects[node] = data
+        del self.recursive_objects[node]
+        if deep:
+            self.deep_construct = old_deep
+        return data
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[str, Any]:
         if not isinstance(node, MappingNode):
@@ -150,9 +172,20 @@ def _kind(value: Any) -> str:
 
 def load(text: str) -> Any:
     """Parse one YAML document strictly; raises ``YamlRefused`` or ``yaml.YAMLError``."""
-    if _MAYBE_ANCHOR.search(text):
+    if _maybe_anchor(text):
         _refuse_anchors(text)
-    return yaml.load(text, Loader=StrictLoader)
+    try:
+        return yaml.load(text, Loader=StrictLoader)
+    except yaml.constructor.ConstructorError as exc:  # an unknown tag (!!python/...)
+        raise YamlRefused(exc.problem or str(exc), exc.problem_mark) from None
+
+
+def _maybe_anchor(text: str) -> bool:
+    for match in _ANCHOR_START.finditer(text):
+        at = match.start()
+        if at == 0 or text[at - 1] in _BEFORE_ANCHOR:
+            return True
+    return False
 
 
 def _refuse_anchors(text: str) -> None:
