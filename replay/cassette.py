@@ -282,7 +282,8 @@ def _refuse_other_files(data: Mapping, path: str | None) -> None:
         )
     if "cassette" in data and ("failure" in data or "id" in data):
         named = data.get("cassette")
-        shown = f"replay run {named}" if isinstance(named, str) else "replay run <cassette>"
+        plain = isinstance(named, str) and named.isprintable() and len(named) < 300
+        shown = f"replay run {named}" if plain else "replay run <cassette>"
         raise CassetteError(
             "this is a scenario file, not a cassette",
             path=path,
@@ -333,9 +334,16 @@ def _reject_unknown(
             f"unknown field (allowed: {', '.join(sorted(allowed))})",
             path=path,
             step=where,
-            field=f"{prefix}{unknown[0]}",
+            field=f"{prefix}{_key_shown(unknown[0])}",
             hint="fix the spelling or remove it",
         )
+
+
+def _key_shown(key: Any) -> str:
+    """A key as a message shows it: as written, or quoted when it holds line breaks or
+    other control characters (an error stays one line)."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
 
 
 def _require_mapping(value: Any, *, path: str | None, step: int | None, name: str) -> Mapping:

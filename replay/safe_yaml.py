@@ -216,6 +216,7 @@ def field_path(text: str, error: YamlRefused) -> str | None:
         if isinstance(node, MappingNode):
             for key_node, value_node in node.value:
                 name = key_node.value if isinstance(key_node, ScalarNode) else "?"
+                name = name if name.isprintable() else repr(name)
                 child = f"{path}.{name}" if path else str(name)
                 if error.on_key and key_node.start_mark.index == error.index:
                     return child

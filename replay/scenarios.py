@@ -253,10 +253,11 @@ def _reject_unknown(
 ) -> None:
     unknown = sorted(str(key) for key in data if key not in allowed)
     if unknown:
+        first = unknown[0] if unknown[0].isprintable() else repr(unknown[0])
         raise ScenarioError(
             f"unknown field (allowed: {', '.join(sorted(allowed))})",
             path=path,
-            field=f"{prefix}{unknown[0]}",
+            field=f"{prefix}{first}",
             hint="fix the spelling or remove it",
         )
 

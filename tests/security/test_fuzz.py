@@ -80,11 +80,16 @@ def parent_of(data: Any, path: tuple) -> Any:
 @st.composite
 def mutated_data(draw: st.DrawFn) -> dict:
     """The incident's data with one to three of: a key or item dropped, a value swapped
-    for an odd one, a step index duplicated."""
+    for an odd one, a step index duplicated, a key added (any text, line breaks too)."""
     data = copy.deepcopy(BASE_DATA)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        action = draw(st.sampled_from(["drop", "swap", "duplicate_index"]))
+        action = draw(st.sampled_from(["drop", "swap", "duplicate_index", "add"]))
         valid = [p for p in PATHS if _exists(data, p)]
+        if action == "add":
+            mappings = [()] + [p for p in valid if isinstance(_at(data, p), dict)]
+            target = _at(data, draw(st.sampled_from(mappings)))
+            target[draw(st.text(max_size=6))] = draw(ODD_VALUES)
+            continue
         if action == "duplicate_index" and isinstance(data.get("steps"), list) and data["steps"]:
             steps = data["steps"]
             i = draw(st.integers(min_value=0, max_value=len(steps) - 1))
@@ -100,6 +105,12 @@ def mutated_data(draw: st.DrawFn) -> dict:
             del parent[path[-1]]
         else:
             parent[path[-1]] = draw(ODD_VALUES)
+    return data
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for key in path:
+        data = data[key]
     return data
 
 

@@ -105,6 +105,10 @@ CASES = {
         lambda t: edited(t, "  latency_ms: 0.031\n", "  latency_ms: -5\n"),
         ("step 0: field 'latency_ms'", "expected a finite number >= 0, found -5"),
     ),
+    "key with a line break": (
+        lambda t: edited(t, "version: 2\n", 'version: 2\n"evil\\nline": 1\n'),
+        ("field ''evil\\nline''", "unknown field"),
+    ),
     "deep nesting": (
         lambda t: edited(t, "    max_steps: 5\n", f"    max_steps: {'[' * 100_000}\n"),
         ("malformed YAML", "maximum nesting depth"),
