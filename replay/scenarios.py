@@ -409,7 +409,11 @@ def dumps(scenario: Scenario) -> str:
     base: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
     class _Dumper(base):  # type: ignore[misc, valid-type]
-        """Safe dumper writing multi-line text (notes) as literal blocks."""
+        """Safe dumper writing multi-line text (notes) as literal blocks, and never an
+        anchor or alias (loading refuses them)."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
 
     def represent_str(dumper: Any, value: str) -> Any:
         style = "|" if "\n" in value else None

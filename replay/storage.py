@@ -58,7 +58,12 @@ _HEADER_VERSION = re.compile(r"\A# agent-replay cassette \(format version (\d+)\
 
 
 class _CassetteDumper(_BaseDumper):  # type: ignore[misc, valid-type]
-    """Safe dumper that writes multi-line text as literal blocks, for reviewable diffs."""
+    """Safe dumper that writes multi-line text as literal blocks, for reviewable diffs,
+    and a value met twice (one object shared by two steps) in full each time: loading
+    refuses anchors and aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

@@ -10,6 +10,8 @@ import pytest
 
 import replay
 from replay import golden, safe_yaml
+from replay.canonical import stable_hash
+from replay.cassette import Cassette, Outcome, RunContext, Step
 from replay.errors import CassetteError
 from replay.scenarios import ScenarioError, load_scenario
 from tests.cli.conftest import assert_one_error_line, cli
@@ -140,6 +142,21 @@ def test_aliases_are_refused_before_anything_is_built():
     text = "a: &x [1, 2]\nb: *x\n"
     with pytest.raises(safe_yaml.YamlRefused, match="anchors and aliases"):
         safe_yaml.StrictLoader(text).get_single_data()
+
+
+def test_values_shared_between_steps_are_written_in_full(tmp_path):
+    """One object in two places would make PyYAML write an anchor and an alias, which
+    loading refuses: the writer spells it out twice instead."""
+    shared = {"query": "refund timing", "limit": 2}
+    steps = tuple(
+        Step(i, "tool", "search_docs", shared, stable_hash(shared), result=shared)
+        for i in range(2)
+    )
+    cassette = Cassette(RunContext("run_1", "t" * 32, input=shared), steps, Outcome("completed"))
+    path = replay.save_cassette(cassette, tmp_path / "shared.yaml")
+    text = path.read_text(encoding="utf-8")
+    assert "&id" not in text and "*id" not in text
+    assert replay.load_cassette(path, cache=False) == cassette.with_path(str(path))
 
 
 def test_timestamps_stay_the_text_written():
