@@ -9,6 +9,7 @@ import pytest
 import replay
 from replay.engine import import_entrypoint, outcome_from_return
 from tests.agents import core_support
+from tests.process import run_python
 
 AGENT = "tests.agents.core_support"
 
@@ -202,16 +203,13 @@ def test_outcome_from_return_value_shapes():
 
 
 def test_importing_replay_stays_cheap():
-    import subprocess
-    import sys
-
     code = (
         "import sys, replay\n"
         "heavy = [m for m in ('yaml', 'vcr', 'deepdiff', 'openai', 'anthropic', 'httpx2')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run_python("-c", code, check=True)
     assert out.stdout.strip() == ""
 
 

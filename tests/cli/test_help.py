@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 import typer
@@ -12,6 +11,7 @@ import replay
 from replay.cli import register_sub_apps
 from replay.cli.common import ReplayGroup
 from tests.cli.conftest import REPO, assert_fits, cli
+from tests.process import run_python
 
 COMMANDS = ["record", "inspect", "run", "diff"]
 
@@ -64,16 +64,7 @@ sys.stderr.write("HEAVY=" + ",".join(heavy) + "\\n")
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["--version"]])
 def test_help_does_not_import_vcrpy_deepdiff_httpx2_or_the_sdks(args, tmp_path):
-    import subprocess
-
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_python("-c", PROBE, *args, cwd=REPO, timeout=60)
     line = next(line for line in proc.stderr.splitlines() if line.startswith("HEAVY="))
     assert line == "HEAVY=", proc.stderr
 

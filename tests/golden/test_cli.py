@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,23 +11,14 @@ import pytest
 
 import replay
 from tests.golden.conftest import AGENT, REGRESSED, RUNS
+from tests.process import run_python
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def golden_cli(*args: str, cwd: Path, columns: int = 80) -> subprocess.CompletedProcess[str]:
     """``python -m replay golden ARGS`` in ``cwd``, the test agents importable."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": str(columns), "NO_COLOR": "1"}
-    env.pop("FORCE_COLOR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "replay", "golden", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_python("-m", "replay", "golden", *args, cwd=cwd, env={"COLUMNS": str(columns)})
 
 
 @pytest.fixture

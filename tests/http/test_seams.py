@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,6 +12,7 @@ import openai
 import replay
 from replay.testing.fake_llm import FakeLLM, reply
 from tests.http import agents
+from tests.process import run_python
 
 
 def test_importing_replay_loads_no_http_stack() -> None:
@@ -22,7 +21,7 @@ def test_importing_replay_loads_no_http_stack() -> None:
         "heavy = ('vcr', 'httpx', 'httpx2', 'openai', 'anthropic')\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run_python("-c", code, check=True)
     assert out.stdout.strip() == "[]"
 
 
