@@ -434,14 +434,26 @@ def rebuild_error(
                 rebuilt.args = (error.message,)
             except Exception:
                 rebuilt = None
-        if rebuilt is not None and str(rebuilt) != error.message:
-            rebuilt.args = (error.message,)
+        if rebuilt is not None and not _prints(rebuilt, error.message):
+            rebuilt = None  # half-built: printing it fails (a __str__ reading unset fields)
     if rebuilt is None:
         rebuilt = ReplayedError(error.error_class, error.message)
-    where = f" step {step}" if step is not None else ""
+    where = f"step {step}" if step is not None else "the recording"
     source = f" of {cassette}" if cassette else ""
-    rebuilt.add_note(f"agent-replay: error replayed from{source}{where}")
+    rebuilt.add_note(f"agent-replay: error replayed from {where}{source}")
     return rebuilt
+
+
+def _prints(rebuilt: BaseException, message: str) -> bool:
+    """Give ``rebuilt`` the recorded message as its args; False when it cannot be printed.
+    Its text may still differ from the message when its class prints other fields."""
+    try:
+        if str(rebuilt) != message:
+            rebuilt.args = (message,)
+            str(rebuilt)
+    except Exception:
+        return False
+    return True
 
 
 _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
