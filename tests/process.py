@@ -8,10 +8,16 @@ for another tree. ``child_env`` is the one place that environment is built.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import re
+import struct
 import subprocess
 import sys
+import termios
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,3 +114,76 @@ def run_replay(
         check=False,
     )
     return CliResult(tuple(map(str, args)), proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass(frozen=True, repr=False)
+class TerminalResult:
+    """What a ``replay`` process wrote with its stderr on a terminal (stdout piped)."""
+
+    args: tuple[str, ...]
+    code: int
+    stdout: str
+    terminal: str  # the raw bytes the terminal received, decoded, escapes included
+
+    @property
+    def text(self) -> str:
+        """The terminal output without its escape sequences."""
+        return ANSI_ESCAPE.sub("", self.terminal)
+
+    def __repr__(self) -> str:
+        return (
+            f"replay {' '.join(self.args)} -> exit {self.code}\n"
+            f"--- stdout\n{self.stdout}--- terminal\n{self.terminal!r}"
+        )
+
+
+ANSI_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+
+
+def run_replay_on_terminal(
+    *args: str | Path, cwd: Path | None = None, columns: int = 100, timeout: float = 120
+) -> TerminalResult:
+    """``python -m replay ARGS`` with stderr on a pseudo-terminal ``columns`` wide, as a
+    user at a shell sees it; stdout is piped, as in ``replay ... > report.txt``."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = child_env({"TERM": "xterm-256color"}, columns=None)
+    for name in ("COLUMNS", "LINES", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        env.pop(name, None)
+    received = bytearray()
+
+    def read_terminal() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the child side is closed
+                return
+            if not chunk:
+                return
+            received.extend(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "replay", *map(str, args)],
+            cwd=cwd or CHECKOUT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+        )
+        os.close(terminal)
+        terminal = -1
+        reader.start()
+        stdout, _ = proc.communicate(timeout=timeout)
+        reader.join(timeout)
+    finally:
+        if terminal != -1:
+            os.close(terminal)
+        if reader.is_alive():
+            reader.join(timeout)
+        os.close(controller)
+    return TerminalResult(
+        tuple(map(str, args)), proc.returncode, stdout, received.decode("utf-8", "replace")
+    )
