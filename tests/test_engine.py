@@ -124,9 +124,19 @@ def test_other_code_diverges_with_step_nearest_call_and_args_diff(tmp_path, back
 
 def test_divergence_raised_inside_the_agent_is_a_replay_divergence(tmp_path, backend):
     path, _ = record(tmp_path, question="refund policy")
-    with replay.replaying(path) as session, pytest.raises(replay.Divergence) as caught:
+    message = (
+        r"^step 0: tool call 'search_docs' diverged: no recorded answer\n"
+        r"  nearest recorded call: step 2 tool 'search_docs'\n"
+        r"    args.query: 'refund policy' -> 'something never recorded'\n"
+        r"  reproduce with: replay run .*run\.yaml$"
+    )
+    with (
+        replay.replaying(path) as session,
+        pytest.raises(replay.Divergence, match=message) as caught,
+    ):
         core_support.search_docs("something never recorded")
     assert caught.value.step == 0 and caught.value.nearest is not None
+    assert (caught.value.nearest.index, caught.value.nearest.name) == (2, "search_docs")
     assert session.result.diverged
 
 
