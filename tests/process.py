@@ -55,7 +55,7 @@ def run_python(
     *args: str | Path,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
-    timeout: float = 120,
+    timeout: float = 600,
     check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """``python ARGS`` with this interpreter and ``child_env``, output captured."""
@@ -96,7 +96,7 @@ def run_replay(
     columns: int = 80,
     env: Mapping[str, str] | None = None,
     script: bool = False,
-    timeout: float = 120,
+    timeout: float = 300,
 ) -> CliResult:
     """Run ``python -m replay ARGS`` (or the installed ``replay`` script) and capture it."""
     command = (
@@ -141,7 +141,7 @@ ANSI_ESCAPE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
 
 
 def run_replay_on_terminal(
-    *args: str | Path, cwd: Path | None = None, columns: int = 100, timeout: float = 120
+    *args: str | Path, cwd: Path | None = None, columns: int = 100, timeout: float = 300
 ) -> TerminalResult:
     """``python -m replay ARGS`` with stderr on a pseudo-terminal ``columns`` wide, as a
     user at a shell sees it; stdout is piped, as in ``replay ... > report.txt``."""

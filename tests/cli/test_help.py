@@ -164,7 +164,7 @@ sys.stderr.write("HEAVY=" + ",".join(heavy) + "\\n")
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["--version"]])
 def test_help_does_not_import_vcrpy_deepdiff_httpx2_or_the_sdks(args, tmp_path):
-    proc = run_python("-c", PROBE, *args, cwd=REPO, timeout=60)
+    proc = run_python("-c", PROBE, *args, cwd=REPO)
     line = next(line for line in proc.stderr.splitlines() if line.startswith("HEAVY="))
     assert line == "HEAVY=", proc.stderr
 

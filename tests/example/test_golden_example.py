@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def golden(*args: str) -> subprocess.CompletedProcess[str]:
     return run_python(
-        "-m", "replay", "golden", "cassettes/golden", "--no-progress", *args, cwd=ROOT, timeout=300
+        "-m", "replay", "golden", "cassettes/golden", "--no-progress", *args, cwd=ROOT
     )
 
 
