@@ -49,6 +49,11 @@ def _remember_request(exc: BaseException, described: Described) -> None:
         exc.__replay_http__ = {"request": described.record}  # type: ignore[attr-defined]
 
 
+def _host_port(request: Any) -> tuple[str, int, str]:
+    url = request.url
+    return url.host, url.port or (443 if url.scheme == "https" else 80), url.path
+
+
 _stream_classes: dict[str, type] = {}
 
 
@@ -87,7 +92,7 @@ def _to_client(module: ModuleType, wire: WireResponse, request: Any) -> Any:
 
 def _sync_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..., Any]:
     def handle_request(self: Any, request: Any) -> Any:
-        capture = capture_for_caller()
+        capture = capture_for_caller(*_host_port(request))
         if capture is None:
             return original(self, request)
         described = capture.describe(_wire_request(request, request.read()))
@@ -112,7 +117,7 @@ def _sync_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[...
 
 def _async_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..., Any]:
     async def handle_async_request(self: Any, request: Any) -> Any:
-        capture = capture_for_caller()
+        capture = capture_for_caller(*_host_port(request))
         if capture is None:
             return await original(self, request)
         described = capture.describe(_wire_request(request, await request.aread()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx2
 import openai
+import pytest
 
 import replay
 from replay.testing.fake_llm import FakeLLM, reply
@@ -93,8 +95,8 @@ def test_plain_httpx2_clients_are_captured_too(cassette: Path) -> None:
     assert replaying.result is not None and replaying.result.divergence is None
 
 
-def _ask_in_threads(base_url: str) -> list[str | None]:
-    client = openai.OpenAI(base_url=base_url)
+def _ask_in_threads(base_url: str, *, with_context: bool = True) -> list[str | None]:
+    client = openai.OpenAI(base_url=base_url, max_retries=0)
 
     def ask(question: str) -> str | None:
         completion = client.chat.completions.create(
@@ -103,14 +105,23 @@ def _ask_in_threads(base_url: str) -> list[str | None]:
         return completion.choices[0].message.content
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(ask, ["first?", "second?"]))
+        if not with_context:
+            return list(pool.map(ask, ["first?", "second?"]))
+        futures = [
+            pool.submit(contextvars.copy_context().run, ask, question)
+            for question in ["first?", "second?"]
+        ]
+        return [future.result() for future in futures]
 
 
-def test_calls_from_worker_threads_belong_to_the_session(cassette: Path) -> None:
-    def answer(request):
-        return reply(f"answer to {request.messages[0]['content']}")
+def _answer(request):
+    return reply(f"answer to {request.messages[0]['content']}")
 
-    with FakeLLM(answer) as llm:
+
+def test_calls_from_worker_threads_given_the_run_s_context_belong_to_it(
+    cassette: Path,
+) -> None:
+    with FakeLLM(_answer) as llm:
         inputs = {"base_url": llm.openai_url}
         with replay.record(cassette, input=inputs) as recording:
             recording.set_result(_ask_in_threads(**inputs))
@@ -120,3 +131,24 @@ def test_calls_from_worker_threads_belong_to_the_session(cassette: Path) -> None
     assert len(replay.load_cassette(cassette).steps) == 2
     assert result.outcome.output == ["answer to first?", "answer to second?"]
     assert result.divergence is None and result.diff.identical
+
+
+def test_calls_from_threads_without_the_run_s_context_are_not_its_steps(
+    cassette: Path,
+) -> None:
+    with FakeLLM(_answer) as llm:
+        inputs = {"base_url": llm.openai_url}
+        with (
+            pytest.warns(RuntimeWarning, match="copy_context") as warned,
+            replay.record(cassette, input=inputs) as recording,
+        ):
+            recording.set_result(_ask_in_threads(**inputs, with_context=False))
+
+        assert len(llm.requests) == 2, "sent live"
+        assert replay.load_cassette(cassette).steps == ()
+        assert "/chat/completions) was sent from a thread" in str(warned[0].message)
+        with replay.replaying(cassette) as replaying, pytest.raises(openai.APIConnectionError):
+            _ask_in_threads(**inputs, with_context=False)
+
+    assert len(llm.requests) == 2, "refused in replay: nothing reached the server"
+    assert replaying.result is not None and replaying.result.divergences == ()
