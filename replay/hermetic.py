@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextvars
 import ipaddress
 import os
+import platform
 import socket
 import sys
 import threading
@@ -308,9 +309,13 @@ def replay_open() -> bool:
 def _install_hook() -> None:
     global _hook_installed
     with _seals_lock:
-        if not _hook_installed:
-            sys.addaudithook(_audit)
-            _hook_installed = True
+        if _hook_installed:
+            return
+        # The platform module starts a process (``uname -p``) the first time it is asked,
+        # then caches the answer; the SDKs ask for their headers. Ask before the seal.
+        platform.platform()
+        sys.addaudithook(_audit)
+        _hook_installed = True
 
 
 # ------------------------------------------------------------------------ the hook

@@ -160,9 +160,11 @@ def test_a_subprocess_is_not_started(empty_cassette: Path, listener: Listener) -
 def test_a_loopback_server_is_refused_like_any_other_host(
     empty_cassette: Path, listener: Listener
 ) -> None:
-    with replay.replaying(empty_cassette) as replaying:
-        with pytest.raises(replay.NetworkBlocked) as blocked:
-            socket.create_connection(listener.tcp_address, timeout=5)
+    with (
+        replay.replaying(empty_cassette) as replaying,
+        pytest.raises(replay.NetworkBlocked) as blocked,
+    ):
+        socket.create_connection(listener.tcp_address, timeout=5)
     assert listener.connections() == 0
     port = listener.tcp_address[1]
     assert f"connection to 127.0.0.1:{port} refused: replay is offline" in str(blocked.value)
@@ -264,9 +266,7 @@ def test_recording_is_never_refused(tmp_path: Path, listener: Listener, monkeypa
     assert listener.connections(wait=5) == 1
 
 
-def test_nothing_is_refused_once_the_replay_ended(
-    empty_cassette: Path, listener: Listener
-) -> None:
+def test_nothing_is_refused_once_the_replay_ended(empty_cassette: Path, listener: Listener) -> None:
     with replay.replaying(empty_cassette), pytest.raises(replay.NetworkBlocked):
         socket.create_connection(listener.tcp_address, timeout=5)
     socket.create_connection(listener.tcp_address, timeout=5).close()
