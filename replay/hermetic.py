@@ -149,9 +149,9 @@ class HostList:
             return False
         name, ip, port = host.lower().strip("[]"), _ip(host), _port(port)
         for rule in self.rules:
+            # A lookup without a port (gethostbyname) reveals no port: a host:port rule
+            # allows looking its host up.
             if rule.port is not None and port is not None and rule.port != port:
-                continue
-            if rule.port is not None and port is None:
                 continue
             if rule.host == name or (ip is not None and ip == rule.ip):
                 return True

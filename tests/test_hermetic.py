@@ -403,3 +403,16 @@ def test_nothing_reaches_a_remote_host_in_a_network_namespace(tmp_path: Path) ->
         "subprocess": "refused",
         "loopback": "refused",
     }
+
+
+def test_a_host_and_port_rule_allows_that_port_and_looking_the_host_up(
+    empty_cassette: Path, listener: Listener
+) -> None:
+    port = listener.tcp_address[1]
+    with allowing([f"localhost:{port}"]), replay.replaying(empty_cassette) as replaying:
+        socket.gethostbyname("localhost")
+        socket.create_connection(("localhost", port), timeout=5).close()
+        with pytest.raises(replay.NetworkBlocked):
+            socket.getaddrinfo("localhost", port + 1 if port < 65535 else 1)
+    assert listener.connections(wait=5) == 1
+    assert len(_divergence_names(replaying)) == 1
