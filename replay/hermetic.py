@@ -301,11 +301,6 @@ def sealed(
             _seals = {key: value for key, value in _seals.items() if key != id(session)}
 
 
-def replay_open() -> bool:
-    """Whether a replay is sealed in this process now."""
-    return bool(_seals)
-
-
 def _install_hook() -> None:
     global _hook_installed
     with _seals_lock:
