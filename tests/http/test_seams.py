@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import subprocess
 import sys
@@ -152,3 +153,65 @@ def test_calls_from_threads_without_the_run_s_context_are_not_its_steps(
 
     assert len(llm.requests) == 2, "refused in replay: nothing reached the server"
     assert replaying.result is not None and replaying.result.divergences == ()
+
+
+def test_the_vcrpy_names_the_transport_seam_relies_on_exist() -> None:
+    import importlib.util
+
+    import vcr.patch
+
+    from replay.http.transport import VCR_SAVED_ORIGINALS
+
+    missing = [
+        name
+        for (module, _), name in VCR_SAVED_ORIGINALS.items()
+        if importlib.util.find_spec(module) is not None and not hasattr(vcr.patch, name)
+    ]
+    assert missing == [], "vcrpy renamed the originals its force_reset() puts back"
+
+
+def test_a_background_request_in_flight_does_not_hide_the_run_s_model_call(
+    cassette: Path,
+) -> None:
+    # vcrpy sends a live request under force_reset(), which puts the real transports back
+    # process-wide until the request is sent. The server holds that window open by not
+    # reading the large body until the run's model call is done.
+    import socket
+    import threading
+
+    import requests
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = threading.Event()
+    release = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        accepted.set()
+        release.wait(30)
+        conn.close()  # the sender fails at once (and swallows it, as exporters do)
+
+    def background() -> None:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1/traces"
+        with contextlib.suppress(requests.RequestException):
+            requests.post(url, data=b"x" * (8 << 20), timeout=30)
+
+    server = threading.Thread(target=serve)
+    sender = threading.Thread(target=background)
+    with FakeLLM([reply("Five days.")]) as llm, replay.record(cassette):
+        server.start()
+        sender.start()
+        assert accepted.wait(30)
+        answer = openai.OpenAI(base_url=llm.openai_url).chat.completions.create(
+            model=agents.MODEL, messages=[{"role": "user", "content": "refunds?"}]
+        )
+        release.set()
+        sender.join(60)
+        server.join(60)
+    listener.close()
+
+    assert answer.choices[0].message.content == "Five days."
+    assert [s.name for s in replay.load_cassette(cassette).steps] == [agents.MODEL]
