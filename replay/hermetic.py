@@ -44,7 +44,7 @@ from typing import Any
 from replay.boundary import Call, Mode, Session, current_session
 from replay.config import ConfigError, find_pyproject, load_config
 from replay.errors import NetworkBlocked, SubprocessBlocked, TrafficRefused
-from replay.sockets import address_text
+from replay.sockets import address_text, is_loopback
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -313,6 +313,31 @@ def _install_hook() -> None:
         _hook_installed = True
 
 
+_blockers: tuple[Callable[[Any], BaseException], ...] = ()
+"""``--replay-block-network`` guards in force (replaced, never mutated)."""
+
+
+@contextmanager
+def blocking_non_loopback(refusal: Callable[[Any], BaseException]) -> Iterator[None]:
+    """Refuse connections and datagrams to non-loopback addresses from every thread while
+    the block runs, replay or not (pytest's ``--replay-block-network``); ``refusal``
+    builds the error for an address. Name lookups and processes are left alone here."""
+    global _blockers
+    _install_hook()
+    with _seals_lock:
+        _blockers = (*_blockers, refusal)
+    try:
+        yield
+    finally:
+        with _seals_lock:
+            index = len(_blockers) - 1 - _blockers[::-1].index(refusal)
+            _blockers = _blockers[:index] + _blockers[index + 1 :]
+
+
+def blocking_active() -> bool:
+    return bool(_blockers)
+
+
 # ------------------------------------------------------------------------ the hook
 
 _CONNECTS = frozenset({"socket.connect"})
@@ -335,13 +360,24 @@ _in_hook = threading.local()
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if not _seals or event not in _WATCHED or getattr(_in_hook, "active", False):
+    if not (_seals or _blockers) or event not in _WATCHED:
+        return
+    if getattr(_in_hook, "active", False):
         return
     _in_hook.active = True  # the hook's own lookups (allowed names) are not checked
     try:
-        _check(event, args)
+        if _seals:
+            _check(event, args)
+        if _blockers and event not in _LOOKUPS and event not in _PROCESSES:
+            _check_blocked(args)
     finally:
         _in_hook.active = False
+
+
+def _check_blocked(args: tuple[Any, ...]) -> None:
+    sock, address = args[0], args[1]
+    if address is not None and not is_loopback(getattr(sock, "family", -1), address):
+        raise _blockers[-1](address)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import re
-import socket
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from replay.errors import ReplayError
-from replay.sockets import address_text, guard_socket, is_loopback
+from replay.sockets import address_text
 
 if TYPE_CHECKING:
     from replay.cassette import Cassette
@@ -562,24 +561,21 @@ class SocketBlocked(ReplayError):
 
 
 class NetworkGuard:
-    """Blocks non-loopback sockets around each test (setup, call and teardown) through a
-    ``MonkeyPatch`` whose undo log restores ``socket.socket`` when the test ends."""
+    """Blocks non-loopback connections and datagrams around each test (setup, call and
+    teardown) with the audit hook of ``replay.hermetic``, which also sees ``sendmsg`` and
+    sockets made from ``_socket``; nothing is patched, and the guard ends with the test."""
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
-        with pytest.MonkeyPatch.context() as patch:
-            block_sockets(patch, where=item.nodeid)
-            return (yield)
+        from replay.hermetic import blocking_non_loopback
 
+        where = item.nodeid
 
-def block_sockets(patch: pytest.MonkeyPatch, *, where: str) -> None:
-    """Make ``connect``, ``connect_ex`` and ``sendto`` refuse non-loopback addresses."""
-
-    def refuse(sock: socket.socket, address: Any) -> None:
-        if not is_loopback(sock.family, address):
-            raise SocketBlocked(
+        def refusal(address: Any) -> SocketBlocked:
+            return SocketBlocked(
                 f"--replay-block-network refused a connection to {address_text(address)} in "
                 f"{where}; replay it from a cassette (replay_cassette) or drop the option"
             )
 
-    guard_socket(refuse, patch.setattr)
+        with blocking_non_loopback(refusal):
+            return (yield)
