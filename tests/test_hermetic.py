@@ -416,3 +416,25 @@ def test_a_host_and_port_rule_allows_that_port_and_looking_the_host_up(
             socket.getaddrinfo("localhost", port + 1 if port < 65535 else 1)
     assert listener.connections(wait=5) == 1
     assert len(_divergence_names(replaying)) == 1
+
+
+def test_a_unix_socket_is_refused_unless_its_path_is_allowed(
+    empty_cassette: Path, tmp_path: Path
+) -> None:
+    path = str(tmp_path / "cache.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen()
+    try:
+        with replay.replaying(empty_cassette) as refused:
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            with client, pytest.raises(replay.NetworkBlocked):
+                client.connect(path)
+        with allowing([path]), replay.replaying(empty_cassette) as allowed:
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            with client:
+                client.connect(path)
+    finally:
+        server.close()
+    assert _divergence_names(refused) == [f"socket connect {path}"]
+    assert _divergence_names(allowed) == []
