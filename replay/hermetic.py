@@ -335,6 +335,7 @@ def blocking_non_loopback(refusal: Callable[[Any], BaseException]) -> Iterator[N
 
 
 def blocking_active() -> bool:
+    """Whether ``--replay-block-network`` is in force now."""
     return bool(_blockers)
 
 
@@ -387,7 +388,7 @@ class _Attempt:
     step_name: str
     args: dict[str, Any]
     host: str
-    """What ``--allow-host`` would take to let it through (empty for a process)."""
+    """What ``--allow-host`` would take to let it through."""
 
 
 def _check(event: str, args: tuple[Any, ...]) -> None:
