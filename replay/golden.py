@@ -552,6 +552,8 @@ def _run_in_pool(
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    from replay.hermetic import allow_in_worker, allowed_hosts
+
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
@@ -561,7 +563,12 @@ def _run_in_pool(
     size = max(1, min(16, len(entries) // (workers * 4)))
     batches = _batches(entries, size)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=allow_in_worker,
+            initargs=(allowed_hosts(),),  # --allow-host reaches the workers' replays
+        ) as pool:
             pending: set[Future[list[RunRecord]]] = set()
 
             def fill() -> None:
