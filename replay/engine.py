@@ -212,6 +212,7 @@ def record(
     )
     session = RecordingSession(trace_id=context.trace_id, cassette_path=str(path))
     session.redactor = Redactor(load_policy())
+    session.redactor.learn_fields(context.input)
     recording = Recording(path=Path(path), context=context, session=session)
     _refuse_nesting()
     raised: BaseException | None = None

@@ -362,12 +362,34 @@ class Redactor:
 
     def learn_values(self, values: Iterable[str]) -> None:
         """Remember secret values (shorter than ``MIN_SECRET``: ignored as dummies)."""
-        new = {v for v in values if len(v) >= MIN_SECRET and MARKER not in v} - self._secrets
+        new = {
+            v for v in values if len(v) >= MIN_SECRET and MARKER not in v and not v.isspace()
+        } - self._secrets
         if not new:
             return
         with self._lock:
             self._secrets = self._secrets | new
             self._compile()
+
+    def learn_fields(self, value: Any) -> None:
+        """Remember the text values of secret-named fields in plain data, so the same
+        value is also scrubbed where it appears unnamed (a password quoted in a prompt)."""
+        found: list[str] = []
+        stack = [value]
+        is_secret = self.policy.is_secret_field
+        while stack:
+            item = stack.pop()
+            if type(item) is dict:
+                model_tokens = "logprob" in item
+                for key, child in item.items():
+                    if type(child) is str:
+                        if not model_tokens and type(key) is str and is_secret(key):
+                            found.append(child)
+                    elif type(child) in (dict, list):
+                        stack.append(child)
+            elif type(item) is list:
+                stack.extend(child for child in item if type(child) in (dict, list))
+        self.learn_values(found)
 
     def widen(self, policy: RedactionPolicy) -> None:
         """Use ``policy`` from now on (e.g. the session's plus HTTP options), keeping the
@@ -585,6 +607,10 @@ class Redactor:
         from replay.canonical import stable_hash
         from replay.cassette import ErrorInfo, RunContext, Step, cassette_from_dict
 
+        self.learn_fields(cassette.context.input)
+        self.learn_fields(cassette.outcome.output)
+        for step in cassette.steps:
+            self.learn_fields([step.args, step.result, step.http])
         steps = []
         for step in cassette.steps:
             args = self.data(step.args)
