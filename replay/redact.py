@@ -413,7 +413,12 @@ class Redactor:
                 window = secret[offset : offset + MIN_FRAGMENT]
                 if _identifying(window):
                     windows.setdefault(window, []).append((secret, offset))
-        user_fields = "".join("|" + re.escape(name) for name in sorted(self.policy.fields) if name)
+        # A configured field matches in text with any of ``-_. `` between its letters.
+        user_fields = "".join(
+            "|" + "[-_. ]?".join(re.escape(char) for char in name)
+            for name in sorted(self.policy.fields)
+            if name
+        )
         parts = [
             ("keep", _PLACEHOLDER),
             ("userinfo", _USERINFO),
@@ -705,6 +710,7 @@ class Redactor:
         """Call the policy's hook on cassette data; any failure is one ``RedactionError``."""
         hook = _import_hook(self.policy.hook or "", self.policy.where)
         spec = self.policy.hook
+        document = _copy(document)  # the hook may edit in place: never the caller's data
         try:
             result = hook(document)
         except Exception as exc:
@@ -724,6 +730,14 @@ class Redactor:
                 f"({steps} -> {len(data['steps'])}); a hook may change values, not steps"
             )
         return data
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
 
 
 def _basic_parts(credential: str) -> list[str]:

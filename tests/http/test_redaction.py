@@ -110,3 +110,40 @@ def test_a_bad_redact_pattern_is_one_clear_line(project: Path, cassette: Path) -
     message = str(error.value)
     assert "\n" not in message
     assert "pyproject.toml: [tool.replay.http]: redact_patterns entry 'acct-('" in message
+
+
+PROSE = (
+    "Set the token priority to high. Bearer tokens expire; the key is secret, so keep the "
+    "secret key safe. Token ring, Basic setup, password reset flow, api key rotation."
+)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_prose_about_tokens_and_keys_round_trips_byte_for_byte(
+    cassette: Path, stream: bool
+) -> None:
+    """Issue 10.6: the bearer rule rewrote 'token priority' in prompts and answers."""
+
+    def ask(base_url: str) -> str:
+        client = openai.OpenAI(base_url=base_url, max_retries=0)
+        if not stream:
+            completion = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": PROSE}]
+            )
+            return completion.choices[0].message.content or ""
+        chunks = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": PROSE}], stream=True
+        )
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    with FakeLLM([reply(PROSE)]) as llm, replay.record(cassette):
+        assert ask(llm.openai_url) == PROSE
+    step = replay.load_cassette(cassette).steps[0]
+    assert step.args["messages"][0]["content"] == PROSE
+    assert step.result["message"]["content"] == PROSE
+    assert MARKER not in cassette.read_text(encoding="utf-8").replace(
+        f"authorization: {MARKER}", ""
+    )
+    with replay.replaying(cassette) as replaying:
+        assert ask("http://127.0.0.1:9/v1") == PROSE
+    assert replaying.result is not None and replaying.result.identical
