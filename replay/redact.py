@@ -34,7 +34,7 @@ import importlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -132,7 +132,39 @@ _QUERY = (
     r"|credentials?))=(?P<qv>[^&\s#\"'<>]+)"
 )
 _USERINFO = r"://(?P<ui>[^\s/?#@\"'<>]+)@"
-_PLACEHOLDER = re.escape(MARKER)
+_PLACEHOLDER_RE = re.compile(re.escape(MARKER))
+_USERINFO_RE = re.compile(_USERINFO)
+_QUERY_RE = re.compile(_QUERY)
+_SCHEME_RE = re.compile(_SCHEME)
+_KEY_RE = re.compile("|".join(f"(?:{p})" for p in KEY_PATTERNS))
+# Literal pieces one of which each rule's match must contain: the cheap pre-check.
+_KEY_ANCHORS = (
+    "sk-",
+    "AIza",
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xox",
+    "hf_",
+    "eyJ",
+    "-----BEGIN",
+)
+_FIELD_WORDS = (
+    "key",
+    "token",
+    "secret",
+    "pass",
+    "cookie",
+    "credential",
+    "auth",
+    "pwd",
+    "sig",
+)
 
 
 class RedactionError(ReplayError):
@@ -167,6 +199,8 @@ class RedactionPolicy:
     headers: frozenset[str] = frozenset()
     hook: str | None = None
     where: str = "[tool.replay]"
+    field_words: tuple[str, ...] = ()
+    """For each of ``fields``, a word its spelling in text must contain (the pre-check)."""
     _field_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def is_secret_field(self, name: str) -> bool:
@@ -210,7 +244,11 @@ class RedactionPolicy:
                 f"{where}: redact_hook = {hook!r} is not 'module:function'; "
                 "fix it in pyproject.toml"
             )
+        fields = list(fields)
         return cls(
+            field_words=tuple(
+                max(re.findall(r"[a-z0-9]+", f.lower()) or [f.lower()], key=len) for f in fields
+            ),
             fields=frozenset(normalise_field(f) for f in fields),
             env=DEFAULT_ENV if env is None else tuple(dict.fromkeys((*DEFAULT_ENV, *env))),
             patterns=tuple(compiled),
@@ -326,12 +364,13 @@ class Redactor:
         self.policy = policy if policy is not None else RedactionPolicy()
         self._secrets: frozenset[str] = frozenset()
         self._lock = threading.Lock()
-        self._separate: tuple[re.Pattern[str], ...] = ()
         self._windows: dict[str, tuple[str, ...]] = {}
-        self._compile()
-        self.learn_values(
-            value for name in self.policy.env if (value := os.environ.get(name)) is not None
+        self._secrets = frozenset(
+            value
+            for name in self.policy.env
+            if _worth_learning(value := os.environ.get(name) or "")
         )
+        self._compile()
 
     # --- learning ---------------------------------------------------------------------
 
@@ -362,9 +401,7 @@ class Redactor:
 
     def learn_values(self, values: Iterable[str]) -> None:
         """Remember secret values (shorter than ``MIN_SECRET``: ignored as dummies)."""
-        new = {
-            v for v in values if len(v) >= MIN_SECRET and MARKER not in v and not v.isspace()
-        } - self._secrets
+        new = {v for v in values if _worth_learning(v)} - self._secrets
         if not new:
             return
         with self._lock:
@@ -405,7 +442,13 @@ class Redactor:
 
     def _compile(self) -> None:
         windows: dict[str, list[tuple[str, int]]] = {}
+        anchors: set[str] = set()
         for secret in self._secrets:
+            # Any run of MIN_FRAGMENT characters holds one of these aligned pieces whole.
+            step = max(1, MIN_FRAGMENT // 2)
+            anchors.update(
+                secret[i : i + step] for i in range(0, max(1, len(secret) - step + 1), step)
+            )
             if len(secret) <= MIN_FRAGMENT:
                 windows.setdefault(secret, []).append((secret, 0))
                 continue
@@ -419,43 +462,19 @@ class Redactor:
             for name in sorted(self.policy.fields)
             if name
         )
-        parts = [
-            ("keep", _PLACEHOLDER),
-            ("userinfo", _USERINFO),
-            ("json", _JSON_FIELD.replace("{user}", user_fields)),
-            ("query", _QUERY),
-            ("scheme", _SCHEME),
-            *((f"key{i}", p) for i, p in enumerate(KEY_PATTERNS)),
-        ]
+        self._field_words = _FIELD_WORDS + self.policy.field_words
+        self._json = re.compile(_JSON_FIELD.replace("{user}", user_fields))
+        self._known: re.Pattern[str] | None = None
         if windows:
             # Longest first: a whole short secret wins over a window of a longer one.
-            parts.append(("known", _Trie.pattern(sorted(windows, key=len, reverse=True))))
-        separate = []
-        for i, pattern in enumerate(self.policy.patterns):
-            if pattern.groups or pattern.flags & ~(re.UNICODE):
-                separate.append(pattern)  # numbered groups or global flags: on its own
-            else:
-                parts.append((f"user{i}", pattern.pattern))
-        combined = "|".join(f"(?P<_{name}>{body})" for name, body in parts)
-        try:
-            regex = re.compile(combined)
-        except re.error:
-            regex = re.compile(
-                "|".join(
-                    f"(?P<_{name}>{body})" for name, body in parts if not name.startswith("user")
-                )
-            )
-            separate = list(self.policy.patterns)
-        self._regex = regex
-        self._separate = tuple(separate)
+            self._known = re.compile(_Trie.pattern(sorted(windows, key=len, reverse=True)))
+        self._known_anchors = tuple(sorted(anchors))
         self._windows = {w: tuple(owners) for w, owners in windows.items()}
 
     # --- redacting --------------------------------------------------------------------
 
     def text(self, value: str) -> str:
         """``value`` with every secret in it replaced by ``MARKER``; else ``value`` itself."""
-        if self._regex.search(value) is None and not self._separate:
-            return value
         spans = self.spans(value)
         if not spans:
             return value
@@ -469,41 +488,54 @@ class Redactor:
         return "".join(out)
 
     def spans(self, value: str) -> list[tuple[int, int]]:
-        """The sorted, disjoint ``(start, end)`` ranges of ``value`` that are secret."""
-        regex = self._regex
+        """The sorted, disjoint ``(start, end)`` ranges of ``value`` that are secret.
+
+        Each rule runs only when cheap literal checks (``in`` on the text) say it could
+        match, so ordinary text costs a few substring searches and no regex.
+        """
         found: list[tuple[int, int]] = []
-        done = 0
-        match = regex.search(value)
-        while match is not None:
-            kind = match.lastgroup or ""
-            start, end = match.span()
-            secret = True
-            if kind == "_keep":
-                secret = False
-            elif kind == "_userinfo":
-                start, end = match.span("ui")
-            elif kind == "_json":
-                start, end = match.span("jv")
-                secret = self._json_field_is_secret(value, match) and value[start:end] != MARKER
-            elif kind == "_query":
-                start, end = match.span("qv")
-                secret = is_sensitive_header(match.group("qn")[1:], self.policy.headers)
-                secret = secret and value[start:end] != MARKER
-            elif kind == "_scheme":
-                start, end = match.span("cred")
-                secret = _looks_like_credential(match.group("cred"))
-            elif kind == "_known":
-                start, end = self._extend(value, match, done)
-            if not secret or start == end:
-                resume = match.end() if kind == "_keep" else match.start() + 1
-                match = regex.search(value, resume)
-                continue
-            found.append((start, end))
-            done = end
-            match = regex.search(value, max(end, match.end()))
-        for pattern in self._separate:
+        low: str | None = None
+        if "://" in value and "@" in value:
+            found.extend(m.span("ui") for m in _USERINFO_RE.finditer(value))
+        if any(anchor in value for anchor in _KEY_ANCHORS):
+            found.extend(m.span() for m in _KEY_RE.finditer(value))
+        if ":" in value or "=" in value or " " in value:
+            low = value.lower()
+            words = [w for w in self._field_words if w in low]
+            if words and ":" in value and '"' in value:
+                # The field rule's regex starts with the name's last word: try it only
+                # where such a word is, not at every position.
+                for start in sorted({i for w in words for i in _occurrences(low, w)}):
+                    m = self._json.match(value, start)
+                    if m is None:
+                        continue
+                    begin, end = m.span("jv")
+                    if value[begin:end] != MARKER and self._json_field_is_secret(value, m):
+                        found.append((begin, end))
+            if words and "=" in value:
+                for m in _QUERY_RE.finditer(value):
+                    start, end = m.span("qv")
+                    if value[start:end] != MARKER and is_sensitive_header(
+                        m.group("qn")[1:], self.policy.headers
+                    ):
+                        found.append((start, end))
+            for scheme in ("bearer", "basic", "token"):
+                for start in _occurrences(low, scheme):
+                    if start and low[start - 1].isalnum():
+                        continue
+                    m = _SCHEME_RE.match(value, start)
+                    if m is not None and _looks_like_credential(m.group("cred")):
+                        found.append(m.span("cred"))
+        if self._known is not None and any(a in value for a in self._known_anchors):
+            found.extend(self._extend(value, m) for m in self._known.finditer(value))
+        for pattern in self.policy.patterns:
             found.extend(m.span() for m in pattern.finditer(value) if m.end() > m.start())
-        return _disjoint(found) if self._separate else found
+        if not found:
+            return found
+        if MARKER in value:
+            kept = [m.span() for m in _PLACEHOLDER_RE.finditer(value)]
+            found = [s for s in found if not any(s[0] < e and b < s[1] for b, e in kept)]
+        return _disjoint(found)
 
     def _json_field_is_secret(self, value: str, match: re.Match[str]) -> bool:
         quote = match.group("q") + '"'
@@ -516,7 +548,7 @@ class Redactor:
         # A logprobs entry ({"token": "Hello", "logprob": -0.1}) holds model text.
         return "logprob" not in value[match.end() : match.end() + 24]
 
-    def _extend(self, value: str, match: re.Match[str], floor: int) -> tuple[int, int]:
+    def _extend(self, value: str, match: re.Match[str], floor: int = 0) -> tuple[int, int]:
         """The longest run of one known secret around a matched window of it."""
         start, end = match.span()
         best = (start, end)
@@ -692,16 +724,19 @@ class Redactor:
         return Outcome(stop_reason=outcome.stop_reason, output=output, error=error)
 
     def call_args(self, kind: str, name: str, args: Any) -> Any:
-        """A live call's plain args as the recording holds them: the rules, then the hook
-        on a one-step cassette (so a replayed call matches what the hook wrote)."""
-        clean = self.data(args)
+        """A live call's plain args as the recording holds them: the rules, then the hook."""
+        return self.hooked(kind, name, self.data(args))
+
+    def hooked(self, kind: str, name: str, args: Any) -> Any:
+        """Redacted args passed through the hook as a one-step cassette (so a replayed
+        call matches what the hook wrote); ``args`` itself without a hook."""
         if self.policy.hook is None:
-            return clean
+            return args
         document = {
             "version": 1,
             "run": {"run_id": "live", "trace_id": "live"},
             "outcome": {"stop_reason": "completed", "output": None, "error": None},
-            "steps": [{"index": 0, "kind": kind, "name": name, "args": clean}],
+            "steps": [{"index": 0, "kind": kind, "name": name, "args": args}],
         }
         data = self.run_hook(document, steps=1)
         return data["steps"][0].get("args")
@@ -747,6 +782,17 @@ def _basic_parts(credential: str) -> list[str]:
     except (ValueError, UnicodeDecodeError):
         return []
     return [password] if password else [user]
+
+
+def _worth_learning(value: str) -> bool:
+    return len(value) >= MIN_SECRET and MARKER not in value and not value.isspace()
+
+
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    index = text.find(word)
+    while index >= 0:
+        yield index
+        index = text.find(word, index + 1)
 
 
 def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

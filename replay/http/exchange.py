@@ -180,6 +180,7 @@ def describe_request(request: WireRequest, options: HttpOptions, redactor: Redac
     }
     if ignored:
         record["ignored"] = redactor.data(to_plain(ignored))
+    args = redactor.hooked(KIND, name, args)
     return Described(Call.of(KIND, name, args, options.policy), wire, record)
 
 
