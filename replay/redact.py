@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import importlib
 import os
 import re
@@ -364,7 +365,7 @@ class Redactor:
         self.policy = policy if policy is not None else RedactionPolicy()
         self._secrets: frozenset[str] = frozenset()
         self._lock = threading.Lock()
-        self._windows: dict[str, tuple[str, ...]] = {}
+        self._windows: dict[str, tuple[tuple[str, int], ...]] = {}
         self._secrets = frozenset(
             value
             for name in self.policy.env
@@ -441,35 +442,9 @@ class Redactor:
         return self._secrets
 
     def _compile(self) -> None:
-        windows: dict[str, list[tuple[str, int]]] = {}
-        anchors: set[str] = set()
-        for secret in self._secrets:
-            # Any run of MIN_FRAGMENT characters holds one of these aligned pieces whole.
-            step = max(1, MIN_FRAGMENT // 2)
-            anchors.update(
-                secret[i : i + step] for i in range(0, max(1, len(secret) - step + 1), step)
-            )
-            if len(secret) <= MIN_FRAGMENT:
-                windows.setdefault(secret, []).append((secret, 0))
-                continue
-            for offset in range(len(secret) - MIN_FRAGMENT + 1):
-                window = secret[offset : offset + MIN_FRAGMENT]
-                if _identifying(window):
-                    windows.setdefault(window, []).append((secret, offset))
-        # A configured field matches in text with any of ``-_. `` between its letters.
-        user_fields = "".join(
-            "|" + "[-_. ]?".join(re.escape(char) for char in name)
-            for name in sorted(self.policy.fields)
-            if name
-        )
         self._field_words = _FIELD_WORDS + self.policy.field_words
-        self._json = re.compile(_JSON_FIELD.replace("{user}", user_fields))
-        self._known: re.Pattern[str] | None = None
-        if windows:
-            # Longest first: a whole short secret wins over a window of a longer one.
-            self._known = re.compile(_Trie.pattern(sorted(windows, key=len, reverse=True)))
-        self._known_anchors = tuple(sorted(anchors))
-        self._windows = {w: tuple(owners) for w, owners in windows.items()}
+        self._json = _json_rule(self.policy.fields)
+        self._known, self._known_anchors, self._windows = _known_rule(self._secrets)
 
     # --- redacting --------------------------------------------------------------------
 
@@ -782,6 +757,42 @@ def _basic_parts(credential: str) -> list[str]:
     except (ValueError, UnicodeDecodeError):
         return []
     return [password] if password else [user]
+
+
+@functools.lru_cache(maxsize=16)
+def _json_rule(fields: frozenset[str]) -> re.Pattern[str]:
+    """The field rule's regex, with the configured fields (any of ``-_. `` between letters)."""
+    user_fields = "".join(
+        "|" + "[-_. ]?".join(re.escape(char) for char in name) for name in sorted(fields) if name
+    )
+    return re.compile(_JSON_FIELD.replace("{user}", user_fields))
+
+
+@functools.lru_cache(maxsize=16)
+def _known_rule(
+    secrets: frozenset[str],
+) -> tuple[re.Pattern[str] | None, tuple[str, ...], dict[str, tuple[tuple[str, int], ...]]]:
+    """For known secrets: a regex finding any identifying window of one, the literal
+    pieces one of which each such window contains (the pre-check), and each window's
+    owners (secret, offset) to extend a match to the longest run."""
+    windows: dict[str, list[tuple[str, int]]] = {}
+    anchors: set[str] = set()
+    step = max(1, MIN_FRAGMENT // 2)
+    for secret in secrets:
+        # Any run of MIN_FRAGMENT characters holds one of these aligned pieces whole.
+        anchors.update(secret[i : i + step] for i in range(0, max(1, len(secret) - step + 1), step))
+        if len(secret) <= MIN_FRAGMENT:
+            windows.setdefault(secret, []).append((secret, 0))
+            continue
+        for offset in range(len(secret) - MIN_FRAGMENT + 1):
+            window = secret[offset : offset + MIN_FRAGMENT]
+            if _identifying(window):
+                windows.setdefault(window, []).append((secret, offset))
+    if not windows:
+        return None, (), {}
+    # Longest first: a whole short secret wins over a window of a longer one.
+    regex = re.compile(_Trie.pattern(sorted(windows, key=len, reverse=True)))
+    return regex, tuple(sorted(anchors)), {w: tuple(o) for w, o in windows.items()}
 
 
 def _worth_learning(value: str) -> bool:
