@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -386,3 +387,25 @@ def test_a_hook_that_cannot_be_imported_is_a_config_error(hook_project: Path) ->
     with pytest.raises(ConfigError) as error, replay.record("run.yaml"):
         pass
     assert "redact_hook 'hooks_for_redaction:missing' cannot be loaded" in str(error.value)
+
+
+def test_a_replay_with_another_key_still_matches_a_call_that_carried_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The placeholder does not depend on the secret: CI replays with its own key."""
+    notify = replay.tool(name="notify")(lambda text, token: "sent")
+
+    def agent() -> str:
+        key = os.environ["MY_SERVICE_TOKEN"]
+        return notify(text=f"rotated to {key} today", token=key)
+
+    write_config(tmp_path, 'redact_env = ["MY_SERVICE_TOKEN"]')
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "svc-RecordTimeValue-1234")
+    with replay.record("run.yaml") as recording:
+        recording.set_result(agent())
+    step = replay.load_cassette("run.yaml").steps[0]
+    assert step.args == {"text": f"rotated to {MARKER} today", "token": MARKER}
+
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "svc-ReplayTimeValue-5678")
+    result = replay.replay("run.yaml", agent=agent)
+    assert result.divergence is None and result.identical
