@@ -149,7 +149,7 @@ def test_prose_about_tokens_and_keys_round_trips_byte_for_byte(
     assert replaying.result is not None and replaying.result.identical
 
 
-EMAIL_HOOK = '''
+EMAIL_HOOK = """
 import re
 
 def scrub_emails(cassette):
@@ -164,7 +164,7 @@ def scrub_emails(cassette):
 
     for step in cassette["steps"]:
         step["args"] = walk(step["args"])
-'''
+"""
 
 
 def test_a_hook_rewriting_a_prompt_still_replays_match(
