@@ -125,7 +125,7 @@ _CREDENTIAL_RUN = re.compile(r"[A-Za-z0-9]{12,}")
 # The value of a JSON string field (also escaped JSON inside a JSON string) whose name
 # ends like a credential; the full name is checked in code.
 _JSON_FIELD = (
-    r"(?i:key|token|secret|passw(?:or)?d|passphrase|cookie|authorization|credentials?|auth"
+    r"(?i:key|token|secrets?|passw(?:or)?d|passphrase|cookie|authorization|credentials?|auth"
     r"|pwd{user})(?P<q>\\*)\"\s*:\s*(?P=q)\"(?P<jv>(?:[^\"\\]|\\.)*?)(?P=q)\""
 )
 _QUERY = (
@@ -201,7 +201,7 @@ class RedactionPolicy:
     hook: str | None = None
     where: str = "[tool.replay]"
     field_words: tuple[str, ...] = ()
-    """For each of ``fields``, a word its spelling in text must contain (the pre-check)."""
+    """For each of ``fields``, the word its spelling in text starts with (the pre-check)."""
     _field_cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def is_secret_field(self, name: str) -> bool:
@@ -248,7 +248,7 @@ class RedactionPolicy:
         fields = list(fields)
         return cls(
             field_words=tuple(
-                max(re.findall(r"[a-z0-9]+", f.lower()) or [f.lower()], key=len) for f in fields
+                (re.findall(r"[a-z0-9]+", f.lower()) or [f.lower()])[0] for f in fields
             ),
             fields=frozenset(normalise_field(f) for f in fields),
             env=DEFAULT_ENV if env is None else tuple(dict.fromkeys((*DEFAULT_ENV, *env))),

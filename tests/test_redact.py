@@ -116,9 +116,11 @@ def test_secret_named_fields_are_replaced_whatever_the_value(name: str) -> None:
 
 
 def test_configured_fields_are_secret_too() -> None:
-    r = redactor(fields=["customer_ssn"])
+    r = redactor(fields=["customer_ssn", "x_tenant_id"])
     assert r.data({"Customer-SSN": "123-45-6789"}) == {"Customer-SSN": MARKER}
     assert r.text('{"customer_ssn": "123-45-6789"}') == f'{{"customer_ssn": "{MARKER}"}}'
+    assert r.text('{"x-tenant-id": "t-42", "id": 1}') == f'{{"x-tenant-id": "{MARKER}", "id": 1}}'
+    assert r.text('{"secrets": "a b"}') == f'{{"secrets": "{MARKER}"}}'
 
 
 def test_secret_fields_inside_json_text_and_escaped_json() -> None:
