@@ -133,6 +133,7 @@ _QUERY = (
     r"|credentials?))=(?P<qv>[^&\s#\"'<>]+)"
 )
 _USERINFO = r"://(?P<ui>[^\s/?#@\"'<>]+)@"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _PLACEHOLDER_RE = re.compile(re.escape(MARKER))
 _USERINFO_RE = re.compile(_USERINFO)
 _QUERY_RE = re.compile(_QUERY)
@@ -476,9 +477,11 @@ class Redactor:
             found.extend(m.span() for m in _KEY_RE.finditer(value))
         if ":" in value or "=" in value or " " in value:
             low = value.lower()
+            if len(low) != len(value):  # a few non-ASCII letters lower to two characters
+                low = value.translate(_ASCII_LOWER)
             words = [w for w in self._field_words if w in low]
             if words and ":" in value and '"' in value:
-                # The field rule's regex starts with the name's last word: try it only
+                # The field rule's regex starts with a word of the name: try it only
                 # where such a word is, not at every position.
                 for start in sorted({i for w in words for i in _occurrences(low, w)}):
                     m = self._json.match(value, start)
@@ -523,14 +526,14 @@ class Redactor:
         # A logprobs entry ({"token": "Hello", "logprob": -0.1}) holds model text.
         return "logprob" not in value[match.end() : match.end() + 24]
 
-    def _extend(self, value: str, match: re.Match[str], floor: int = 0) -> tuple[int, int]:
+    def _extend(self, value: str, match: re.Match[str]) -> tuple[int, int]:
         """The longest run of one known secret around a matched window of it."""
         start, end = match.span()
         best = (start, end)
         for secret, offset in self._windows.get(match.group(0), ()):
             left = 0
             while (
-                start - left - 1 >= floor
+                start - left - 1 >= 0
                 and offset - left - 1 >= 0
                 and value[start - left - 1] == secret[offset - left - 1]
             ):

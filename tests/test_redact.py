@@ -411,3 +411,8 @@ def test_a_replay_with_another_key_still_matches_a_call_that_carried_the_key(
     monkeypatch.setenv("MY_SERVICE_TOKEN", "svc-ReplayTimeValue-5678")
     result = replay.replay("run.yaml", agent=agent)
     assert result.divergence is None and result.identical
+
+
+def test_text_with_letters_that_lower_to_two_characters() -> None:
+    text = 'İstanbul office: {"api_key": "plain words"} token priority'
+    assert redactor().text(text) == f'İstanbul office: {{"api_key": "{MARKER}"}} token priority'
