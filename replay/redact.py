@@ -373,6 +373,8 @@ class Redactor:
             if _worth_learning(value := os.environ.get(name) or "")
         )
         self._compile()
+        if self.policy.hook is not None:
+            _import_hook(self.policy.hook, self.policy.where)  # a bad hook fails up front
 
     # --- learning ---------------------------------------------------------------------
 
