@@ -416,3 +416,36 @@ def test_a_replay_with_another_key_still_matches_a_call_that_carried_the_key(
 def test_text_with_letters_that_lower_to_two_characters() -> None:
     text = 'İstanbul office: {"api_key": "plain words"} token priority'
     assert redactor().text(text) == f'İstanbul office: {{"api_key": "{MARKER}"}} token priority'
+
+
+_WORDS = (
+    "the token priority key secret password bearer Bearer Basic basic Token auth cookie "
+    "api key apikey: access-token signature sig credentials session monkey keyboard tokens "
+    "max_tokens=256 api_key a=b&c=d https://example.com/docs?page=2 user@example.com "
+    '{"key": 1} '
+    "'token': 'x' eyJ sk- ghp hf_ AIza ASIA 2026-11-28 0123456789 abc-def-ghi Ünïcødé İ "
+    "\n \t , . ; : = & ? # @ / \\ \" '"
+)
+VOCABULARY = _WORDS.split(" ")
+
+
+def test_random_prose_round_trips_and_redaction_is_idempotent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Thousands of sentences made of words that sound secret: none is changed; mixed
+    with real secrets, a second pass changes nothing more."""
+    import random
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-proj-RandomProseKey0a1b2c3d4e5f6g7h")
+    r = redactor()
+    r.learn([("Authorization", f"Bearer {OPAQUE}")])
+    rng = random.Random(11)
+    secrets = ("sk-proj-RandomProseKey0a1b2c3d4e5f6g7h", OPAQUE, "Tok3nValue99", "ghp_" + "a1" * 20)
+    for _ in range(3000):
+        words = [rng.choice(VOCABULARY) for _ in range(rng.randint(1, 14))]
+        prose = " ".join(words)
+        assert r.text(prose) == prose, prose
+        mixed = prose + " " + rng.choice(secrets) + rng.choice(("", " ", ".", "\n")) + prose
+        once = r.text(mixed)
+        assert not any(secret in once for secret in secrets), once
+        assert r.text(once) == once, (mixed, once)
