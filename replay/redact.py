@@ -36,7 +36,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -622,7 +622,7 @@ class Redactor:
         """``cassette`` with every step, ``run.input`` and ``outcome`` redacted, then the
         policy's hook applied; args hashes follow the redacted args."""
         from replay.canonical import stable_hash
-        from replay.cassette import ErrorInfo, RunContext, Step, cassette_from_dict
+        from replay.cassette import ErrorInfo, cassette_from_dict
 
         self.learn_fields(cassette.context.input)
         self.learn_fields(cassette.outcome.output)
@@ -645,35 +645,23 @@ class Redactor:
                 events = self.events(response["events"])
                 if events != response["events"]:
                     http = {**http, "response": {**response, "events": events}}
+            # replace(): fields this pass does not know about are kept as they are.
             steps.append(
-                Step(
-                    index=step.index,
-                    kind=step.kind,
+                replace(
+                    step,
                     name=self.text(step.name),
                     args=args,
                     args_hash=step.args_hash if args is step.args else stable_hash(args),
                     result=self.data(step.result),
                     error=error,
-                    started_at_ms=step.started_at_ms,
-                    latency_ms=step.latency_ms,
-                    span_id=step.span_id,
-                    parent_span_id=step.parent_span_id,
                     http=http,
                 )
             )
-        context = cassette.context
-        context = RunContext(
-            **{
-                **{name: getattr(context, name) for name in RunContext.__slots__},
-                "input": self.data(context.input),
-            }
-        )
-        redacted = type(cassette)(
-            context=context,
+        redacted = replace(
+            cassette,
+            context=replace(cassette.context, input=self.data(cassette.context.input)),
             steps=tuple(steps),
             outcome=self.outcome(cassette.outcome),
-            version=cassette.version,
-            path=cassette.path,
         )
         if self.policy.hook is None:
             return redacted
@@ -691,7 +679,7 @@ class Redactor:
 
     def outcome(self, outcome: Any) -> Any:
         """A run's ``Outcome`` with its output and error message redacted."""
-        from replay.cassette import ErrorInfo, Outcome
+        from replay.cassette import ErrorInfo
 
         output = self.data(outcome.output)
         error = outcome.error
@@ -701,7 +689,7 @@ class Redactor:
                 error = ErrorInfo(error.error_class, message)
         if output is outcome.output and error is outcome.error:
             return outcome
-        return Outcome(stop_reason=outcome.stop_reason, output=output, error=error)
+        return replace(outcome, output=output, error=error)
 
     def call_args(self, kind: str, name: str, args: Any) -> Any:
         """A live call's plain args as the recording holds them: the rules, then the hook."""
