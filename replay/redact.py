@@ -390,11 +390,7 @@ class Redactor:
             elif lowered == "set-cookie":
                 found.append(value.split(";")[0].partition("=")[2].strip())
             else:
-                scheme, _, credential = value.strip().partition(" ")
-                credential = credential.strip()
-                found.append(credential if credential else scheme)
-                if scheme.lower() == "basic" and credential:
-                    found.extend(_basic_parts(credential))
+                found.extend(_credentials(value))
         self.learn_values(found)
 
     def learn_url(self, url: str) -> None:
@@ -425,7 +421,7 @@ class Redactor:
                 for key, child in item.items():
                     if type(child) is str:
                         if not model_tokens and type(key) is str and is_secret(key):
-                            found.append(child)
+                            found.extend(_credentials(child))
                     elif type(child) in (dict, list):
                         stack.append(child)
             elif type(item) is list:
@@ -741,6 +737,21 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(v) for v in value]
     return value
+
+
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "digest", "apikey", "key"})
+
+
+def _credentials(value: str) -> list[str]:
+    """The secret values in a credential: ``Bearer abc`` gives ``abc``, a ``Basic`` one
+    also its decoded password; a value without a scheme is secret whole."""
+    scheme, _, credential = value.strip().partition(" ")
+    credential = credential.strip()
+    if not credential or scheme.lower() not in _AUTH_SCHEMES:
+        return [value.strip()]
+    if scheme.lower() == "basic":
+        return [credential, *_basic_parts(credential)]
+    return [credential]
 
 
 def _basic_parts(credential: str) -> list[str]:

@@ -449,3 +449,13 @@ def test_random_prose_round_trips_and_redaction_is_idempotent(
         once = r.text(mixed)
         assert not any(secret in once for secret in secrets), once
         assert r.text(once) == once, (mixed, once)
+
+
+def test_a_header_value_with_spaces_is_secret_whole_and_a_scheme_is_not() -> None:
+    r = redactor()
+    r.learn([("x-api-key", "two words-9Z secret"), ("Authorization", "Token tk-0123456789z")])
+    r.learn_fields({"auth": {"authorization": "Bearer field-Cred-42xy"}})
+    assert r.text("two words-9Z secret") == MARKER
+    assert r.text("Token is tk-0123456789z") == f"Token is {MARKER}"
+    assert r.text("echo field-Cred-42xy") == f"echo {MARKER}"
+    assert r.text("the Token scheme") == "the Token scheme"
