@@ -32,6 +32,7 @@ from replay.canonical import error_class_name, to_plain
 from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
+from replay.redact import Redactor, load_policy
 from replay.storage import load_cassette, save_cassette
 
 
@@ -210,6 +211,8 @@ def record(
         model=model,
     )
     session = RecordingSession(trace_id=context.trace_id, cassette_path=str(path))
+    session.redactor = Redactor(load_policy())
+    session.redactor.learn_fields(context.input)
     recording = Recording(path=Path(path), context=context, session=session)
     _refuse_nesting()
     raised: BaseException | None = None
@@ -224,7 +227,10 @@ def record(
             outcome = outcome_from_exception(raised)
         else:
             outcome = recording.outcome or Outcome("completed")
-        recording.cassette = _finish_cassette(context, session.history, outcome)
+        # One redaction pass over everything written, with every secret the run showed.
+        recording.cassette = session.redactor.cassette(
+            _finish_cassette(context, session.history, outcome)
+        )
         save_cassette(recording.cassette, path)
 
 
@@ -406,6 +412,7 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
     session = ReplayingSession(
         original.steps, trace_id=original.context.trace_id, cassette_path=original.path
     )
+    session.redactor = Redactor(load_policy())
     state = Replaying(cassette=original, session=session)
     try:
         with session, _network_seams(session):
@@ -423,6 +430,9 @@ def _result_of(
     history = session.history
     if outcome is None:
         outcome = original.outcome
+    elif session.redactor is not None:
+        # Compared with the recorded (redacted) outcome, and written into reports.
+        outcome = session.redactor.outcome(outcome)
     if session.divergences and outcome.stop_reason != "diverged":
         first = session.divergences[0]
         outcome = Outcome(

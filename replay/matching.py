@@ -87,6 +87,10 @@ class RecordedIndex:
         step = self._steps[order[cursor]]
         return step if same_plain(args, step.args) else None
 
+    def holds(self, key: tuple[str, str, str]) -> bool:
+        """Whether some recorded step has this kind, name and args hash."""
+        return key in self._by_key
+
     def take(
         self, kind: str, name: str, args: Any, hash_: str, policy: MatchPolicy = DEFAULT_POLICY
     ) -> Step | None:
