@@ -85,9 +85,7 @@ def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
             f"entrypoint {entrypoint!r} is not of the form 'module:function' "
             "(e.g. 'support_agent:run')"
         )
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.append(cwd)
+    _search_working_folder()
     try:
         target: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -116,6 +114,24 @@ def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
     if not callable(target):
         raise EntrypointError(f"entrypoint '{entrypoint}' is not callable")
     return target
+
+
+def _search_working_folder() -> None:
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+
+
+def import_recorded_entrypoint(
+    entrypoint: str, *, source: str | os.PathLike[str] | None
+) -> Callable[..., Any]:
+    """Import an entrypoint named by a file (a cassette's ``run.entrypoint``, a scenario's
+    ``agent``) only when it is the user's own agent code: see ``replay.entrypoints``."""
+    from replay.entrypoints import import_checked
+
+    where = str(source) if source is not None else None
+    _search_working_folder()
+    return import_checked(entrypoint, source=where, importer=import_entrypoint)
 
 
 def call_entrypoint(fn: Callable[..., Any], input: Any) -> Any:
@@ -355,9 +371,10 @@ def replay(
 ) -> ReplayResult:
     """Re-drive an agent against a cassette: every boundary call is served from it.
 
-    ``agent`` defaults to the cassette's recorded entrypoint; pass another
-    ``"module:function"`` (or a callable) to run other code, e.g. a fix, against the same
-    recorded world. No network: an HTTP request not in the cassette is a divergence.
+    ``agent`` defaults to the cassette's recorded entrypoint, which is only run when it
+    is the user's own code (``replay.entrypoints``); pass another ``"module:function"``
+    (or a callable) to run other code, e.g. a fix, against the same recorded world. No
+    network: an HTTP request not in the cassette is a divergence.
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     if agent is None:
@@ -366,8 +383,9 @@ def replay(
                 f"{original.path}: the cassette records no entrypoint (field 'run.entrypoint'); "
                 "pass agent='module:function'"
             )
-        agent = original.context.entrypoint
-    if isinstance(agent, str):
+        agent_name = original.context.entrypoint
+        fn = import_recorded_entrypoint(agent_name, source=original.path or "the cassette")
+    elif isinstance(agent, str):
         agent_name, fn = agent, import_entrypoint(agent)
     else:
         agent_name, fn = f"{agent.__module__}:{agent.__qualname__}", agent

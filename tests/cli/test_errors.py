@@ -19,7 +19,7 @@ def broken(cassettes, tmp_path):
     """Cassettes that cannot be read: missing, another version, malformed YAML."""
     version_99 = tmp_path / "v99.yaml"
     version_99.write_text(
-        cassettes.ok.read_text(encoding="utf-8").replace("version: 1", "version: 99", 1),
+        cassettes.ok.read_text(encoding="utf-8").replace("version: 2", "version: 99", 1),
         encoding="utf-8",
     )
     malformed = tmp_path / "malformed.yaml"
