@@ -32,6 +32,7 @@ from replay.canonical import error_class_name, to_plain
 from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
+from replay.matching import MatchPolicy, comparable_steps
 from replay.storage import load_cassette, save_cassette
 
 
@@ -302,6 +303,7 @@ class ReplayResult:
     divergence: DivergenceInfo | None = None
     divergences: tuple[DivergenceInfo, ...] = ()
     unserved: tuple[int, ...] = field(default=())
+    policies: Mapping[tuple[str, str], MatchPolicy] = field(default_factory=dict)
 
     @property
     def diverged(self) -> bool:
@@ -436,9 +438,13 @@ def _result_of(
         history=history,
         outcome=outcome,
         diff=diff_histories(
-            original.steps, history, original_outcome=original.outcome, new_outcome=outcome
+            comparable_steps(original.steps, session.policies),
+            comparable_steps(history, session.policies),
+            original_outcome=original.outcome,
+            new_outcome=outcome,
         ),
         divergence=session.divergences[0] if session.divergences else None,
         divergences=tuple(session.divergences),
         unserved=tuple(step.index for step in session.index.unserved()),
+        policies=dict(session.policies),
     )

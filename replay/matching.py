@@ -13,11 +13,11 @@ from __future__ import annotations
 import difflib
 import enum
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from replay.canonical import args_hash, canonical_json, same_plain
+from replay.canonical import args_hash, canonical_json, same_plain, stable_hash
 from replay.cassette import Step, args_checked
 
 
@@ -39,10 +39,41 @@ class MatchPolicy:
     @classmethod
     def of(cls, match: str | MatchOn | None = None, ignore: Iterable[str] = ()) -> MatchPolicy:
         on = MatchOn(match) if match is not None else MatchOn.ARGS
-        return cls(on=on, ignore=frozenset(ignore))
+        skip = frozenset(ignore)
+        if on is MatchOn.ARGS and not skip:
+            return DEFAULT_POLICY
+        return cls(on=on, ignore=skip)
+
+    def compared_args(self, args: Any) -> Any:
+        """The part of a call's args that matching looks at (None when it looks at none)."""
+        if self.on is not MatchOn.ARGS:
+            return None
+        if self.ignore and isinstance(args, Mapping):
+            return {k: v for k, v in args.items() if k not in self.ignore}
+        return args
 
 
 DEFAULT_POLICY = MatchPolicy()
+
+Policies = Mapping[tuple[str, str], MatchPolicy]
+
+
+def comparable_steps(steps: Sequence[Step], policies: Policies | None) -> Sequence[Step]:
+    """The steps as the diff and the verdict compare them: what a boundary's match policy
+    leaves out of matching (``ignore=`` keys, or all args for ``match="name"``/``"position"``)
+    is left out of the comparison too, so an ignored request id cannot make a faithful
+    replay differ. ``policies`` maps (kind, name) to the policy seen for that boundary."""
+    if not policies:
+        return steps
+    out: list[Step] = []
+    for step in steps:
+        policy = policies.get((step.kind, step.name))
+        if policy is None or policy == DEFAULT_POLICY:
+            out.append(step)
+            continue
+        args = policy.compared_args(step.args)
+        out.append(replace(step, args=args, args_hash=stable_hash(args)))
+    return tuple(out)
 
 
 class RecordedIndex:

@@ -25,6 +25,7 @@ from replay.cassette import Cassette, Outcome, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.engine import ReplayResult
 from replay.engine import replay as replay_once
+from replay.matching import comparable_steps
 from replay.storage import load_cassette
 
 
@@ -156,8 +157,12 @@ def judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
     results = tuple(results)
     first = results[0]
     for other in results[1:]:
+        policies = {**first.policies, **other.policies}
         disagreement = diff_histories(
-            first.history, other.history, original_outcome=first.outcome, new_outcome=other.outcome
+            comparable_steps(first.history, policies),
+            comparable_steps(other.history, policies),
+            original_outcome=first.outcome,
+            new_outcome=other.outcome,
         )
         if not disagreement.identical or (first.divergence is None) != (other.divergence is None):
             step = disagreement.first_divergence
