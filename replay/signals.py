@@ -14,6 +14,7 @@ agent_error, replay_diverged, latency_bottleneck, healthy, unexplained.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,9 +53,10 @@ class Span:
     latency_ms: float
     error_class: str | None = None
     error_message: str | None = None
+    inferred: bool = False
 
     @classmethod
-    def of(cls, step: Step) -> Span:
+    def of(cls, step: Step, *, inferred: bool = False) -> Span:
         return cls(
             index=step.index,
             kind=step.kind,
@@ -62,12 +64,15 @@ class Span:
             latency_ms=step.latency_ms,
             error_class=short_class_name(step.error.error_class) if step.error else None,
             error_message=step.error.message if step.error else None,
+            inferred=inferred,
         )
 
     def describe(self) -> str:
         """``#3 tool lookup_order (TimeoutError, 1.20 s)``: the form tables show."""
         details = [bare_class_name(self.error_class)] if self.error_class else []
         details.append(format_ms(self.latency_ms))
+        if self.inferred:
+            details.append("inferred")
         return f"#{self.index} {self.kind} {self.name} ({', '.join(details)})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,6 +83,7 @@ class Span:
             "error_class": self.error_class,
             "error_message": self.error_message,
             "latency_ms": self.latency_ms,
+            "inferred": self.inferred,
         }
 
 
@@ -189,6 +195,63 @@ def first_error_span(steps: Sequence[Step]) -> Span | None:
     """The first step (in history order) that recorded an error."""
     failing = next((step for step in steps if step.error is not None), None)
     return Span.of(failing) if failing is not None else None
+
+
+# The stop reasons of a run that failed in the agent's own handling of an answer.
+_FAILED_ON_ANSWER = ("step_error", "exception")
+
+
+def inferred_error_span(steps: Sequence[Step], outcome: Outcome) -> Span | None:
+    """The model call a failed run most likely failed on, when no step recorded an error:
+    the run ended with ``step_error``/``exception`` right after an LLM step (an HTTP 200
+    whose answer the agent could not use, e.g. a malformed tool call). Marked ``inferred``:
+    the step itself succeeded."""
+    if not outcome.failed or outcome.stop_reason not in _FAILED_ON_ANSWER:
+        return None
+    if any(step.error is not None for step in steps):
+        return None
+    last = next((s for s in reversed(steps) if s.kind not in NONDETERMINISM_KINDS), None)
+    return Span.of(last, inferred=True) if last is not None and last.kind == "llm" else None
+
+
+# What ``error_class`` an entrypoint's outcome gets when it reports its error as text.
+_GENERIC_ERROR_CLASSES = frozenset({"error", "Error", "exception", "Exception"})
+# ``CarrierUnavailable: ...`` / ``shop.errors.CarrierUnavailable: ...`` at the start of a
+# message: a class name (CamelCase, or ending like one) then a colon.
+_CLASS_PREFIX = re.compile(
+    r"^\s*((?:[A-Za-z_]\w*\.)*(?:[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[A-Z]\w*"
+    r"(?:Error|Exception|Timeout|Exceeded)))\s*:"
+)
+
+
+def run_error_class(steps: Sequence[Step], outcome: Outcome) -> str | None:
+    """The class of the error that ended the run, as ``module.QualName`` when known.
+
+    The outcome's own class, unless it is the generic one an entrypoint gets by
+    reporting its error as text (``{"error": "CarrierUnavailable: ..."}``); then the
+    failing step that the text names (by class, else by message), else the last failing
+    step, else the class the text starts with. With no error reported at all: the first
+    failing step's class, if any.
+    """
+    reported = outcome.error_class
+    if reported and reported not in _GENERIC_ERROR_CLASSES:
+        return reported
+    failing = [step.error for step in steps if step.error is not None]
+    if outcome.error is None:
+        return failing[0].error_class if failing else None
+    message = outcome.error.message
+    named = _CLASS_PREFIX.match(message)
+    if named:
+        bare = named.group(1).rpartition(".")[2]
+        for error in failing:
+            if error.error_class.rpartition(".")[2] == bare:
+                return error.error_class
+    for error in reversed(failing):
+        if error.message and error.message in message:
+            return error.error_class
+    if failing:
+        return failing[-1].error_class
+    return named.group(1) if named else reported
 
 
 def timed_steps(steps: Sequence[Step]) -> list[Step]:
@@ -321,9 +384,7 @@ def compute_signals(
 ) -> RunSignals:
     """Every signal of one run's steps and outcome, with ranked hypotheses."""
     first_error = first_error_span(steps)
-    error_class = short_class_name(outcome.error_class) or (
-        first_error.error_class if first_error else None
-    )
+    error_class = short_class_name(run_error_class(steps, outcome))
     error_message = (
         outcome.error.message
         if outcome.error
@@ -354,7 +415,7 @@ def compute_signals(
         error_class=error_class,
         error_message=error_message,
         failed=outcome.failed,
-        first_error_span=first_error,
+        first_error_span=first_error or inferred_error_span(steps, outcome),
         slowest_span=facts.slowest,
         repeated_tools=facts.repeated,
         retries=facts.retries,

@@ -26,6 +26,7 @@ from replay.diff import HistoryDiff, diff_histories
 from replay.engine import ReplayResult
 from replay.engine import replay as replay_once
 from replay.matching import comparable_steps
+from replay.signals import run_error_class
 from replay.storage import load_cassette
 
 
@@ -65,7 +66,7 @@ class FailureSignature:
     @classmethod
     def of(cls, steps: Sequence[Step], outcome: Outcome) -> FailureSignature:
         failing = next((s for s in steps if s.error is not None), None)
-        error_class = outcome.error_class or (failing.error.error_class if failing else None)
+        error_class = run_error_class(steps, outcome)
         return cls(
             stop_reason=outcome.stop_reason,
             error_class=error_class,

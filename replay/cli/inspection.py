@@ -158,6 +158,8 @@ def span_cell(span: Span | None) -> Text:
     text = Text(f"#{span.index} {span.name}\n")
     if span.error_class:
         text.append(bare_class_name(span.error_class) or "", style="red")
+    elif span.inferred:
+        text.append("inferred", style="yellow")
     else:
         text.append(format_ms(span.latency_ms), style="dim")
     return text

@@ -42,7 +42,10 @@ def span_text(span: Span | None) -> Text:
     if span.error_class:
         text.append(bare_class_name(span.error_class) or "", style="red")
         text.append(", ")
-    text.append(f"{format_ms(span.latency_ms)})")
+    text.append(format_ms(span.latency_ms))
+    if span.inferred:
+        text.append(", inferred: no step failed, the run failed on this answer", style="yellow")
+    text.append(")")
     return text
 
 
