@@ -312,7 +312,7 @@ class ReplayingSession(Session):
         super().__init__(**kwargs)
         self.index = RecordedIndex(recorded)
         self.divergences: list[DivergenceInfo] = []
-        # Boundaries with their own match policy: the diff compares what matching compares.
+        # Boundaries that ignore some args in matching: the diff ignores them too.
         self.policies: dict[tuple[str, str], MatchPolicy] = {}
 
     def make_call(self, kind: str, name: str, args: Any, policy: MatchPolicy) -> Call:
@@ -336,7 +336,7 @@ class ReplayingSession(Session):
         with self._lock:
             self._steps.append(None)
             index = len(self._steps) - 1
-            if call.policy is not DEFAULT_POLICY:
+            if call.policy.ignore:
                 self.policies[(call.kind, call.name)] = call.policy
             recorded = self.index.take(call.kind, call.name, call.args, call.args_hash, call.policy)
         if recorded is None:

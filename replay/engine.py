@@ -29,11 +29,19 @@ from replay.boundary import (
     span_id_for,
 )
 from replay.canonical import error_class_name, to_plain
-from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
+from replay.cassette import UNKNOWN, Cassette, ErrorInfo, Outcome, RunContext, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
 from replay.matching import MatchPolicy, comparable_steps
 from replay.storage import load_cassette, save_cassette
+
+# A record() block that ends without set_result() and without an exception says nothing
+# about how the run ended: recording "completed" would be false evidence.
+UNREPORTED_OUTCOME = Outcome(
+    UNKNOWN,
+    note="the recording ended without set_result() and without an exception: how the run "
+    "ended was not reported",
+)
 
 
 def outcome_from_return(value: Any) -> Outcome:
@@ -199,7 +207,9 @@ def record(
     """Record the run inside the ``with`` block into the cassette at ``path``.
 
     The cassette is written (atomically) when the block ends, also when it raises: a
-    failing run is exactly the evidence wanted; the exception then propagates.
+    failing run is exactly the evidence wanted; the exception then propagates. Report how
+    the run ended with ``set_result``: a block left without it and without an exception
+    records ``stop_reason: unknown``, not ``completed``.
     """
     context = _new_context(
         run_id=run_id,
@@ -224,7 +234,7 @@ def record(
         if raised is not None:
             outcome = outcome_from_exception(raised)
         else:
-            outcome = recording.outcome or Outcome("completed")
+            outcome = recording.outcome or UNREPORTED_OUTCOME
         recording.cassette = _finish_cassette(context, session.history, outcome)
         save_cassette(recording.cassette, path)
 
@@ -357,12 +367,7 @@ def replay(
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     if agent is None:
-        if not original.context.entrypoint:
-            raise EntrypointError(
-                f"{original.path}: the cassette records no entrypoint (field 'run.entrypoint'); "
-                "pass agent='module:function'"
-            )
-        agent = original.context.entrypoint
+        agent = recorded_entrypoint(original)
     if isinstance(agent, str):
         agent_name, fn = agent, import_entrypoint(agent)
     else:
@@ -374,6 +379,17 @@ def replay(
             replayed.set_exception(exc)
     assert replayed.result is not None
     return _with_agent(replayed.result, agent_name)
+
+
+def recorded_entrypoint(cassette: Cassette, *, remedy: str = "pass agent='module:function'") -> str:
+    """The entrypoint the cassette recorded; ``EntrypointError`` saying ``remedy`` (the
+    caller's way to name the code, e.g. the CLI's ``--agent``) when it records none."""
+    if not cassette.context.entrypoint:
+        raise EntrypointError(
+            f"{cassette.path}: the cassette records no entrypoint (field 'run.entrypoint'); "
+            f"{remedy}"
+        )
+    return cassette.context.entrypoint
 
 
 def _with_agent(result: ReplayResult, agent: str) -> ReplayResult:

@@ -45,9 +45,7 @@ class MatchPolicy:
         return cls(on=on, ignore=skip)
 
     def compared_args(self, args: Any) -> Any:
-        """The part of a call's args that matching looks at (None when it looks at none)."""
-        if self.on is not MatchOn.ARGS:
-            return None
+        """A call's args without the keys ``ignore`` leaves out of matching."""
         if self.ignore and isinstance(args, Mapping):
             return {k: v for k, v in args.items() if k not in self.ignore}
         return args
@@ -59,16 +57,17 @@ Policies = Mapping[tuple[str, str], MatchPolicy]
 
 
 def comparable_steps(steps: Sequence[Step], policies: Policies | None) -> Sequence[Step]:
-    """The steps as the diff and the verdict compare them: what a boundary's match policy
-    leaves out of matching (``ignore=`` keys, or all args for ``match="name"``/``"position"``)
-    is left out of the comparison too, so an ignored request id cannot make a faithful
-    replay differ. ``policies`` maps (kind, name) to the policy seen for that boundary."""
+    """The steps as the diff and the verdict compare them: argument keys a boundary's
+    ``ignore=`` leaves out of matching are left out of the comparison too, so an ignored
+    request id cannot make a faithful replay differ. ``policies`` maps (kind, name) to the
+    policy seen for that boundary. (``match="name"``/``"position"`` still show changed
+    args in the diff on purpose: they serve calls whose args changed deliberately.)"""
     if not policies:
         return steps
     out: list[Step] = []
     for step in steps:
         policy = policies.get((step.kind, step.name))
-        if policy is None or policy == DEFAULT_POLICY:
+        if policy is None or not policy.ignore:
             out.append(step)
             continue
         args = policy.compared_args(step.args)

@@ -9,7 +9,7 @@ words, e.g. "tool degraded + retries" or "loop without explicit error".
 The hypotheses are heuristics: their ``score`` (0..1) ranks them, it is not a
 probability. Names: tool_failure, tool_degraded, model_bad_tool_args, model_call_failed,
 model_failure, output_truncated, loop, step_budget_exhausted, repeated_calls,
-agent_error, replay_diverged, latency_bottleneck, healthy, unexplained.
+agent_error, replay_diverged, latency_bottleneck, healthy, unexplained, outcome_unknown.
 """
 
 from __future__ import annotations
@@ -498,12 +498,12 @@ def _tool_failure(facts: _Facts) -> list[Hypothesis]:
     bad_input = _looks_like(first.error_class, _BAD_INPUT_WORDS)
     degraded = retried > 0 or len(same_tool) > 1
     if not facts.failed:
-        evidence.append("the run still completed")
+        evidence.append(_after_recovery(facts))
         return [
             Hypothesis(
                 "tool_degraded",
                 0.45 if degraded else 0.35,
-                "tool degraded, run recovered",
+                "tool degraded" if facts.outcome.unknown else "tool degraded, run recovered",
                 tuple(evidence),
             )
         ]
@@ -553,12 +553,9 @@ def _model_call_failed(facts: _Facts) -> list[Hypothesis]:
     if retried:
         evidence.append(f"{retried} retr{'y' if retried == 1 else 'ies'} of the model call")
     if not facts.failed:
-        evidence.append("the run still completed")
-        return [
-            Hypothesis(
-                "model_call_failed", 0.35, "model call failed, run recovered", tuple(evidence)
-            )
-        ]
+        evidence.append(_after_recovery(facts))
+        summary = "model call failed" + ("" if facts.outcome.unknown else ", run recovered")
+        return [Hypothesis("model_call_failed", 0.35, summary, tuple(evidence))]
     evidence.append(f"the run ended with {facts.ending()}")
     return [Hypothesis("model_call_failed", 0.85, "model call failed", tuple(evidence))]
 
@@ -696,8 +693,32 @@ def _latency(facts: _Facts) -> list[Hypothesis]:
     ]
 
 
+def _after_recovery(facts: _Facts) -> str:
+    if facts.outcome.unknown:
+        return "how the run ended was not recorded (stop_reason unknown)"
+    return "the run still completed"
+
+
+def _outcome_unknown(facts: _Facts) -> list[Hypothesis]:
+    """The recording does not say how the run ended: say so before any other guess."""
+    if not facts.outcome.unknown:
+        return []
+    return [
+        Hypothesis(
+            "outcome_unknown",
+            0.9,
+            "outcome not recorded",
+            (
+                facts.outcome.note or "the run's ending was not reported",
+                "neither a failure nor a success can be concluded; record the run with its "
+                "outcome (set_result, or replay record)",
+            ),
+        )
+    ]
+
+
 def _healthy(facts: _Facts) -> list[Hypothesis]:
-    if facts.failed or facts.first_error is not None:
+    if facts.failed or facts.outcome.unknown or facts.first_error is not None:
         return []
     return [
         Hypothesis(
@@ -710,6 +731,7 @@ def _healthy(facts: _Facts) -> list[Hypothesis]:
 
 
 _RULES = (
+    _outcome_unknown,
     _replay_diverged,
     _tool_failure,
     _model_bad_tool_args,

@@ -1,5 +1,5 @@
-"""What matching ignores (``@replay.tool(ignore=...)``, ``match="name"``), the step diff and
-the verdict ignore too; a change in an argument that matching does look at still counts."""
+"""Arguments that ``@replay.tool(ignore=...)`` leaves out of matching, the step diff and
+the verdict leave out too; a change in an argument that matching does look at still counts."""
 
 from __future__ import annotations
 

@@ -50,7 +50,10 @@ def span_text(span: Span | None) -> Text:
 
 
 def outcome_text(outcome: Outcome) -> Text:
-    """``completed`` in green, anything else in red with its error class."""
+    """``completed`` in green, ``unknown`` in yellow (not reported), anything else in red
+    with its error class."""
+    if outcome.unknown:
+        return Text(f"{outcome.stop_reason} (the run's ending was not reported)", style="yellow")
     text = Text(outcome.stop_reason, style="red" if outcome.failed else "green")
     if outcome.error_class:
         text.append(f" ({bare_class_name(outcome.error_class)})", style="red")

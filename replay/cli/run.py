@@ -124,6 +124,10 @@ def run_command(
     from replay.verdict import verdict_for
 
     original = load_cassette(cassette)
+    if agent is None:
+        from replay.engine import recorded_entrypoint
+
+        recorded_entrypoint(original, remedy="name the code to replay with --agent module:function")
     with _progress(repeat) as on_replay, agent_stdout_to_stderr():
         verdict = verdict_for(original, agent=agent, repeats=repeat, on_replay=on_replay)
     _note_in_scenarios(verdict)

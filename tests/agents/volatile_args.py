@@ -14,15 +14,9 @@ def get_order(order_id: str, request_id: str) -> dict:
     return {"order_id": order_id, "status": ORDERS.get(order_id, "unknown")}
 
 
-@replay.tool(match="name")
-def audit(entry: str) -> bool:
-    return True
-
-
 def run(order_id: str) -> dict:
     """A fresh request id (stdlib uuid, deliberately not replay.uuid4) on every call."""
     order = get_order(order_id, request_id=str(uuid.uuid4()))
-    audit(f"looked up {order_id} at {uuid.uuid4()}")
     return {"stop_reason": "completed", "output": order["status"]}
 
 
