@@ -34,6 +34,8 @@ from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
 from replay.matching import MatchPolicy, comparable_steps
 from replay.storage import load_cassette, save_cassette
+from replay.timers import VirtualClock, virtual_time
+from replay.timers import install as install_virtual_waits
 
 # A record() block that ends without set_result() and without an exception says nothing
 # about how the run ended: recording "completed" would be false evidence.
@@ -302,7 +304,8 @@ class ReplayResult:
     """One replay of a cassette: the new history and outcome, and their comparison.
 
     ``divergence`` is the first call the cassette held no answer for (None when every
-    call was served); ``unserved`` lists recorded steps the new code never asked for.
+    call was served); ``unserved`` lists recorded steps the new code never asked for;
+    ``virtual_wait_s`` is the time the agent asked to wait and did not (replay.timers).
     """
 
     cassette: Cassette
@@ -314,6 +317,7 @@ class ReplayResult:
     divergences: tuple[DivergenceInfo, ...] = ()
     unserved: tuple[int, ...] = field(default=())
     policies: Mapping[tuple[str, str], MatchPolicy] = field(default_factory=dict)
+    virtual_wait_s: float = 0.0
 
     @property
     def diverged(self) -> bool:
@@ -368,6 +372,7 @@ def replay(
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     if agent is None:
         agent = recorded_entrypoint(original)
+    install_virtual_waits()  # before the agent's modules import their sleeps
     if isinstance(agent, str):
         agent_name, fn = agent, import_entrypoint(agent)
     else:
@@ -425,18 +430,19 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
         original.steps, trace_id=original.context.trace_id, cassette_path=original.path
     )
     state = Replaying(cassette=original, session=session)
+    clock = VirtualClock()
     try:
-        with session, _network_seams(session):
+        with session, _network_seams(session), virtual_time() as clock:
             yield state
     except Exception as exc:
         state.set_exception(exc)
         raise
     finally:
-        state.result = _result_of(original, session, state.outcome)
+        state.result = _result_of(original, session, state.outcome, clock)
 
 
 def _result_of(
-    original: Cassette, session: ReplayingSession, outcome: Outcome | None
+    original: Cassette, session: ReplayingSession, outcome: Outcome | None, clock: VirtualClock
 ) -> ReplayResult:
     history = session.history
     if outcome is None:
@@ -463,4 +469,5 @@ def _result_of(
         divergences=tuple(session.divergences),
         unserved=tuple(step.index for step in session.index.unserved()),
         policies=dict(session.policies),
+        virtual_wait_s=round(clock.waited_s, 6),
     )
