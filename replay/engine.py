@@ -386,7 +386,13 @@ def replay(
     return _with_agent(replayed.result, agent_name)
 
 
-def recorded_entrypoint(cassette: Cassette, *, remedy: str = "pass agent='module:function'") -> str:
+_NAME_THE_AGENT = (
+    "name the code to replay: agent='module:function' in Python, --agent module:function "
+    "on the command line"
+)
+
+
+def recorded_entrypoint(cassette: Cassette, *, remedy: str = _NAME_THE_AGENT) -> str:
     """The entrypoint the cassette recorded; ``EntrypointError`` saying ``remedy`` (the
     caller's way to name the code, e.g. the CLI's ``--agent``) when it records none."""
     if not cassette.context.entrypoint:

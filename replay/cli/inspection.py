@@ -105,8 +105,11 @@ def signals_table(cassette: Cassette, signals: RunSignals) -> Table:
         table.add_row("note", Text(cassette.outcome.note, style="yellow"))
     error_class = bare_class_name(signals.error_class)
     error = Text(error_class or "-", style="red" if error_class else "dim")
-    if signals.error_message:
-        error.append(f": {signals.error_message}")
+    message = signals.error_message
+    if message and error_class and message.startswith(f"{error_class}:"):
+        error = Text(message, style="red")  # the text already names its class
+    elif message:
+        error.append(f": {message}")
     table.add_row("error", error)
     repeated = ", ".join(f"{name} x{count}" for name, count in signals.repeated_tools.items())
     table.add_row("repeated tools", repeated or Text("-", style="dim"))
