@@ -86,3 +86,28 @@ async def ask_async(base_url: str, question: str) -> dict:
             model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
         )
     return {"stop_reason": "completed", "output": completion.choices[0].message.content}
+
+
+def ask_claude(base_url: str, question: str) -> dict:
+    """One anthropic message; its SDK retries 429/529 by itself, waiting as told."""
+    import anthropic
+
+    client = anthropic.Anthropic(base_url=base_url, max_retries=3)
+    message = client.messages.create(
+        model="claude-fake-1",
+        max_tokens=64,
+        messages=[{"role": "user", "content": question}],
+    )
+    return {"stop_reason": "completed", "output": message.content[0].text}
+
+
+async def ask_claude_async(base_url: str, question: str) -> dict:
+    import anthropic
+
+    async with anthropic.AsyncAnthropic(base_url=base_url, max_retries=3) as client:
+        message = await client.messages.create(
+            model="claude-fake-1",
+            max_tokens=64,
+            messages=[{"role": "user", "content": question}],
+        )
+    return {"stop_reason": "completed", "output": message.content[0].text}

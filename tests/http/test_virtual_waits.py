@@ -1,6 +1,6 @@
-"""The openai SDK's own retry waits (``retry-after`` on a 429 or 503): real while
-recording, virtual in replay, for the sync client (``time.sleep``) and the async one
-(``anyio.sleep``)."""
+"""The openai and anthropic SDKs' own retry waits (``retry-after-ms`` on a 429, 503 or
+529): real while recording, virtual in replay, for the sync clients (``time.sleep``) and
+the async ones (``anyio.sleep``)."""
 
 from __future__ import annotations
 
@@ -35,16 +35,26 @@ def _server_asked_for(cassette: replay.Cassette, retry_after_ms: int) -> replay.
     return dataclasses.replace(cassette, steps=tuple(steps))
 
 
-@pytest.mark.parametrize("entry", ["ask", "ask_async"])
-def test_sdk_retry_waits_are_real_when_recording_and_virtual_in_replay(cassette: Path, entry):
-    script = [error(429, retry_after_ms=500), error(503, retry_after_ms=500), reply("Done.")]
+@pytest.mark.parametrize(
+    ("entry", "second_error"),
+    [("ask", 503), ("ask_async", 503), ("ask_claude", 529), ("ask_claude_async", 529)],
+)
+def test_sdk_retry_waits_are_real_when_recording_and_virtual_in_replay(
+    cassette: Path, entry: str, second_error: int
+):
+    script = [
+        error(429, retry_after_ms=500),
+        error(second_error, retry_after_ms=500),
+        reply("Done."),
+    ]
     with FakeLLM(script) as llm:
-        inputs = {"base_url": llm.openai_url, "question": "Status?"}
+        url = llm.anthropic_url if "claude" in entry else llm.openai_url
+        inputs = {"base_url": url, "question": "Status?"}
         started = time.monotonic()
         recorded = replay.record_run(f"{AGENT}:{entry}", cassette, input=inputs)
         recording_took = time.monotonic() - started
         assert len(llm.requests) == 3
-    assert [s.result["status"] for s in recorded.steps] == [429, 503, 200]
+    assert [s.result["status"] for s in recorded.steps] == [429, second_error, 200]
     assert recording_took >= 1.0  # the SDK waited the 2 x 500 ms it was asked to
 
     same = replay.replay(cassette)
