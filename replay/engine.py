@@ -354,6 +354,7 @@ class ReplayResult:
             "steps": len(self.history),
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "unserved": list(self.unserved),
+            "virtual_wait_s": self.virtual_wait_s,
             "diff": self.diff.to_dict(),
         }
 

@@ -270,7 +270,7 @@ def _against_unknown_outcome(
     "fixed" nor "reproduced" (nor a matching outcome) can be claimed on evidence."""
     first = results[0]
     diff = first.diff
-    ending = _describe(replayed) if first.outcome.failed else "stop_reason completed"
+    ending = _describe(replayed) if first.outcome.failed else f"stop_reason {replayed.stop_reason}"
     unknown = (
         "the recording does not say how the original run ended (stop_reason unknown: "
         f"{cassette.outcome.note or 'not reported'}), so this is a hypothesis, not evidence "

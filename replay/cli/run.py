@@ -184,6 +184,7 @@ def _replay_summary(result: ReplayResult) -> dict[str, Any]:
         "steps": len(result.history),
         "divergence_step": result.divergence.step if result.divergence else None,
         "identical": result.identical,
+        "virtual_wait_s": result.virtual_wait_s,
     }
 
 
