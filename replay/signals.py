@@ -229,9 +229,9 @@ def run_error_class(steps: Sequence[Step], outcome: Outcome) -> str | None:
 
     The outcome's own class, unless it is the generic one an entrypoint gets by
     reporting its error as text (``{"error": "CarrierUnavailable: ..."}``); then the
-    failing step that the text names (by class, else by message), else the last failing
-    step, else the class the text starts with. With no error reported at all: the first
-    failing step's class, if any.
+    failing step that the text names (by class, else by message), else the class the
+    text starts with, else the last failing step's. With no error reported at all: the
+    first failing step's class, if any.
     """
     reported = outcome.error_class
     if reported and reported not in _GENERIC_ERROR_CLASSES:
@@ -249,9 +249,9 @@ def run_error_class(steps: Sequence[Step], outcome: Outcome) -> str | None:
     for error in reversed(failing):
         if error.message and error.message in message:
             return error.error_class
-    if failing:
-        return failing[-1].error_class
-    return named.group(1) if named else reported
+    if named:
+        return named.group(1)
+    return failing[-1].error_class if failing else reported
 
 
 def timed_steps(steps: Sequence[Step]) -> list[Step]:

@@ -60,6 +60,7 @@ def test_the_step_named_by_the_text_wins_over_the_last_failing_step():
     outcome = text_failure("CarrierUnavailable: gave up after retries")
     assert run_error_class(steps, outcome) == "pkg.CarrierUnavailable"
     assert run_error_class(steps, text_failure("gave up")) == "builtins.KeyError"
+    assert run_error_class(steps, text_failure("QuotaExceeded: no budget")) == "QuotaExceeded"
 
 
 def test_a_reported_class_is_kept():
