@@ -46,6 +46,13 @@ UNREPORTED_OUTCOME = Outcome(
 )
 
 
+UNREPORTED_REPLAY_OUTCOME = Outcome(
+    UNKNOWN,
+    note="the replaying() block ended without set_result() and without an exception: how "
+    "the replay ended was not reported",
+)
+
+
 def outcome_from_return(value: Any) -> Outcome:
     """How a run ended, from the entrypoint's return value.
 
@@ -428,8 +435,9 @@ class Replaying:
 def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying]:
     """Serve every boundary call in the block from ``cassette`` (for tests and harnesses).
 
-    When the block ends, ``.result`` holds the ``ReplayResult`` (compared against the
-    recorded outcome unless ``set_result``/``set_exception`` reported another).
+    When the block ends, ``.result`` holds the ``ReplayResult``: its outcome is the one
+    ``set_result``/``set_exception`` reported, else ``unknown`` (a block that does not say
+    how the run ended is not taken to end as recorded).
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     _refuse_nesting()
@@ -453,7 +461,7 @@ def _result_of(
 ) -> ReplayResult:
     history = session.history
     if outcome is None:
-        outcome = original.outcome
+        outcome = UNREPORTED_REPLAY_OUTCOME
     if session.divergences and outcome.stop_reason != "diverged":
         first = session.divergences[0]
         outcome = Outcome(

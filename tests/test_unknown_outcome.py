@@ -112,3 +112,20 @@ def test_a_cassette_without_entrypoint_names_the_python_keyword(tmp_path):
     with pytest.raises(EntrypointError) as raised:
         replay.replay(path)
     assert "agent='module:function'" in str(raised.value)
+
+
+def test_a_replaying_block_without_set_result_does_not_claim_the_recorded_ending(tmp_path):
+    path = tmp_path / "ok.yaml"
+    with replay.record(path) as recording:
+        recording.set_result(volatile_args.run("A-1"))
+    with replay.replaying(path) as replaying:
+        volatile_args.run("A-1")
+    result = replaying.result
+    assert result is not None and result.divergence is None
+    assert result.outcome.unknown and "set_result" in (result.outcome.note or "")
+    assert not result.identical
+    assert result.diff.outcome_change is not None
+    assert result.diff.outcome_change.fields[0] == "stop_reason"
+    with replay.replaying(path) as replaying:
+        replaying.set_result(volatile_args.run("A-1"))
+    assert replaying.result is not None and replaying.result.identical
