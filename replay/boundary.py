@@ -328,6 +328,8 @@ class ReplayingSession(Session):
         super().__init__(**kwargs)
         self.index = RecordedIndex(recorded)
         self.divergences: list[DivergenceInfo] = []
+        # Boundaries that ignore some args in matching: the diff ignores them too.
+        self.policies: dict[tuple[str, str], MatchPolicy] = {}
 
     def make_call(self, kind: str, name: str, args: Any, policy: MatchPolicy) -> Call:
         if policy.on is MatchOn.ARGS:
@@ -356,6 +358,8 @@ class ReplayingSession(Session):
         with self._lock:
             self._steps.append(None)
             index = len(self._steps) - 1
+            if call.policy.ignore:
+                self.policies[(call.kind, call.name)] = call.policy
             recorded = self.index.take(call.kind, call.name, call.args, call.args_hash, call.policy)
         if recorded is None:
             raise self.diverge(index, call, reason="no recorded answer")

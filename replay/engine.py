@@ -29,11 +29,29 @@ from replay.boundary import (
     span_id_for,
 )
 from replay.canonical import error_class_name, to_plain
-from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
+from replay.cassette import UNKNOWN, Cassette, ErrorInfo, Outcome, RunContext, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
+from replay.matching import MatchPolicy, comparable_steps
 from replay.redact import Redactor, load_policy
 from replay.storage import load_cassette, save_cassette
+from replay.timers import VirtualClock, virtual_time
+from replay.timers import install as install_virtual_waits
+
+# A record() block that ends without set_result() and without an exception says nothing
+# about how the run ended: recording "completed" would be false evidence.
+UNREPORTED_OUTCOME = Outcome(
+    UNKNOWN,
+    note="the recording ended without set_result() and without an exception: how the run "
+    "ended was not reported",
+)
+
+
+UNREPORTED_REPLAY_OUTCOME = Outcome(
+    UNKNOWN,
+    note="the replaying() block ended without set_result() and without an exception: how "
+    "the replay ended was not reported",
+)
 
 
 def outcome_from_return(value: Any) -> Outcome:
@@ -215,7 +233,9 @@ def record(
     """Record the run inside the ``with`` block into the cassette at ``path``.
 
     The cassette is written (atomically) when the block ends, also when it raises: a
-    failing run is exactly the evidence wanted; the exception then propagates.
+    failing run is exactly the evidence wanted; the exception then propagates. Report how
+    the run ended with ``set_result``: a block left without it and without an exception
+    records ``stop_reason: unknown``, not ``completed``.
     """
     context = _new_context(
         run_id=run_id,
@@ -242,7 +262,7 @@ def record(
         if raised is not None:
             outcome = outcome_from_exception(raised)
         else:
-            outcome = recording.outcome or Outcome("completed")
+            outcome = recording.outcome or UNREPORTED_OUTCOME
         # One redaction pass over everything written, with every secret the run showed.
         recording.cassette = session.redactor.cassette(
             _finish_cassette(context, session.history, outcome)
@@ -313,7 +333,8 @@ class ReplayResult:
     """One replay of a cassette: the new history and outcome, and their comparison.
 
     ``divergence`` is the first call the cassette held no answer for (None when every
-    call was served); ``unserved`` lists recorded steps the new code never asked for.
+    call was served); ``unserved`` lists recorded steps the new code never asked for;
+    ``virtual_wait_s`` is the time the agent asked to wait and did not (replay.timers).
     """
 
     cassette: Cassette
@@ -324,6 +345,8 @@ class ReplayResult:
     divergence: DivergenceInfo | None = None
     divergences: tuple[DivergenceInfo, ...] = ()
     unserved: tuple[int, ...] = field(default=())
+    policies: Mapping[tuple[str, str], MatchPolicy] = field(default_factory=dict)
+    virtual_wait_s: float = 0.0
 
     @property
     def diverged(self) -> bool:
@@ -360,6 +383,7 @@ class ReplayResult:
             "steps": len(self.history),
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "unserved": list(self.unserved),
+            "virtual_wait_s": self.virtual_wait_s,
             "diff": self.diff.to_dict(),
         }
 
@@ -378,12 +402,9 @@ def replay(
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     if agent is None:
-        if not original.context.entrypoint:
-            raise EntrypointError(
-                f"{original.path}: the cassette records no entrypoint (field 'run.entrypoint'); "
-                "pass agent='module:function'"
-            )
-        agent_name = original.context.entrypoint
+    install_virtual_waits()  # before the agent's modules import their sleeps
+    if agent is None:
+        agent_name = recorded_entrypoint(original)
         fn = import_recorded_entrypoint(agent_name, source=original.path or "the cassette")
     elif isinstance(agent, str):
         agent_name, fn = agent, import_entrypoint(agent)
@@ -396,6 +417,23 @@ def replay(
             replayed.set_exception(exc)
     assert replayed.result is not None
     return _with_agent(replayed.result, agent_name)
+
+
+_NAME_THE_AGENT = (
+    "name the code to replay: agent='module:function' in Python, --agent module:function "
+    "on the command line"
+)
+
+
+def recorded_entrypoint(cassette: Cassette, *, remedy: str = _NAME_THE_AGENT) -> str:
+    """The entrypoint the cassette recorded; ``EntrypointError`` saying ``remedy`` (the
+    caller's way to name the code, e.g. the CLI's ``--agent``) when it records none."""
+    if not cassette.context.entrypoint:
+        raise EntrypointError(
+            f"{cassette.path}: the cassette records no entrypoint (field 'run.entrypoint'); "
+            f"{remedy}"
+        )
+    return cassette.context.entrypoint
 
 
 def _with_agent(result: ReplayResult, agent: str) -> ReplayResult:
@@ -422,8 +460,9 @@ class Replaying:
 def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying]:
     """Serve every boundary call in the block from ``cassette`` (for tests and harnesses).
 
-    When the block ends, ``.result`` holds the ``ReplayResult`` (compared against the
-    recorded outcome unless ``set_result``/``set_exception`` reported another).
+    When the block ends, ``.result`` holds the ``ReplayResult``: its outcome is the one
+    ``set_result``/``set_exception`` reported, else ``unknown`` (a block that does not say
+    how the run ended is not taken to end as recorded).
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     _refuse_nesting()
@@ -432,22 +471,23 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
     )
     session.redactor = Redactor(load_policy())
     state = Replaying(cassette=original, session=session)
+    clock = VirtualClock()
     try:
-        with session, _network_seams(session):
+        with session, _network_seams(session), virtual_time() as clock:
             yield state
     except Exception as exc:
         state.set_exception(exc)
         raise
     finally:
-        state.result = _result_of(original, session, state.outcome)
+        state.result = _result_of(original, session, state.outcome, clock)
 
 
 def _result_of(
-    original: Cassette, session: ReplayingSession, outcome: Outcome | None
+    original: Cassette, session: ReplayingSession, outcome: Outcome | None, clock: VirtualClock
 ) -> ReplayResult:
     history = session.history
     if outcome is None:
-        outcome = original.outcome
+        outcome = UNREPORTED_REPLAY_OUTCOME
     elif session.redactor is not None:
         # Compared with the recorded (redacted) outcome, and written into reports.
         outcome = session.redactor.outcome(outcome)
@@ -464,9 +504,14 @@ def _result_of(
         history=history,
         outcome=outcome,
         diff=diff_histories(
-            original.steps, history, original_outcome=original.outcome, new_outcome=outcome
+            comparable_steps(original.steps, session.policies),
+            comparable_steps(history, session.policies),
+            original_outcome=original.outcome,
+            new_outcome=outcome,
         ),
         divergence=session.divergences[0] if session.divergences else None,
         divergences=tuple(session.divergences),
         unserved=tuple(step.index for step in session.index.unserved()),
+        policies=dict(session.policies),
+        virtual_wait_s=round(clock.waited_s, 6),
     )
