@@ -32,6 +32,7 @@ from replay.canonical import error_class_name, to_plain
 from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
+from replay.limits import max_steps_errors, stops_at_max_steps
 from replay.storage import load_cassette, save_cassette
 
 
@@ -51,13 +52,16 @@ def outcome_from_return(value: Any) -> Outcome:
 
 
 def outcome_from_exception(exc: BaseException) -> Outcome:
-    """How a run ended when the entrypoint raised (``diverged`` for a replay divergence)."""
+    """How a run ended when the entrypoint raised (``diverged`` for a replay divergence,
+    ``max_steps`` for a loop limit: see ``replay.limits``)."""
     if isinstance(exc, Divergence):
         return Outcome("diverged", error=ErrorInfo(error_class_name(exc), str(exc).splitlines()[0]))
     if isinstance(exc, ReplayedError):
         # A recorded error whose class cannot be imported here: it is still that error.
         return Outcome(stop_reason="exception", error=ErrorInfo(exc.error_class, exc.message))
-    return Outcome(stop_reason="exception", error=ErrorInfo(error_class_name(exc), str(exc)))
+    # A framework's own loop limit (MaxTurnsExceeded, ...) is a max_steps ending.
+    stop_reason = "max_steps" if stops_at_max_steps(exc) else "exception"
+    return Outcome(stop_reason=stop_reason, error=ErrorInfo(error_class_name(exc), str(exc)))
 
 
 def _error_info(error: Any, error_class: Any = None) -> ErrorInfo | None:
@@ -212,6 +216,7 @@ def record(
     session = RecordingSession(trace_id=context.trace_id, cassette_path=str(path))
     recording = Recording(path=Path(path), context=context, session=session)
     _refuse_nesting()
+    max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
     raised: BaseException | None = None
     try:
         with session, _network_seams(session):
@@ -403,6 +408,7 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     _refuse_nesting()
+    max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
     session = ReplayingSession(
         original.steps, trace_id=original.context.trace_id, cassette_path=original.path
     )
