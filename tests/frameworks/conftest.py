@@ -102,15 +102,21 @@ def assert_parallel_tools_match(cassette: Cassette, replays: int = 50) -> set[tu
     return {tool_order(r.history) for r in results}
 
 
-def assert_tool_error_reproduced_then_fixed(cassette: Cassette, fixed: str) -> None:
-    """The forecast outage surfaced by the framework fails the run; replays fail the same
-    way on recorded answers, and the fix completes on them."""
+OUTAGE = "tests.frameworks.agents.services.WeatherUnavailable"
+
+
+def assert_tool_error_reproduced_then_fixed(
+    cassette: Cassette, fixed: str, error_class: str = OUTAGE
+) -> None:
+    """The forecast outage surfaced by the framework (as ``error_class``) fails the run;
+    replays fail the same way on recorded answers, and the fix completes on them."""
     assert cassette.outcome.stop_reason == "exception"
-    assert cassette.outcome.error_class == "tests.frameworks.agents.services.WeatherUnavailable"
+    assert cassette.outcome.error_class == error_class
     failing = [s for s in cassette.steps if s.error is not None]
     assert [(s.kind, s.name, s.args) for s in failing] == [
         ("tool", "get_weather", {"city": "Atlantis"})
     ]
+    assert failing[0].error.error_class == OUTAGE
     released = verdict(cassette)
     assert (released.kind.value, released.mode) == ("reproduced", "evidence"), released.reason
     repaired = verdict(cassette, agent=fixed)
