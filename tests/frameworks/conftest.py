@@ -106,11 +106,11 @@ OUTAGE = "tests.frameworks.agents.services.WeatherUnavailable"
 
 
 def assert_tool_error_reproduced_then_fixed(
-    cassette: Cassette, fixed: str, error_class: str = OUTAGE
+    cassette: Cassette, fixed: str, error_class: str = OUTAGE, *, stop_reason: str = "exception"
 ) -> None:
     """The forecast outage surfaced by the framework (as ``error_class``) fails the run;
     replays fail the same way on recorded answers, and the fix completes on them."""
-    assert cassette.outcome.stop_reason == "exception"
+    assert cassette.outcome.stop_reason == stop_reason
     assert cassette.outcome.error_class == error_class
     failing = [s for s in cassette.steps if s.error is not None]
     assert [(s.kind, s.name, s.args) for s in failing] == [
