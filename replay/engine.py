@@ -91,6 +91,7 @@ def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.append(cwd)
+    add_project_root(cwd)
     try:
         target: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -119,6 +120,23 @@ def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
     if not callable(target):
         raise EntrypointError(f"entrypoint '{entrypoint}' is not callable")
     return target
+
+
+def add_project_root(start: str | os.PathLike[str] | None) -> Path | None:
+    """Put the project root (the folder of the nearest ``pyproject.toml`` at or above
+    ``start``) on ``sys.path``, as pytest's rootdir does, so ``pkg.agent`` imports from a
+    sub-folder or from elsewhere. Returns the root (None when there is no pyproject)."""
+    from replay.config import find_pyproject
+
+    if start is None:
+        return None
+    found = find_pyproject(start)
+    if found is None:
+        return None
+    root = str(found.parent)
+    if root not in sys.path:
+        sys.path.append(root)
+    return found.parent
 
 
 def call_entrypoint(fn: Callable[..., Any], input: Any) -> Any:
@@ -367,6 +385,8 @@ def replay(
             )
         agent = original.context.entrypoint
     if isinstance(agent, str):
+        if original.path:
+            add_project_root(Path(original.path).parent)  # the cassette's project
         agent_name, fn = agent, import_entrypoint(agent)
     else:
         agent_name, fn = f"{agent.__module__}:{agent.__qualname__}", agent
