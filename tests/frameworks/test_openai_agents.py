@@ -9,6 +9,7 @@ from tests.cli.conftest import cli
 from tests.frameworks.agents import services
 from tests.frameworks.conftest import (
     assert_loop_reproduced_then_fixed,
+    assert_parallel_tools_match,
     assert_tool_error_reproduced_then_fixed,
     record,
     verdict,
@@ -60,3 +61,9 @@ def test_max_turns_is_max_steps_reproduced_then_fixed_with_the_cli(model_server,
     assert released.json()["replay"]["stop_reason"] == "max_steps"
     repaired = cli("run", cassette.path, "--agent", FIXED, "--repeat", "1", "--json")
     assert (repaired.code, repaired.json()["verdict"]) == (0, "fixed"), repaired
+
+
+def test_sync_tools_run_in_threads_replay_match_every_time(model_server, tmp_path):
+    cassette = record(AGENT, tmp_path, "parallel", model=services.PARALLEL, server=model_server)
+    assert cassette.outcome.output == "Summary: rain, 7C | sun, 21C | no alerts in EU"
+    assert_parallel_tools_match(cassette)
