@@ -16,6 +16,7 @@ import pytest
 
 import replay
 from replay.cassette import Cassette
+from replay.concurrent import concurrent_groups
 from replay.testing.fake_llm import FakeLLM, ReceivedRequest, Reply, reply, tool_call, tool_calls
 from replay.verdict import Verdict, judge
 from tests.frameworks.agents import services
@@ -94,6 +95,7 @@ def assert_parallel_tools_match(cassette: Cassette, replays: int = 50) -> set[tu
     """Every in-process replay of a run with one turn of three concurrent tool calls is
     identical to the recording; returns the tool orders the replays took."""
     assert sorted(tool_order(cassette.steps)) == ["EU", "Oslo", "Rome"]
+    assert concurrent_groups(cassette.steps) == [(1, 4)], "the three calls did not overlap"
     results = [replay.replay(cassette) for _ in range(replays)]
     for number, result in enumerate(results):
         assert result.identical, (number, result.diff.to_dict())

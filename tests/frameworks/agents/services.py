@@ -11,7 +11,8 @@ LOOP = "weather-loop"  # asks for the same forecast forever
 PARALLEL = "weather-parallel"  # three tool calls in one turn, then an answer
 
 QUESTION = "What is the weather in Oslo?"
-LATENCY = {"Oslo": 0.03, "Rome": 0.01, "EU": 0.02}
+# Long enough that one turn's three calls overlap even on a loaded machine.
+LATENCY = {"Oslo": 0.2, "Rome": 0.06, "EU": 0.12}
 FORECASTS = {"Oslo": "rain, 7C", "Rome": "sun, 21C"}
 
 
