@@ -34,6 +34,10 @@ def weather_model(request: ReceivedRequest) -> Reply:
         return reply("Summary: " + " | ".join(results))
     if model == services.BROKEN:
         return tool_call("get_weather", {"city": "Atlantis"})
+    if model == services.STORM:
+        return tool_calls(
+            ("get_weather", {"city": "Atlantis"}), ("get_alerts", {"region": "Atlantis"})
+        )
     if model == services.PARALLEL:
         return tool_calls(
             ("get_weather", {"city": "Oslo"}),
