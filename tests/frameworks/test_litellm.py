@@ -3,6 +3,8 @@ and replayed offline."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.frameworks.agents import services
 from tests.frameworks.conftest import (
     assert_tool_error_reproduced_then_fixed,
@@ -13,10 +15,12 @@ from tests.frameworks.conftest import (
 
 AGENT = "tests.frameworks.agents.litellm_agent:run"
 FIXED = "tests.frameworks.agents.litellm_agent:run_fixed"
+ASYNC = "tests.frameworks.agents.litellm_agent:arun"
 
 
-def test_a_healthy_run_replays_match(model_server, tmp_path):
-    cassette = record(AGENT, tmp_path, "ok", model=services.HEALTHY, server=model_server)
+@pytest.mark.parametrize("agent", [AGENT, ASYNC], ids=["completion", "acompletion-aiohttp"])
+def test_a_healthy_run_replays_match(model_server, tmp_path, agent):
+    cassette = record(agent, tmp_path, "ok", model=services.HEALTHY, server=model_server)
     assert (cassette.outcome.stop_reason, cassette.outcome.output) == (
         "completed",
         "Summary: rain, 7C",

@@ -51,27 +51,55 @@ def run_fixed(base_url: str, model: str, question: str = services.QUESTION) -> d
         return {"stop_reason": "completed", "output": services.FALLBACK}
 
 
-def _loop(base_url: str, model: str, question: str, *, fixed: bool) -> dict[str, Any]:
-    messages: list[dict[str, Any]] = [{"role": "user", "content": question}]
-    seen: set[str] = set()
+async def arun(base_url: str, model: str, question: str = services.QUESTION) -> dict[str, Any]:
+    """``run`` on ``litellm.acompletion``, which sends its HTTP with aiohttp."""
+    turn = _Turn(question, fixed=False)
     for _ in range(MAX_STEPS):
-        response = litellm.completion(
-            model=f"openai/{model}",
-            api_base=f"{base_url}/v1",
-            api_key="sk-test-frameworks",
-            messages=messages,
-            tools=TOOLS,
-            num_retries=0,
-        )
-        message = response.choices[0].message
+        response = await litellm.acompletion(**_request(base_url, model, turn.messages))
+        ended = turn.take(response.choices[0].message)
+        if ended is not None:
+            return ended
+    return {"stop_reason": "max_steps", "output": None}
+
+
+def _loop(base_url: str, model: str, question: str, *, fixed: bool) -> dict[str, Any]:
+    turn = _Turn(question, fixed=fixed)
+    for _ in range(MAX_STEPS):
+        response = litellm.completion(**_request(base_url, model, turn.messages))
+        ended = turn.take(response.choices[0].message)
+        if ended is not None:
+            return ended
+    return {"stop_reason": "max_steps", "output": None}
+
+
+def _request(base_url: str, model: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "model": f"openai/{model}",
+        "api_base": f"{base_url}/v1",
+        "api_key": "sk-test-frameworks",
+        "messages": messages,
+        "tools": TOOLS,
+        "num_retries": 0,
+    }
+
+
+class _Turn:
+    """The conversation: takes each model message, runs its tool calls, says when to end."""
+
+    def __init__(self, question: str, *, fixed: bool) -> None:
+        self.messages: list[dict[str, Any]] = [{"role": "user", "content": question}]
+        self.fixed = fixed
+        self.seen: set[str] = set()
+
+    def take(self, message: Any) -> dict[str, Any] | None:
         if not message.tool_calls:
             return {"stop_reason": "completed", "output": message.content}
-        messages.append(message.model_dump(exclude_none=True))
+        self.messages.append(message.model_dump(exclude_none=True))
         for call in message.tool_calls:
             key = f"{call.function.name}:{call.function.arguments}"
-            if fixed and key in seen:
+            if self.fixed and key in self.seen:
                 return {"stop_reason": "completed", "output": services.FALLBACK}
-            seen.add(key)
+            self.seen.add(key)
             result = get_weather(**json.loads(call.function.arguments))
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
-    return {"stop_reason": "max_steps", "output": None}
+            self.messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+        return None
