@@ -30,6 +30,7 @@ from replay.boundary import (
 )
 from replay.canonical import error_class_name, to_plain
 from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
+from replay.config import find_pyproject
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
 from replay.limits import max_steps_errors, stops_at_max_steps
@@ -126,8 +127,6 @@ def add_project_root(start: str | os.PathLike[str] | None) -> Path | None:
     """Put the project root (the folder of the nearest ``pyproject.toml`` at or above
     ``start``) on ``sys.path``, as pytest's rootdir does, so ``pkg.agent`` imports from a
     sub-folder or from elsewhere. Returns the root (None when there is no pyproject)."""
-    from replay.config import find_pyproject
-
     if start is None:
         return None
     found = find_pyproject(start)
