@@ -7,7 +7,6 @@ results already sent pick the turn), so one server serves every test of the sess
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,6 @@ from replay.concurrent import concurrent_groups
 from replay.testing.fake_llm import FakeLLM, ReceivedRequest, Reply, reply, tool_call, tool_calls
 from replay.verdict import Verdict, judge
 from tests.frameworks.agents import services
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def weather_model(request: ReceivedRequest) -> Reply:
@@ -82,12 +79,6 @@ def verdict(cassette: Cassette, *, agent: str | None = None, repeats: int = 2) -
     """Replay ``cassette`` in-process ``repeats`` times and judge it."""
     results = [replay.replay(cassette, agent=agent) for _ in range(repeats)]
     return judge(cassette, results)
-
-
-def cli_env() -> dict[str, str]:
-    return {
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    }
 
 
 def tool_order(steps: Any) -> tuple[str, ...]:
