@@ -34,7 +34,7 @@ def test_a_healthy_run_replays_match_with_the_cli(model_server, tmp_path):
 
 def test_parallel_plain_tools_replay_match_every_time(model_server, tmp_path):
     cassette = record(AGENT, tmp_path, "parallel", model=services.PARALLEL, server=model_server)
-    assert cassette.outcome.output == "Summary: rain, 7C | sun, 21C | no alerts in EU"
+    assert cassette.outcome.output == "Summary: rain, 9C | sun, 21C | no alerts in EU"
     assert_parallel_tools_match(cassette)
 
 

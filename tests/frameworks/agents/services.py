@@ -3,41 +3,54 @@ outage, and the model scenarios the fake model server plays (chosen by model nam
 
 from __future__ import annotations
 
+import threading
 import time
 
-HEALTHY = "weather-healthy"  # one tool call, then an answer
-BROKEN = "weather-broken"  # asks about a city whose forecast service is down
-LOOP = "weather-loop"  # asks for the same forecast forever
-PARALLEL = "weather-parallel"  # three tool calls in one turn, then an answer
-STORM = "weather-storm"  # two tool calls in one turn, both failing
+HEALTHY = "weather-healthy"  # one tool call (Oslo), then an answer
+BROKEN = "weather-broken"  # asks about Atlantis, whose forecast service is down
+LOOP = "weather-loop"  # asks for the Oslo forecast forever
+PARALLEL = "weather-parallel"  # Bergen, Rome and EU alerts in one turn, then an answer
 
 QUESTION = "What is the weather in Oslo?"
-# Long enough that one turn's three calls overlap even on a loaded machine.
-LATENCY = {"Oslo": 0.2, "Rome": 0.06, "EU": 0.12, "Atlantis": 0.08}
-FORECASTS = {"Oslo": "rain, 7C", "Rome": "sun, 21C"}
+LATENCY = {"Oslo": 0.03, "Bergen": 0.12, "Rome": 0.03, "EU": 0.08}
+FORECASTS = {"Oslo": "rain, 7C", "Bergen": "rain, 9C", "Rome": "sun, 21C"}
+FALLBACK = "The forecast service is down right now; please try again later."
 
 
 class WeatherUnavailable(RuntimeError):
     """The forecast service is down for this city."""
 
 
+class _Rendezvous:
+    """The service answers the requests of one concurrent turn only once all of them
+    have arrived, so their calls overlap in time however the machine schedules threads
+    (a framework that ran them one by one times out here instead)."""
+
+    def __init__(self, *members: tuple[str, str]) -> None:
+        self.members = frozenset(members)
+        self.barrier = threading.Barrier(len(members), timeout=10)
+
+    def meet(self, service: str, name: str) -> None:
+        if (service, name) in self.members:
+            self.barrier.wait()
+
+
+_PARALLEL_TURN = _Rendezvous(("forecast", "Bergen"), ("forecast", "Rome"), ("alerts", "EU"))
+
+
+def _serve(service: str, name: str) -> None:
+    _PARALLEL_TURN.meet(service, name)
+    time.sleep(LATENCY.get(name, 0.0))
+
+
 def fetch_forecast(city: str) -> str:
-    """The live forecast service (slow, and down for Atlantis)."""
-    time.sleep(LATENCY.get(city, 0.0))
+    """The live forecast service (slow, and down for cities it does not know)."""
+    _serve("forecast", city)
     if city not in FORECASTS:
         raise WeatherUnavailable(f"forecast service is down for {city}")
     return FORECASTS[city]
 
 
-class AlertsUnavailable(RuntimeError):
-    """The alerts service does not cover this region."""
-
-
 def fetch_alerts(region: str) -> str:
-    time.sleep(LATENCY.get(region, 0.0))
-    if region == "Atlantis":
-        raise AlertsUnavailable(f"no alerts service for {region}")
+    _serve("alerts", region)
     return f"no alerts in {region}"
-
-
-FALLBACK = "The forecast service is down right now; please try again later."
