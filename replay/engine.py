@@ -30,8 +30,10 @@ from replay.boundary import (
 )
 from replay.canonical import error_class_name, to_plain
 from replay.cassette import UNKNOWN, Cassette, ErrorInfo, Outcome, RunContext, Step
+from replay.config import find_pyproject
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
+from replay.limits import max_steps_errors, stops_at_max_steps
 from replay.matching import MatchPolicy, comparable_steps
 from replay.redact import Redactor, load_policy
 from replay.storage import load_cassette, save_cassette
@@ -70,13 +72,16 @@ def outcome_from_return(value: Any) -> Outcome:
 
 
 def outcome_from_exception(exc: BaseException) -> Outcome:
-    """How a run ended when the entrypoint raised (``diverged`` for a replay divergence)."""
+    """How a run ended when the entrypoint raised (``diverged`` for a replay divergence,
+    ``max_steps`` for a loop limit: see ``replay.limits``)."""
     if isinstance(exc, Divergence):
         return Outcome("diverged", error=ErrorInfo(error_class_name(exc), str(exc).splitlines()[0]))
     if isinstance(exc, ReplayedError):
         # A recorded error whose class cannot be imported here: it is still that error.
         return Outcome(stop_reason="exception", error=ErrorInfo(exc.error_class, exc.message))
-    return Outcome(stop_reason="exception", error=ErrorInfo(error_class_name(exc), str(exc)))
+    # A framework's own loop limit (MaxTurnsExceeded, ...) is a max_steps ending.
+    stop_reason = "max_steps" if stops_at_max_steps(exc) else "exception"
+    return Outcome(stop_reason=stop_reason, error=ErrorInfo(error_class_name(exc), str(exc)))
 
 
 def _error_info(error: Any, error_class: Any = None) -> ErrorInfo | None:
@@ -104,6 +109,7 @@ def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
             "(e.g. 'support_agent:run')"
         )
     _search_working_folder()
+    add_project_root(os.getcwd())
     try:
         target: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -150,6 +156,21 @@ def import_recorded_entrypoint(
     where = str(source) if source is not None else None
     _search_working_folder()
     return import_checked(entrypoint, source=where, importer=import_entrypoint)
+
+
+def add_project_root(start: str | os.PathLike[str] | None) -> Path | None:
+    """Put the project root (the folder of the nearest ``pyproject.toml`` at or above
+    ``start``) on ``sys.path``, as pytest's rootdir does, so ``pkg.agent`` imports from a
+    sub-folder or from elsewhere. Returns the root (None when there is no pyproject)."""
+    if start is None:
+        return None
+    found = find_pyproject(start)
+    if found is None:
+        return None
+    root = str(found.parent)
+    if root not in sys.path:
+        sys.path.append(root)
+    return found.parent
 
 
 def call_entrypoint(fn: Callable[..., Any], input: Any) -> Any:
@@ -251,6 +272,7 @@ def record(
     session.redactor.learn_fields(context.input)
     recording = Recording(path=Path(path), context=context, session=session)
     _refuse_nesting()
+    max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
     raised: BaseException | None = None
     try:
         with session, _network_seams(session):
@@ -401,8 +423,9 @@ def replay(
     network: an HTTP request not in the cassette is a divergence.
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
-    if agent is None:
     install_virtual_waits()  # before the agent's modules import their sleeps
+    if original.path:
+        add_project_root(Path(original.path).parent)  # the cassette's project
     if agent is None:
         agent_name = recorded_entrypoint(original)
         fn = import_recorded_entrypoint(agent_name, source=original.path or "the cassette")
@@ -466,6 +489,7 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     _refuse_nesting()
+    max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
     session = ReplayingSession(
         original.steps, trace_id=original.context.trace_id, cassette_path=original.path
     )

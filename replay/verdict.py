@@ -9,7 +9,7 @@
     flaky       the replays disagree with each other                        hypothesis
 
 A failure's signature is its stop_reason, error class and failing step (kind and name of
-the first step with an error); "the same way" means the same signature.
+the step with an error that started first); "the same way" means the same signature.
 
 When the recording does not say how the original run ended (``stop_reason: unknown``),
 outcomes cannot be compared: the verdict rests on the step histories alone (``match``
@@ -70,7 +70,14 @@ class FailureSignature:
 
     @classmethod
     def of(cls, steps: Sequence[Step], outcome: Outcome) -> FailureSignature:
-        failing = next((s for s in steps if s.error is not None), None)
+        # The failing step that started first: steps that ran concurrently (a thread pool's
+        # tool calls) take their indices in a race, and a replayed step keeps the timing of
+        # the recorded step that answered it.
+        failing = min(
+            (s for s in steps if s.error is not None),
+            key=lambda s: (s.started_at_ms, s.index),
+            default=None,
+        )
         error_class = run_error_class(steps, outcome)
         return cls(
             stop_reason=outcome.stop_reason,
