@@ -110,16 +110,32 @@ class RunContext:
         }
 
 
+UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a run ended: ``stop_reason``, its output, and the error when it raised."""
+    """How a run ended: ``stop_reason``, its output, and the error when it raised.
+
+    ``stop_reason: unknown`` (with a ``note`` saying why) when the run's ending was not
+    reported, e.g. a ``replay.record()`` block left without ``set_result`` or an
+    exception: such a run is neither known to have failed nor to have completed.
+    """
 
     stop_reason: str
     output: Any = None
     error: ErrorInfo | None = None
+    note: str | None = None
+
+    @property
+    def unknown(self) -> bool:
+        return self.stop_reason == UNKNOWN
 
     @property
     def failed(self) -> bool:
+        """Known to have failed (an unknown ending is not a failure, nor a success)."""
+        if self.unknown:
+            return False
         return self.stop_reason != "completed" or self.error is not None
 
     @property
@@ -127,11 +143,14 @@ class Outcome:
         return self.error.error_class if self.error else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "stop_reason": self.stop_reason,
             "output": self.output,
             "error": self.error.to_dict() if self.error else None,
         }
+        if self.note is not None:
+            data["note"] = self.note
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +187,7 @@ _TOP_KEYS = frozenset({"version", "run", "outcome", "steps"})
 _RUN_KEYS = frozenset(
     {"run_id", "trace_id", "release", "workflow", "model", "entrypoint", "input", "recorded_at"}
 )
-_OUTCOME_KEYS = frozenset({"stop_reason", "output", "error"})
+_OUTCOME_KEYS = frozenset({"stop_reason", "output", "error", "note"})
 _STEP_REQUIRED = ("index", "kind", "name", "args_hash")
 _STEP_KEYS = frozenset(
     {
@@ -426,12 +445,24 @@ def _context_from(value: Any, path: str | None) -> RunContext:
 def _outcome_from(value: Any, path: str | None) -> Outcome:
     outcome = _require_mapping(value, path=path, step=None, name="outcome")
     _reject_unknown(outcome, _OUTCOME_KEYS, path=path, where=None, prefix="outcome.")
+    stop_reason = _required_str(
+        outcome.get("stop_reason"), path=path, step=None, name="outcome.stop_reason"
+    )
+    error = _error_from(outcome.get("error"), path=path, step=None, name="outcome.error")
+    if stop_reason == UNKNOWN:
+        for key, found in (("error", error), ("output", outcome.get("output"))):
+            if found is not None:
+                raise CassetteError(
+                    f"stop_reason is '{UNKNOWN}' but the outcome has an {key}",
+                    path=path,
+                    field=f"outcome.{key}",
+                    hint=f"set stop_reason to how the run ended, or remove outcome.{key}",
+                )
     return Outcome(
-        stop_reason=_required_str(
-            outcome.get("stop_reason"), path=path, step=None, name="outcome.stop_reason"
-        ),
+        stop_reason=stop_reason,
         output=outcome.get("output"),
-        error=_error_from(outcome.get("error"), path=path, step=None, name="outcome.error"),
+        error=error,
+        note=_optional_str(outcome.get("note"), path=path, step=None, name="outcome.note"),
     )
 
 

@@ -591,6 +591,14 @@ def new_scenario(
     """
     from replay.verdict import FailureSignature
 
+    if cassette.outcome.unknown:
+        raise ScenarioError(
+            "the recording does not say how the run ended (stop_reason unknown): there is "
+            "no known failure to keep",
+            path=cassette.path,
+            field="outcome.stop_reason",
+            hint="re-record the run with its outcome (set_result, or replay record)",
+        )
     if not cassette.outcome.failed:
         raise ScenarioError(
             "the run completed without an error: there is no incident to keep",

@@ -19,6 +19,7 @@ import os
 import re
 import stat
 import tempfile
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -96,16 +97,21 @@ def dumps(cassette: Cassette) -> str:
     return HEADER.format(version=FORMAT_VERSION) + body + end_marker(len(cassette.steps))
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str, *, durable: bool = True) -> Path:
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, durable: bool = True, mode: int | None = None
+) -> Path:
     """Write ``text`` to ``path`` through a temp file in the same folder and a rename.
 
     ``durable`` also flushes the file to disk before the rename (evidence); a cache,
-    which a torn write only turns into a miss, passes False and skips that wait.
+    which a torn write only turns into a miss, passes False and skips that wait. The
+    file gets ``mode``, by default what ``open()`` would give (0666 less the umask).
     """
     target = Path(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with contextlib.suppress(OSError):  # mkstemp gives 0600
+            os.fchmod(fd, _file_mode() if mode is None else mode)
     except OSError as exc:
         raise CassetteWriteError(
             f"{target}: cannot create a file there ({exc.strerror}); check the folder exists "
@@ -127,6 +133,24 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, durable: bool 
             ) from exc
         raise
     return target
+
+
+def _file_mode() -> int:
+    """0666 less the process's umask, as a plainly created file gets."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+_umask_lock = threading.Lock()
 
 
 def save_cassette(cassette: Cassette, path: str | os.PathLike[str]) -> Path:
@@ -381,10 +405,29 @@ def _cache_file(digest: str) -> Path | None:
     return None if folder is None else folder / _CACHE_SCHEMA / f"{digest}.json"
 
 
+def _private_folder(folder: Path, *, create: bool) -> bool:
+    """Whether ``folder`` is ours alone (created 0700 when asked): the cache holds the
+    parsed content of cassettes, and what it holds is trusted without validation."""
+    try:
+        if create:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+        getuid = getattr(os, "getuid", None)
+        if getuid is not None and info.st_uid != getuid():
+            return False
+        if info.st_mode & 0o077:
+            if not create:
+                return False
+            os.chmod(folder, 0o700)
+        return True
+    except OSError:
+        return False
+
+
 def _read_disk_cache(digest: str) -> tuple[Any, bool] | None:
     """The cached parse, and whether it is free of NaN and infinities; None on a miss."""
     target = _cache_file(digest)
-    if target is None:
+    if target is None or not _private_folder(target.parent.parent, create=False):
         return None
     constants: list[str] = []
 
@@ -408,10 +451,11 @@ def _cache_text(data: Any) -> str | None:
 
 def _write_disk_cache_text(digest: str, text: str) -> None:
     target = _cache_file(digest)
-    if target is None:
+    if target is None or not _private_folder(target.parent.parent, create=True):
         return
     with contextlib.suppress(OSError, CassetteWriteError):
-        atomic_write_text(target, text, durable=False)
+        target.parent.mkdir(mode=0o700, exist_ok=True)
+        atomic_write_text(target, text, durable=False, mode=0o600)
 
 
 def _remember(digest: str, cassette: Cassette) -> None:
