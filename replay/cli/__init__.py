@@ -27,6 +27,7 @@ from replay.cli.diff import diff_command
 from replay.cli.inspection import inspect_command
 from replay.cli.record import record_command
 from replay.cli.run import run_command
+from replay.cli.traces import import_command
 
 __all__ = ["app", "main"]
 
@@ -87,6 +88,7 @@ for _name, _command in (
     ("inspect", inspect_command),
     ("run", run_command),
     ("diff", diff_command),
+    ("import", import_command),
 ):
     app.command(_name, help=command_help(_command.__doc__))(_command)
 

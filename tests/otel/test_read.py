@@ -29,7 +29,9 @@ def test_decoder_agrees_with_the_protobuf_json_parser():
         line = path.read_text().splitlines()[0]
         spans, _ = decode_line(line, f"{path}:1")
         message = json_format.Parse(line, ExportTraceServiceRequest())
-        proto_spans = [s for rs in message.resource_spans for ss in rs.scope_spans for s in ss.spans]
+        proto_spans = [
+            s for rs in message.resource_spans for ss in rs.scope_spans for s in ss.spans
+        ]
         assert len(spans) == len(proto_spans)
         for ours, theirs in zip(spans, proto_spans, strict=True):
             assert ours.name == theirs.name
