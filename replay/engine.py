@@ -302,6 +302,7 @@ class ReplayResult:
     divergence: DivergenceInfo | None = None
     divergences: tuple[DivergenceInfo, ...] = ()
     unserved: tuple[int, ...] = field(default=())
+    approximations: tuple[str, ...] = ()
 
     @property
     def diverged(self) -> bool:
@@ -338,6 +339,7 @@ class ReplayResult:
             "steps": len(self.history),
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "unserved": list(self.unserved),
+            "approximations": list(self.approximations),
             "diff": self.diff.to_dict(),
         }
 
@@ -403,9 +405,7 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     _refuse_nesting()
-    session = ReplayingSession(
-        original.steps, trace_id=original.context.trace_id, cassette_path=original.path
-    )
+    session = _replaying_session(original)
     state = Replaying(cassette=original, session=session)
     try:
         with session, _network_seams(session):
@@ -415,6 +415,18 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
         raise
     finally:
         state.result = _result_of(original, session, state.outcome)
+
+
+def _replaying_session(cassette: Cassette) -> ReplayingSession:
+    """The session serving a replay; runs imported from traces match tolerantly."""
+    if cassette.provenance is not None:
+        from replay.otel.replaying import ImportedSession, is_imported
+
+        if is_imported(cassette):
+            return ImportedSession(cassette)
+    return ReplayingSession(
+        cassette.steps, trace_id=cassette.context.trace_id, cassette_path=cassette.path
+    )
 
 
 def _result_of(
@@ -441,4 +453,5 @@ def _result_of(
         divergence=session.divergences[0] if session.divergences else None,
         divergences=tuple(session.divergences),
         unserved=tuple(step.index for step in session.index.unserved()),
+        approximations=tuple(getattr(session, "approximations", ())),
     )

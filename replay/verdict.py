@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from replay.canonical import short_class_name
@@ -112,6 +112,7 @@ class Verdict:
     diff: HistoryDiff
     first_divergence: int | None
     flaky_step: int | None = None
+    approximations: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -119,7 +120,9 @@ class Verdict:
 
     @property
     def mode(self) -> str:
-        return self.kind.mode
+        """``hypothesis`` also when the replay rested on anything approximate (e.g. a run
+        imported from a trace): ``approximations`` says what."""
+        return "hypothesis" if self.approximations else self.kind.mode
 
     @property
     def exit_code(self) -> int:
@@ -143,6 +146,7 @@ class Verdict:
             "first_divergence": self.first_divergence,
             "divergence": first.divergence.to_dict() if first.divergence else None,
             "flaky_step": self.flaky_step,
+            "approximations": list(self.approximations),
             "original": run_summary(self.cassette.steps, self.cassette.outcome),
             "replay": run_summary(first.history, first.outcome),
             "diff": self.diff.to_dict(),
@@ -151,6 +155,12 @@ class Verdict:
 
 def judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
     """The verdict for replays of ``cassette``; pure: the replays have already run."""
+    verdict = _judge(cassette, results)
+    approximations = tuple(dict.fromkeys(a for r in verdict.results for a in r.approximations))
+    return replace(verdict, approximations=approximations) if approximations else verdict
+
+
+def _judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
     if not results:
         raise ValueError("judge() needs at least one replay result")
     results = tuple(results)

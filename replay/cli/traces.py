@@ -17,7 +17,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from replay.cli.common import DebugOption, JsonOption, print_json, stderr_console, stdout_console
+from replay.cli.common import DebugOption, JsonOption, print_json, stdout_console
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -238,13 +238,14 @@ def _write(trace: TraceRun, target: Path, *, as_json: bool) -> dict[str, Any]:
         "instrumentation": list(provenance.get("instrumentation") or ()),
     }
     if not as_json:
-        stdout_console().print(
+        typer.echo(
             f"imported trace {trace.trace_id[:12]} -> {target} ({entry['steps']} steps, "
             f"stop_reason {entry['stop_reason']}, {', '.join(entry['instrumentation'])})"
         )
     if not entry["content_captured"]:
-        stderr_console().print(
+        typer.echo(
             f"note: {target}: the trace holds no model content; it can be triaged "
-            "(replay inspect) but not replayed"
+            "(replay inspect) but not replayed",
+            err=True,
         )
     return entry

@@ -35,7 +35,8 @@ LOOP_LIMIT_CLASSES = frozenset(
 LOOP_LIMIT_TEXT = re.compile(
     r"max(imum)?[ _]?(turns|steps|iterations|requests)[ _]?(exceeded|reached)"
     r"|(request|step|turn)_?limit"
-    r"|stopped after \d+ (steps|turns)",
+    r"|stopped after \d+ (steps|turns)"
+    r"|\bmax_steps\b",
     re.IGNORECASE,
 )
 TOOL_FINISH_REASONS = frozenset({"tool_calls", "tool_call", "tool_use", "function_call"})
@@ -77,8 +78,13 @@ def infer_outcome(
         short = (error_class or "").rpartition(".")[2]
         if short in LOOP_LIMIT_CLASSES or LOOP_LIMIT_TEXT.search(text or ""):
             why = f"exception {error_class}" if error_class else f"status '{_clip(text)}'"
+            # A loop limit raised as an exception keeps its class; a status alone (or an
+            # error.type that is a word, not a class) is no exception of the agent's.
+            raised = error_class is not None and (short[:1].isupper() or "." in error_class)
             return InferredOutcome(
-                Outcome("max_steps", output=output, error=_error(error_class, text)),
+                Outcome(
+                    "max_steps", output=output, error=_error(error_class, text) if raised else None
+                ),
                 f"max_steps: the {_which(failing, agent)} span ended with {why}, a loop limit",
             )
         return InferredOutcome(
