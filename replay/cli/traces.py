@@ -7,6 +7,7 @@ workflow, model and tool. ``import`` writes runs as cassettes for ``replay run``
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
@@ -40,8 +41,27 @@ def _runs(paths: Sequence[Path]) -> Iterator[TraceRun]:
     return read_runs(list(paths))
 
 
+PARALLEL_BYTES = 64_000_000
+
+
+def _parallel_workers(paths: Sequence[Path]) -> int:
+    """Processes for a large input (2 on a machine with 2 cores or more), else 1."""
+    from replay.otel.read import trace_files
+
+    size = sum(p.stat().st_size for p in trace_files(paths))
+    return min(2, os.cpu_count() or 1) if size >= PARALLEL_BYTES else 1
+
+
 def inspect_traces(paths: Sequence[Path], *, steps: int, as_json: bool) -> None:
-    """The traces branch of ``replay inspect``."""
+    """The traces branch of ``replay inspect``: big inputs are triaged in 2 processes."""
+    workers = _parallel_workers(paths)
+    if workers > 1:
+        from replay.otel.triage import triage_files
+
+        result = triage_files(paths, workers=workers)
+        if len(result.rows) != 1 or result.skipped:
+            _show_triage(result, as_json=as_json)
+            return
     runs = _runs(paths)
     first = next(runs, None)
     second = next(runs, None)
@@ -50,7 +70,12 @@ def inspect_traces(paths: Sequence[Path], *, steps: int, as_json: bool) -> None:
         return
     from replay.otel.triage import triage
 
-    result = triage(chain((r for r in (first, second) if r is not None), runs))
+    _show_triage(
+        triage(chain((r for r in (first, second) if r is not None), runs)), as_json=as_json
+    )
+
+
+def _show_triage(result: Triage, *, as_json: bool) -> None:
     if as_json:
         print_json(result.to_dict())
         return

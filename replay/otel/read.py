@@ -24,6 +24,7 @@ import gzip
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,7 @@ class _Schema:
                 f"installed); run: {INSTALL_HINT}"
             ) from None
         self.messages: dict[str, frozenset[str]] = {}
+        self.json_names: dict[str, frozenset[str]] = {}
         self.names: dict[str, dict[str, str]] = {}
         for key, message in (
             ("ResourceSpans", trace_pb2.ResourceSpans),
@@ -152,6 +154,7 @@ class _Schema:
                 names[fd.name] = fd.json_name
             self.names[key] = names
             self.messages[key] = frozenset(names)
+            self.json_names[key] = frozenset(fd.json_name for fd in message.DESCRIPTOR.fields)
 
 
 _schema: _Schema | None = None
@@ -246,8 +249,10 @@ class _Decoder:
         return TraceError(f"{self.where}: field '{field_path}': {what}")
 
     def keys(self, obj: Any, message: str, path: str) -> dict[str, Any]:
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             raise self.fail(path, f"expected an object ({message}), found {_type(obj)}")
+        if obj.keys() <= self.schema.json_names[message]:
+            return obj  # the usual case: proto3 JSON names only, nothing to rename
         allowed = self.schema.messages[message]
         for key in obj:
             if key not in allowed:
@@ -333,9 +338,19 @@ class _Decoder:
             if len(item) > 2 or (len(item) == 2 and "value" not in item):
                 self.keys(item, "KeyValue", f"{path}[{i}]")
             key = item["key"]
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise self.fail(f"{path}[{i}].key", f"expected text, found {_type(key)}")
-            decoded[key] = self.any_value(item.get("value"), f"{path}[{key}]")
+            value = item.get("value")
+            if type(value) is dict and len(value) == 1:
+                inner = value.get("stringValue", _MISSING)
+                if type(inner) is str:
+                    decoded[key] = inner
+                    continue
+                inner = value.get("intValue", _MISSING)
+                if type(inner) is str and inner.lstrip("-").isdigit():
+                    decoded[key] = int(inner)
+                    continue
+            decoded[key] = self.any_value(value, f"{path}[{key}]")
         return decoded
 
     def any_value(self, value: Any, path: str) -> Any:
@@ -447,6 +462,9 @@ class _Decoder:
         )
 
 
+_MISSING = object()
+
+
 def _type(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "text", type(None): "null"}.get(
         type(value), type(value).__name__
@@ -516,23 +534,50 @@ def decode_line(line: str, where: str) -> tuple[list[OtelSpan], list[OtelLogReco
 
 
 def read_runs(
-    paths: Sequence[str | Path] | str | Path, *, settle_lines: int = 1000
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    settle_lines: int = 1000,
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[TraceRun]:
-    """Every trace in ``paths`` as a ``TraceRun``, streamed (see the module docstring)."""
+    """Every trace in ``paths`` as a ``TraceRun``, streamed (see the module docstring).
+
+    ``shard=(k, n)`` keeps only the traces whose id falls in share ``k`` of ``n``, and
+    skips decoding lines holding none of them, so ``n`` processes can split the work.
+    """
     if isinstance(paths, str | Path):
         paths = [paths]
     files = trace_files(paths)
-    yield from group_runs(_records(files), settle_lines=settle_lines)
+    yield from group_runs(_records(files, shard), settle_lines=settle_lines)
 
 
-def _records(files: Sequence[Path]) -> Iterator[tuple[int, list[OtelSpan], list[OtelLogRecord]]]:
+_TRACE_IDS = re.compile(r'"trace_?[iI]d"\s*:\s*"([^"]*)"')
+
+
+def in_shard(trace_id: str, shard: tuple[int, int]) -> bool:
+    """Whether a trace belongs to share ``k`` of ``n`` (by its id's last hex digits)."""
+    try:
+        return int(trace_id[-6:], 16) % shard[1] == shard[0]
+    except ValueError:
+        return hash(trace_id) % shard[1] == shard[0]
+
+
+def _records(
+    files: Sequence[Path], shard: tuple[int, int] | None = None
+) -> Iterator[tuple[int, list[OtelSpan], list[OtelLogRecord]]]:
     counter = 0
     seen_any = False
     for path in files:
         for number, line in iter_lines(path):
             counter += 1
-            spans, logs = decode_line(line, f"{path}:{number}")
             seen_any = True
+            if shard is not None:
+                ids = _TRACE_IDS.findall(line)
+                if ids and not any(in_shard(t.lower(), shard) for t in ids):
+                    continue
+            spans, logs = decode_line(line, f"{path}:{number}")
+            if shard is not None:
+                spans = [s for s in spans if in_shard(s.trace_id, shard)]
+                logs = [r for r in logs if in_shard(r.trace_id, shard)]
             yield counter, spans, logs
     if not seen_any:
         names = ", ".join(str(f) for f in files)

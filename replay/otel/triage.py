@@ -9,14 +9,18 @@ tool.
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from replay.cassette import Cassette
 from replay.errors import TraceError
-from replay.otel.read import TraceRun
+from replay.otel.read import TraceRun, read_runs
 from replay.otel.to_cassette import import_trace
 from replay.signals import RunSignals, bare_class_name, signals_of
 
@@ -157,6 +161,26 @@ def trace_duration_ms(trace: TraceRun) -> float:
     start = min(span.start_ns for span in trace.spans)
     end = max(span.end_ns for span in trace.spans)
     return (end - start) / 1e6
+
+
+def triage_files(paths: Sequence[str | Path], *, workers: int = 1) -> Triage:
+    """``triage`` of every run in ``paths``, split over ``workers`` processes by trace id
+    (each reads the files and decodes only the lines of its own traces)."""
+    if workers <= 1:
+        return triage(read_runs(list(paths)))
+    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        parts = list(pool.map(_triage_shard, [(list(paths), k, workers) for k in range(workers)]))
+    merged = Triage()
+    for part in parts:
+        merged.rows.extend(part.rows)
+        merged.skipped.extend(part.skipped)
+    return merged
+
+
+def _triage_shard(job: tuple[list[str | Path], int, int]) -> Triage:
+    paths, index, count = job
+    return triage(read_runs(paths, shard=(index, count)))
 
 
 def triage(traces: Iterable[TraceRun]) -> Triage:
