@@ -2,8 +2,9 @@
 
 Not part of the agent: the deployment wraps ``agent.run`` in an agent span and lets an
 instrumentation library trace the openai SDK's model calls: ``openinference``
-(openinference-instrumentation-openai) or ``openai-v2`` (the official
-opentelemetry-instrumentation-openai-v2 with content capture on, span-only), or both.
+(openinference-instrumentation-openai), ``openai-v2`` (the official
+opentelemetry-instrumentation-openai-v2 with content capture on, span-only) or
+``openllmetry`` (Traceloop's opentelemetry-instrumentation-openai), or several.
 Spans go through the OTel SDK's in-memory exporter and are written as OTLP/JSON lines,
 the way a Collector's ``file`` exporter stores them: this is the trace an incident starts
 from. ``python -m examples.support_agent.traced --incident run_d77c --out FILE`` runs one
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-INSTRUMENTATIONS = ("openinference", "openai-v2")
+INSTRUMENTATIONS = ("openinference", "openai-v2", "openllmetry")
 SERVICE = "support-agent"
 
 
@@ -71,6 +72,10 @@ def instrument(names: Sequence[str], release: str, *, content: bool = True) -> t
                 "SPAN_ONLY" if content else "NO_CONTENT"
             )
             from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+            OpenAIInstrumentor().instrument(tracer_provider=provider)
+        elif name == "openllmetry":
+            from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
             OpenAIInstrumentor().instrument(tracer_provider=provider)
         else:

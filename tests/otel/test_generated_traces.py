@@ -1,4 +1,5 @@
-"""Traces generated here by the real instrumentation packages (OTel SDK in-memory exporter
+"""Traces generated here by the real instrumentation packages (OpenInference, the official
+openai-v2, OpenLLMetry; OTel SDK in-memory exporter
 -> the OTLP exporter's encoder -> OTLP/JSON) of the example agent's loop incident: they
 import, triage right, and ``replay run`` reproduces the incident offline through the real
 agent code; the fixed agent gets a verdict. Each trace is made in its own process (the
@@ -41,6 +42,7 @@ def traces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "openinference": _export(folder, "openinference", "--instrumentation", "openinference"),
         "openai-v2": _export(folder, "openai-v2", "--instrumentation", "openai-v2"),
+        "openllmetry": _export(folder, "openllmetry", "--instrumentation", "openllmetry"),
         "both": _export(
             folder, "both", "--instrumentation", "openinference", "--instrumentation", "openai-v2"
         ),
@@ -55,7 +57,7 @@ def _cassette(path: Path):
     return import_trace(run)
 
 
-@pytest.mark.parametrize("name", ["openinference", "openai-v2"])
+@pytest.mark.parametrize("name", ["openinference", "openai-v2", "openllmetry"])
 def test_the_loop_incident_triages_from_its_trace(traces, name):
     cassette = _cassette(traces[name])
     signals = signals_of(cassette)
@@ -80,7 +82,7 @@ def test_two_instrumentations_on_one_client_count_each_model_call_once(traces):
     assert cassette.provenance["duplicate_spans_dropped"] == 5
 
 
-@pytest.mark.parametrize("name", ["openinference", "openai-v2"])
+@pytest.mark.parametrize("name", ["openinference", "openai-v2", "openllmetry"])
 def test_replay_reproduces_the_incident_and_the_fix_gets_a_verdict(traces, name, tmp_path):
     imported = tmp_path / f"{name}.yaml"
     assert cli("import", traces[name], "-o", imported).code == 0
@@ -123,3 +125,53 @@ def test_without_captured_content_triage_works_and_replay_says_why_in_one_line(t
     assert replayed.code == 3
     assert replayed.stderr.strip().count("\n") == 0
     assert "cannot replay: the trace holds no model content" in replayed.stderr
+
+
+def test_a_trace_without_genai_spans_is_one_line(tmp_path):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from examples.support_agent.traced import otlp_json_lines
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    with provider.get_tracer("web").start_as_current_span("GET /health"):
+        pass
+    path = tmp_path / "health.otlp.jsonl"
+    path.write_text(otlp_json_lines(exporter.get_finished_spans()))
+    result = cli("inspect", path)
+    assert result.code == 3
+    assert result.stderr.strip().count("\n") == 0
+    assert "has no GenAI spans" in result.stderr and "GET /health" in result.stderr
+    assert f"{path}:1" in result.stderr
+
+
+def test_inspect_names_the_extra_to_install_without_opentelemetry_proto(traces):
+    script = (
+        "import sys; sys.modules['opentelemetry.proto'] = None; "
+        "from replay.cli import main; main(sys.argv[1:])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "inspect", str(traces["openinference"])],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 3
+    assert "pip install 'agent-replay[otel]'" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+
+
+def test_importing_replay_and_its_cli_loads_no_protobuf_or_opentelemetry():
+    script = (
+        "import sys, replay, replay.cli; "
+        "print([m for m in sys.modules if m.startswith(('google.protobuf', 'opentelemetry'))])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.strip() == "[]"
