@@ -182,9 +182,9 @@ def from_parts(messages: Any) -> list[dict[str, Any]]:
             elif kind == "tool_call":
                 calls.append(tool_call(part.get("id"), part.get("name"), part.get("arguments")))
             elif kind == "tool_call_response":
-                responses.append(
-                    _message("tool", as_text(part.get("response")), None, part.get("id"))
-                )
+                response = part.get("response")
+                text = _text_of(response) if isinstance(response, list) else as_text(response)
+                responses.append(_message("tool", text, None, part.get("id")))
         out.extend(responses)
         if texts or calls or not responses:
             out.append(_message(role, "".join(texts) if texts else None, calls))

@@ -88,10 +88,17 @@ class Shape(Protocol):
     def classify(self, span: OtelSpan, logs: Sequence[OtelLogRecord]) -> Classified | None: ...
 
 
-def shapes() -> tuple[Shape, ...]:
-    from replay.otel.shapes import anthropic, genai, openinference, openllmetry, pydantic_ai
+_SHAPES: tuple[Shape, ...] = ()
 
-    return (openinference, pydantic_ai, openllmetry, anthropic, genai)
+
+def shapes() -> tuple[Shape, ...]:
+    """The families in the order they are asked (the most specific first)."""
+    global _SHAPES
+    if not _SHAPES:
+        from replay.otel.shapes import anthropic, genai, openinference, openllmetry, pydantic_ai
+
+        _SHAPES = (openinference, pydantic_ai, openllmetry, anthropic, genai)
+    return _SHAPES
 
 
 def classify(span: OtelSpan, logs: Sequence[OtelLogRecord] = ()) -> Classified | None:
