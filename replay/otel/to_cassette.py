@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from replay.canonical import stable_hash
@@ -44,7 +44,15 @@ class TracedRun:
 
     @property
     def agent(self) -> AgentRun | None:
-        """The outermost agent span (the run's entry)."""
+        """The agent span that speaks for the run: the outermost failing one, else the
+        outermost one naming its agent (``agent.name`` / ``gen_ai.agent.name``: a
+        framework's "Agent workflow" wrapper names none), else the outermost one."""
+        failing = [a for a in self.agents if a.span.failed]
+        if failing:
+            return failing[0]
+        named = [a for a in self.agents if _names_agent(a)]
+        if named:
+            return named[0]
         return self.agents[0] if self.agents else None
 
     @property
@@ -80,6 +88,11 @@ def analyse(trace: TraceRun) -> TracedRun:
         duplicates=dropped_llm + dropped_tools,
         families=families,
     )
+
+
+def _names_agent(agent: AgentRun) -> bool:
+    attributes = agent.span.attributes
+    return bool(attributes.get("agent.name") or attributes.get("gen_ai.agent.name"))
 
 
 def _ancestors(span: OtelSpan, by_id: Mapping[str, OtelSpan]) -> Iterable[str]:
@@ -388,6 +401,11 @@ def to_cassette(run: TracedRun, *, sources: Sequence[str] = ()) -> Cassette:
                 )
             )
     inferred = infer_outcome(run.agent, run.root, run.llm_calls)
+    outcome = inferred.outcome
+    last_answer = (run.llm_calls[-1].answer or {}) if run.llm_calls else {}
+    if outcome.stop_reason == "completed" and outcome.output is None and last_answer.get("content"):
+        outcome = replace(outcome, output=last_answer["content"])
+        reconstructed.append("run output taken from the last model answer (no agent span output)")
     resource = (run.root or trace.spans[0]).resource
     agent = run.agent
     context = RunContext(
@@ -427,9 +445,7 @@ def to_cassette(run: TracedRun, *, sources: Sequence[str] = ()) -> Cassette:
         "reconstructed": reconstructed,
         "duplicate_spans_dropped": run.duplicates,
     }
-    return Cassette(
-        context=context, steps=tuple(steps), outcome=inferred.outcome, provenance=provenance
-    )
+    return Cassette(context=context, steps=tuple(steps), outcome=outcome, provenance=provenance)
 
 
 def _text(value: Any) -> str | None:

@@ -1,0 +1,85 @@
+"""Traces of an OpenAI Agents SDK agent via openinference-instrumentation-openai-agents:
+the tool error the SDK redacts, "Max turns exceeded" as max_steps, the missing
+instructions tolerated, and replay answering the real agent in the Responses format."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from replay.otel.read import read_runs
+from replay.otel.to_cassette import UNKNOWN_ERROR, import_trace
+from replay.signals import signals_of
+from tests.otel.conftest import REPO, cli
+
+AGENT = "tests.otel.agents_sdk_agent:run"
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("agents")
+    script = "import sys; from tests.otel.agents_sdk_agent import main; main(sys.argv[1:])"
+    made = {}
+    for scenario in ("tools", "loop"):
+        out = folder / f"{scenario}.otlp.jsonl"
+        proc = subprocess.run(
+            [sys.executable, "-c", script, "--scenario", scenario, "--out", str(out)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        made[scenario] = out
+    return made
+
+
+def _cassette(path: Path):
+    (run,) = list(read_runs(path))
+    return import_trace(run)
+
+
+def test_tools_run_completes_with_the_redacted_tool_error_first(traces):
+    cassette = _cassette(traces["tools"])
+    signals = signals_of(cassette)
+    assert cassette.outcome.stop_reason == "completed"
+    assert cassette.context.workflow == "support_agent"
+    assert [s.name for s in cassette.steps if s.kind == "tool"] == [
+        "get_weather",
+        "get_carrier_status",
+        "get_weather",
+    ]
+    assert signals.first_error_span.name == "get_carrier_status"
+    carrier = next(s for s in cassette.steps if s.name == "get_carrier_status")
+    assert carrier.error.error_class == UNKNOWN_ERROR
+    assert "redacted" in carrier.error.message
+    notes = cassette.provenance["reconstructed"]
+    assert any("instructions (system prompt) are not in the trace" in n for n in notes)
+
+
+def test_max_turns_exceeded_is_max_steps_with_the_tool_repeated(traces):
+    cassette = _cassette(traces["loop"])
+    signals = signals_of(cassette)
+    assert cassette.outcome.stop_reason == "max_steps"
+    assert "Max turns exceeded" in cassette.provenance["stop_reason"]["how"]
+    assert signals.repeated_tools == {"get_ticket": 4}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "verdict", "code"), [("tools", "match", 0), ("loop", "reproduced", 1)]
+)
+def test_replay_answers_the_real_agent_in_the_responses_format(
+    traces, tmp_path, scenario, verdict, code
+):
+    imported = tmp_path / f"{scenario}.yaml"
+    assert cli("import", traces[scenario], "-o", imported).code == 0
+    result = cli("run", imported, "--agent", AGENT, "-n", "1", "--json")
+    assert result.code == code, result
+    data = result.json()
+    assert (data["verdict"], data["mode"]) == (verdict, "hypothesis")
+    assert any("responses wire format" in a for a in data["approximations"])
+    assert any("system prompt not in the trace" in a for a in data["approximations"])
