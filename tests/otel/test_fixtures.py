@@ -7,6 +7,7 @@ import pytest
 from replay.otel.read import read_runs
 from replay.otel.to_cassette import import_trace
 from replay.signals import signals_of
+from replay.storage import dumps
 from tests.otel.conftest import FIXTURES, fixture
 
 NAMES = sorted(
@@ -104,3 +105,16 @@ def test_llm_steps_hold_the_normalised_request_and_answer():
     assert last.result["message"]["content"].startswith("Paris: 18 C")
     tool_messages = [m for m in last.args["messages"] if m["role"] == "tool"]
     assert "CarrierUnavailable" in tool_messages[1]["content"]
+
+
+def test_secrets_in_a_trace_are_redacted_on_import(tmp_path):
+    key = "sk-proj-" + "A1b2C3d4E5f6G7h8J9k0" * 2
+    text = fixture("openinference-openai__tools").read_text()
+    leaked = tmp_path / "leaked.otlp.jsonl"
+    leaked.write_text(text.replace("where is my order A-17?", f"where is my order A-17? {key}"))
+    (run,) = list(read_runs(leaked))
+    cassette = import_trace(run)
+    written = dumps(cassette)
+    assert key not in written
+    assert "<redacted>" in cassette.steps[0].args["messages"][1]["content"]
+    assert "<redacted>" in cassette.context.input
