@@ -30,9 +30,17 @@ if TYPE_CHECKING:
 
 def is_trace_input(paths: Sequence[Path]) -> bool:
     """Whether ``replay inspect`` was given traces (folders or OTLP/JSON lines files)."""
+    from replay.errors import TraceError
     from replay.otel.read import is_trace_name
 
-    return any(path.is_dir() or is_trace_name(path) for path in paths)
+    traces = [path.is_dir() or is_trace_name(path) for path in paths]
+    if any(traces) and not all(traces):
+        cassette = next(p for p, is_trace in zip(paths, traces, strict=True) if not is_trace)
+        raise TraceError(
+            f"{cassette}: a cassette among trace files; inspect cassettes and traces "
+            "(.jsonl, .jsonl.gz or folders) in separate commands"
+        )
+    return any(traces)
 
 
 def _runs(paths: Sequence[Path]) -> Iterator[TraceRun]:

@@ -260,17 +260,21 @@ class _ToolPlan:
 
 
 def _tool_results_after(llm_calls: Sequence[LlmCall], position: int) -> dict[str, Any]:
-    """Tool messages the next model request sent back, by tool call id (and by order)."""
+    """The tool messages the next model request sent back after the last assistant turn
+    (the answers to this call's tool calls), by tool call id and by order (``#0``...)."""
     if position + 1 >= len(llm_calls) or llm_calls[position + 1].messages is None:
         return {}
-    results: dict[str, Any] = {}
-    order = 0
+    latest: list[dict[str, Any]] = []
     for message in llm_calls[position + 1].messages or ():
-        if message.get("role") == "tool":
-            results[message.get("tool_call_id") or f"#{order}"] = message.get("content")
-            results[f"#{order}"] = message.get("content")
-            order += 1
-    # Only the tool messages answering this call's tool calls (the last ones sent).
+        if message.get("role") == "assistant":
+            latest = []
+        elif message.get("role") == "tool":
+            latest.append(message)
+    results: dict[str, Any] = {}
+    for order, message in enumerate(latest):
+        if message.get("tool_call_id"):
+            results[message["tool_call_id"]] = message.get("content")
+        results[f"#{order}"] = message.get("content")
     return results
 
 
