@@ -13,7 +13,7 @@ of traces; ``tests/otel/test_read.py`` checks this decoder against it.)
 
 Spans are grouped into runs by trace id (``group_runs``): spans of one trace may sit on
 any line, in any order. A trace is handed out once its root span has been read and
-``settle_lines`` further lines brought nothing for it (or at the end of the input), so
+``settle_lines`` (200) further lines brought nothing for it (or at the end of the input), so
 memory stays bounded by the largest traces in flight, not by the file size.
 """
 
@@ -536,7 +536,7 @@ def decode_line(line: str, where: str) -> tuple[list[OtelSpan], list[OtelLogReco
 def read_runs(
     paths: Sequence[str | Path] | str | Path,
     *,
-    settle_lines: int = 1000,
+    settle_lines: int = 200,
     shard: tuple[int, int] | None = None,
 ) -> Iterator[TraceRun]:
     """Every trace in ``paths`` as a ``TraceRun``, streamed (see the module docstring).
@@ -585,7 +585,7 @@ def _records(
 
 
 def group_runs(
-    records: Iterable[tuple[int, list[OtelSpan], list[OtelLogRecord]]], *, settle_lines: int = 1000
+    records: Iterable[tuple[int, list[OtelSpan], list[OtelLogRecord]]], *, settle_lines: int = 200
 ) -> Iterator[TraceRun]:
     """Group spans (and log records) into runs by trace id; yield each run when settled."""
     open_runs: dict[str, TraceRun] = {}
@@ -613,7 +613,7 @@ def group_runs(
             run.last_line = counter
             if span.parent_span_id is None:
                 run.has_root = True
-        if spans and counter % 64 == 0:
+        if spans and counter % 16 == 0:
             settled = [
                 tid
                 for tid, run in open_runs.items()
