@@ -212,7 +212,8 @@ def logs_sibling(path: Path) -> Path | None:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of each non-blank line; gzip by magic bytes, not the name."""
+    """``(line number, text)`` of each non-blank line; gzip by magic bytes, not the name.
+    A ``.json`` file is one export request (pretty-printed or not), read whole."""
     try:
         raw = path.open("rb")
     except OSError as exc:
@@ -224,6 +225,12 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str]]:
         text = io.TextIOWrapper(stream, encoding="utf-8")
         number = 0
         try:
+            if path.name.endswith((".json", ".json.gz")):
+                # One export request, possibly pretty-printed over many lines.
+                whole = text.read()
+                if whole.strip():
+                    yield 1, " ".join(whole.splitlines())
+                return
             for number, line in enumerate(text, start=1):
                 if line.strip():
                     yield number, line

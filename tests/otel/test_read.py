@@ -114,3 +114,11 @@ def test_missing_and_empty_inputs_are_named(tmp_path: Path):
     folder.mkdir()
     with pytest.raises(TraceError, match="no trace files in this folder"):
         list(read_runs(folder))
+
+
+def test_a_pretty_printed_json_file_is_one_export_request(tmp_path: Path):
+    data = json.loads(_lines("pydantic-ai__loop")[0])
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(data, indent=2))
+    (run,) = list(read_runs(path))
+    assert len(run.spans) == 9
