@@ -52,8 +52,10 @@ def build_agent():
         instructions="You are a support agent. Use tools.",
         retries=0,
     )
-    agent.tool_plain(get_weather)
-    agent.tool_plain(get_carrier_status)
+    # One tool at a time: with concurrent tools, whether get_weather finishes before the
+    # carrier's error cancels it depends on timing, and replays would disagree (flaky).
+    agent.tool_plain(get_weather, sequential=True)
+    agent.tool_plain(get_carrier_status, sequential=True)
     return agent
 
 
