@@ -1,17 +1,17 @@
 """Trace tests read real OTLP/JSON exports (``fixtures/``, copied from the instrumentation
 runs described in ``fixtures/README.md``) and traces generated here with the real
-instrumentation packages."""
+instrumentation packages, each in a child process of its own (``tests/process.py``): the
+instrumentations patch the SDKs process-wide."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.process import CliResult
+from tests.process import CHECKOUT, run_python, run_replay
 
 FIXTURES = Path(__file__).parent / "fixtures"
+REPO = CHECKOUT
+cli = run_replay
 
 
 def fixture(name: str) -> Path:
@@ -19,24 +19,7 @@ def fixture(name: str) -> Path:
     return FIXTURES / f"{name}.otlp.jsonl"
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def cli(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> CliResult:
-    """Run ``python -m replay ARGS`` in a subprocess, 80 columns wide."""
-    full_env = {k: v for k, v in os.environ.items() if k != "REPLAY_DEBUG"}
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
-    )
-    full_env["COLUMNS"] = "80"
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "replay", *map(str, args)],
-        cwd=cwd or REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    return CliResult(tuple(map(str, args)), proc.returncode, proc.stdout, proc.stderr)
+def generate(*args: str | Path) -> None:
+    """Run a trace generator (``python ARGS``) and fail the test with its stderr if it fails."""
+    proc = run_python(*args, timeout=300)
+    assert proc.returncode == 0, proc.stderr

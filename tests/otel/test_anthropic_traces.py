@@ -5,8 +5,6 @@ answers the real agent in the Anthropic wire format, streamed or not."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,22 +12,14 @@ import pytest
 from replay.otel.read import read_runs
 from replay.otel.to_cassette import import_trace
 from replay.signals import signals_of
-from tests.otel.conftest import REPO, cli
+from tests.otel.conftest import cli, generate
 
 AGENT = "tests.otel.anthropic_agent:run"
 
 
 def _export(folder: Path, name: str, *args: str) -> Path:
     out = folder / f"{name}.otlp.jsonl"
-    proc = subprocess.run(
-        [sys.executable, "-m", "tests.otel.anthropic_agent", "--out", str(out), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    generate("-m", "tests.otel.anthropic_agent", "--out", str(out), *args)
     return out
 
 

@@ -7,8 +7,6 @@ instrumentations patch the openai SDK process-wide)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,8 @@ import pytest
 from replay.otel.read import read_runs
 from replay.otel.to_cassette import import_trace
 from replay.signals import signals_of
-from tests.otel.conftest import REPO, cli
+from tests.otel.conftest import cli, generate
+from tests.process import run_python
 
 RELEASED = "examples.support_agent.agent:run"
 FIXED = "examples.support_agent.fixed:run"
@@ -24,15 +23,7 @@ FIXED = "examples.support_agent.fixed:run"
 
 def _export(folder: Path, name: str, *args: str) -> Path:
     out = folder / f"{name}.otlp.jsonl"
-    proc = subprocess.run(
-        [sys.executable, "-m", "examples.support_agent.traced", "--out", str(out), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    generate("-m", "examples.support_agent.traced", "--out", str(out), *args)
     return out
 
 
@@ -153,14 +144,7 @@ def test_inspect_names_the_extra_to_install_without_opentelemetry_proto(traces):
         "import sys; sys.modules['opentelemetry.proto'] = None; "
         "from replay.cli import main; main(sys.argv[1:])"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script, "inspect", str(traces["openinference"])],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_python("-c", script, "inspect", traces["openinference"])
     assert proc.returncode == 3
     assert "pip install 'agent-replay[otel]'" in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
@@ -171,7 +155,5 @@ def test_importing_replay_and_its_cli_loads_no_protobuf_or_opentelemetry():
         "import sys, replay, replay.cli; "
         "print([m for m in sys.modules if m.startswith(('google.protobuf', 'opentelemetry'))])"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
-    )
+    proc = run_python("-c", script, check=True)
     assert proc.stdout.strip() == "[]"

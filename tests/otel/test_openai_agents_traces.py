@@ -4,8 +4,6 @@ instructions tolerated, and replay answering the real agent in the Responses for
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from replay.otel.read import read_runs
 from replay.otel.to_cassette import UNKNOWN_ERROR, import_trace
 from replay.signals import signals_of
-from tests.otel.conftest import REPO, cli
+from tests.otel.conftest import cli, generate
 
 AGENT = "tests.otel.agents_sdk_agent:run"
 
@@ -25,15 +23,7 @@ def traces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     made = {}
     for scenario in ("tools", "loop"):
         out = folder / f"{scenario}.otlp.jsonl"
-        proc = subprocess.run(
-            [sys.executable, "-c", script, "--scenario", scenario, "--out", str(out)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
+        generate("-c", script, "--scenario", scenario, "--out", str(out))
         made[scenario] = out
     return made
 

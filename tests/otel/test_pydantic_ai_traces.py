@@ -4,8 +4,6 @@ pydantic-ai agent fails the same way."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,22 +11,14 @@ import pytest
 from replay.otel.read import read_runs
 from replay.otel.to_cassette import import_trace
 from replay.signals import signals_of
-from tests.otel.conftest import REPO, cli
+from tests.otel.conftest import cli, generate
 
 
 @pytest.fixture(scope="module")
 def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("pydantic") / "tool_exception.otlp.jsonl"
     script = "import sys; from tests.otel.pydantic_agent import main; main(sys.argv[1:])"
-    proc = subprocess.run(
-        [sys.executable, "-c", script, "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    generate("-c", script, "--out", str(out))
     return out
 
 
