@@ -1,10 +1,11 @@
 """The GenAI semantic conventions: official openai-v2 (util-genai), hand-written spans.
 
 Model calls: ``gen_ai.operation.name`` chat / text_completion / generate_content, with
-content in ``gen_ai.input.messages`` / ``gen_ai.output.messages`` (span-only mode), in a
-``gen_ai.client.inference.operation.details`` log record of the same span (event-only
-mode), or in the older flattened ``gen_ai.prompt.{i}.*`` / ``gen_ai.completion.{i}.*``
-attributes. Tools: ``execute_tool`` spans. Agents: ``invoke_agent`` spans.
+content in ``gen_ai.input.messages`` / ``gen_ai.output.messages`` (span-only mode) or in
+a ``gen_ai.client.inference.operation.details`` log record of the same span (event-only
+mode). The older forms (flattened ``gen_ai.prompt.{i}.*`` attributes, per-message
+``gen_ai.user.message`` / ``gen_ai.choice`` events) are not read: such a run imports
+without content (triage only). Tools: ``execute_tool`` spans. Agents: ``invoke_agent``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from replay.otel.messages import from_openai_chat, from_parts, from_system_instructions, parse_json
+from replay.otel.messages import from_parts, from_system_instructions, parse_json
 from replay.otel.read import OtelLogRecord, OtelSpan
 from replay.otel.shapes import (
     AgentRun,
     Classified,
     LlmCall,
     ToolCall,
-    attr_list,
     exception_of,
     first_present,
 )
@@ -100,8 +100,6 @@ def fill_content(call: LlmCall, attrs: Mapping[str, Any]) -> None:
         if system and not (messages and messages[0]["role"] == "system"):
             messages.insert(0, {"role": "system", "content": system})
         call.messages = messages
-    elif any(k.startswith("gen_ai.prompt.") for k in attrs):
-        call.messages = from_openai_chat(_flattened(attr_list(attrs, "gen_ai.prompt.")))
     tools = parse_json(attrs.get("gen_ai.tool.definitions"))
     if isinstance(tools, list):
         call.tools = tools
@@ -114,42 +112,8 @@ def fill_content(call: LlmCall, attrs: Mapping[str, Any]) -> None:
             last = raw[-1]
             if isinstance(last, Mapping) and last.get("finish_reason"):
                 call.finish_reason = str(last["finish_reason"])
-    elif any(k.startswith("gen_ai.completion.") for k in attrs):
-        completions = attr_list(attrs, "gen_ai.completion.")
-        answers = from_openai_chat(_flattened(completions))
-        output = answers[0] if answers else None
-        if call.finish_reason is None and completions:
-            call.finish_reason = completions[0].get("finish_reason")
     if output is not None:
         call.answer = {**output, "role": "assistant"}
-
-
-def _flattened(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Older flattened prompt/completion attributes as chat messages."""
-    out = []
-    for item in items:
-        flat = {f"t.{k}": v for k, v in _flat(item.get("tool_calls")).items()}
-        calls = [
-            {
-                "id": c.get("id"),
-                "function": {"name": c.get("name"), "arguments": c.get("arguments")},
-            }
-            for c in attr_list(flat, "t.")
-        ]
-        out.append({**item, "tool_calls": calls} if calls else item)
-    return out
-
-
-def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(node, Mapping):
-        return {}
-    flat: dict[str, Any] = {}
-    for key, value in node.items():
-        if isinstance(value, Mapping):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def tool_call(span: OtelSpan, *, family: str) -> ToolCall:
