@@ -297,6 +297,35 @@ def _python_repr_equal(traced: str, sent: str) -> bool:
         return False
 
 
+def merged_tool_turns(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive assistant messages that only call tools, as one message: some shapes
+    give each parallel tool call a message of its own (Responses items, OpenLLMetry)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        previous = out[-1] if out else None
+        if (
+            previous is not None
+            and message.get("role") == previous.get("role") == "assistant"
+            and not message.get("content")
+            and not previous.get("content")
+            and message.get("tool_calls")
+        ):
+            previous["tool_calls"] = [*previous.get("tool_calls", ()), *message["tool_calls"]]
+            continue
+        out.append(dict(message))
+    return out
+
+
+def merged_answer(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The output messages of one model call as one assistant message (text joined, tool
+    calls in order): some shapes give each output item a message of its own."""
+    if not messages:
+        return None
+    texts = [m["content"] for m in messages if m.get("content")]
+    calls = [call for m in messages for call in m.get("tool_calls") or ()]
+    return _message("assistant", "".join(texts) if texts else None, calls)
+
+
 def compare_conversations(
     traced: Sequence[Mapping[str, Any]], sent: Sequence[Mapping[str, Any]]
 ) -> tuple[list[str], list[str]]:
@@ -308,8 +337,8 @@ def compare_conversations(
     """
     differences: list[str] = []
     tolerated: set[str] = set()
-    traced = list(traced)
-    sent = list(sent)
+    traced = merged_tool_turns(traced)
+    sent = merged_tool_turns(sent)
     if (
         sent
         and sent[0].get("role") == "system"

@@ -4,8 +4,9 @@
 failure handler turns that into a message for the model, and redacts it in its traces);
 ``get_ticket`` answers the same every time, so a model that keeps asking for it runs
 into ``MaxTurnsExceeded``. ``python -m tests.otel.agents_sdk_agent --scenario tools|loop
---out FILE`` runs it against the fake model server traced with
-openinference-instrumentation-openai-agents and writes the trace as OTLP/JSON.
+--out FILE [--traceloop]`` runs it against the fake model server traced with
+openinference-instrumentation-openai-agents (or OpenLLMetry's
+opentelemetry-instrumentation-openai-agents) and writes the trace as OTLP/JSON.
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--scenario", choices=sorted(QUESTIONS), default="tools")
+    parser.add_argument("--traceloop", action="store_true", help="OpenLLMetry, not OpenInference")
     args = parser.parse_args(argv)
-    from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -87,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         resource=Resource.create({"service.name": "support-agent", "service.version": "9.2"})
     )
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    if args.traceloop:
+        from opentelemetry.instrumentation.openai_agents import OpenAIAgentsInstrumentor
+    else:
+        from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
     OpenAIAgentsInstrumentor().instrument(tracer_provider=provider)
     if args.scenario == "tools":
         script = [

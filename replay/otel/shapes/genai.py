@@ -13,7 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from replay.otel.messages import from_parts, from_system_instructions, parse_json
+from replay.otel.messages import (
+    from_parts,
+    from_system_instructions,
+    merged_answer,
+    parse_json,
+)
 from replay.otel.read import OtelLogRecord, OtelSpan
 from replay.otel.shapes import (
     AgentRun,
@@ -106,8 +111,7 @@ def fill_content(call: LlmCall, attrs: Mapping[str, Any]) -> None:
     output = None
     if attrs.get("gen_ai.output.messages") is not None:
         raw = parse_json(attrs["gen_ai.output.messages"])
-        answers = from_parts(raw)
-        output = answers[-1] if answers else None
+        output = merged_answer(from_parts(raw))
         if call.finish_reason is None and isinstance(raw, list) and raw:
             last = raw[-1]
             if isinstance(last, Mapping) and last.get("finish_reason"):
