@@ -71,6 +71,10 @@ class Call:
     args_hash: str
     policy: MatchPolicy = DEFAULT_POLICY
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.name, self.args_hash)
+
     @classmethod
     def of(cls, kind: str, name: str, args: Any, policy: MatchPolicy = DEFAULT_POLICY) -> Call:
         return cls.of_plain(kind, name, to_plain(args), policy)
@@ -146,6 +150,9 @@ class Session:
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._tokens: list[contextvars.Token[Session | None]] = []
+        # The run's ``replay.redact.Redactor`` (set by record/replaying): what is written,
+        # and a replayed call's args, go through it.
+        self.redactor: Any = None
 
     @property
     def history(self) -> tuple[Step, ...]:
@@ -321,6 +328,8 @@ class ReplayingSession(Session):
         super().__init__(**kwargs)
         self.index = RecordedIndex(recorded)
         self.divergences: list[DivergenceInfo] = []
+        # Boundaries that ignore some args in matching: the diff ignores them too.
+        self.policies: dict[tuple[str, str], MatchPolicy] = {}
 
     def make_call(self, kind: str, name: str, args: Any, policy: MatchPolicy) -> Call:
         if policy.on is MatchOn.ARGS:
@@ -329,7 +338,13 @@ class ReplayingSession(Session):
             same = self.index.same_args_step(kind, name, args)
             if same is not None:
                 return Call(kind, name, same.args, same.args_hash, policy)
-        return Call.of(kind, name, args, policy)
+        call = Call.of(kind, name, args, policy)
+        if self.redactor is None or (
+            policy.on is MatchOn.ARGS and not policy.ignore and self.index.holds(call.key)
+        ):
+            return call  # recorded args are redacted already: these hold no secret
+        clean = self.redactor.call_args(kind, name, call.args)
+        return call if clean is call.args else Call.of_plain(kind, name, clean, policy)
 
     def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
         return self._serve(call, decode)
@@ -343,6 +358,8 @@ class ReplayingSession(Session):
         with self._lock:
             self._steps.append(None)
             index = len(self._steps) - 1
+            if call.policy.ignore:
+                self.policies[(call.kind, call.name)] = call.policy
             recorded = self.index.take(call.kind, call.name, call.args, call.args_hash, call.policy)
         if recorded is None:
             raise self.diverge(index, call, reason="no recorded answer")

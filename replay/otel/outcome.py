@@ -95,7 +95,11 @@ def infer_outcome(
     last = llm_calls[-1] if llm_calls else None
     if agent is None and last is not None and last.finish_reason in TOOL_FINISH_REASONS:
         return InferredOutcome(
-            Outcome("unknown", output=output),
+            Outcome(
+                "unknown",
+                output=output,
+                note="the trace has no agent span and stops after a model call asked for tools",
+            ),
             "unknown: no agent span, and the last model call asked for tools that no later "
             "call answered (the trace may be cut short)",
         )

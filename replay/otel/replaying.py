@@ -82,7 +82,12 @@ class ImportedSession(ReplayingSession):
                 self.approximations.append(text)
 
     def make_call(self, kind: str, name: str, args: Any, policy: Any) -> Call:
-        return Call.of(kind, name, args, policy)
+        """The call with its args redacted as the imported cassette's were."""
+        call = Call.of(kind, name, args, policy)
+        if self.redactor is None:
+            return call
+        clean = self.redactor.call_args(kind, name, call.args)
+        return call if clean is call.args else Call.of_plain(kind, name, clean, policy)
 
     def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
         return self._serve_imported(call, decode)

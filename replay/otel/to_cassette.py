@@ -22,7 +22,7 @@ from replay.canonical import stable_hash
 from replay.cassette import Cassette, ErrorInfo, RunContext, Step
 from replay.errors import TraceError
 from replay.otel.messages import parse_json
-from replay.otel.outcome import TOOL_FINISH_REASONS, infer_outcome
+from replay.otel.outcome import infer_outcome
 from replay.otel.read import OtelSpan, TraceRun
 from replay.otel.shapes import AgentRun, LlmCall, ToolCall, classify, exception_of
 
@@ -478,39 +478,9 @@ def import_trace(trace: TraceRun) -> Cassette:
 
 
 def redact_imported(cassette: Cassette) -> Cassette:
-    """The single place imported data passes through redaction before it is written.
+    """The single place imported data passes through redaction before it is written: the
+    same pass as recorded cassettes (``replay.redact.redact_cassette``, the project's
+    ``[tool.replay]`` rules and hook), on every step, the run input and the outcome."""
+    from replay.redact import redact_cassette
 
-    Uses the HTTP capture's redactor (key-shaped strings, bearer tokens and the project's
-    ``[tool.replay.http] redact_patterns``) on every step's args, result and error, the
-    run input and the outcome, so a secret a trace carried never reaches the cassette.
-    """
-    from replay.http.options import load_options
-    from replay.http.redact import Redactor
-
-    redactor = Redactor(load_options())
-
-    def error(info: ErrorInfo | None) -> ErrorInfo | None:
-        return None if info is None else ErrorInfo(info.error_class, redactor.text(info.message))
-
-    steps = []
-    for step in cassette.steps:
-        args = redactor.data(step.args)
-        steps.append(
-            replace(
-                step,
-                args=args,
-                args_hash=stable_hash(args) if args != step.args else step.args_hash,
-                result=redactor.data(step.result),
-                error=error(step.error),
-            )
-        )
-    outcome = replace(
-        cassette.outcome,
-        output=redactor.data(cassette.outcome.output),
-        error=error(cassette.outcome.error),
-    )
-    context = replace(cassette.context, input=redactor.data(cassette.context.input))
-    return replace(cassette, steps=tuple(steps), outcome=outcome, context=context)
-
-
-__all__ = ["TOOL_FINISH_REASONS", "TracedRun", "analyse", "import_trace", "to_cassette"]
+    return redact_cassette(cassette)
