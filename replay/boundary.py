@@ -590,6 +590,7 @@ def _boundary_decorator(
     )
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        _require_plain_function(func, kind)
         step_name = name or callable_name(func)
         bind = argument_binder(inspect.signature(func), plain=False)  # make_call converts
 
@@ -626,6 +627,34 @@ def _boundary_decorator(
         return wrapper
 
     return wrap(fn) if fn is not None else wrap
+
+
+# Tool objects that agent frameworks' decorators build, and the decorator that builds them.
+_FRAMEWORK_PACKAGES = ("agents", "langchain", "langchain_core", "pydantic_ai", "anthropic")
+_FRAMEWORK_DECORATORS = {
+    "FunctionTool": "@function_tool",
+    "StructuredTool": "@tool",
+    "Tool": "@agent.tool / @agent.tool_plain",
+    "BetaFunctionTool": "@beta_tool",
+    "BetaAsyncFunctionTool": "@beta_async_tool",
+}
+
+
+def _require_plain_function(func: Any, kind: str) -> None:
+    """Refuse a framework's tool object: the boundary must wrap the plain function, and the
+    framework's decorator go on top (else the framework cannot read its signature)."""
+    cls = type(func)
+    package = cls.__module__.partition(".")[0]
+    framework_object = not inspect.isroutine(func) and package in _FRAMEWORK_PACKAGES
+    if callable(func) and not framework_object:
+        return
+    label = getattr(func, "name", None) or getattr(func, "__name__", None) or "the function"
+    decorator = _FRAMEWORK_DECORATORS.get(cls.__name__, "the framework's decorator")
+    raise SessionError(
+        f"@replay.{kind} was given a {cls.__module__}.{cls.__qualname__} ('{label}'), not a "
+        f"function: put {decorator} on top and @replay.{kind} below it, directly above "
+        f"'def {label}', so that @replay.{kind} wraps the plain function"
+    )
 
 
 @overload

@@ -237,7 +237,11 @@ def run_error_class(steps: Sequence[Step], outcome: Outcome) -> str | None:
     reported = outcome.error_class
     if reported and reported not in _GENERIC_ERROR_CLASSES:
         return reported
-    failing = [step.error for step in steps if step.error is not None]
+    failing = [
+        step.error
+        for step in sorted(steps, key=lambda s: (s.started_at_ms, s.index))
+        if step.error is not None
+    ]
     if outcome.error is None:
         return failing[0].error_class if failing else None
     message = outcome.error.message
