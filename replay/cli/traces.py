@@ -212,7 +212,7 @@ def import_command(
 
     Examples:
 
-      replay import traces/2026-11-28.jsonl.gz --trace-id 4bf92f35 -o incident.yaml
+      replay import traces/day.jsonl.gz --trace-id 4bf92f35 -o incident.yaml
 
       replay import traces/ --out-dir imported/
     """
