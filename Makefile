@@ -38,6 +38,7 @@ demo: install
 
 cassettes: install
 	$(BIN)/python -m examples.support_agent.record --out cassettes
+	$(BIN)/python -m examples.support_agent.traced --incident run_d77c --out cassettes/traces/run_d77c.otlp.jsonl
 
 clean:
 	rm -rf $(VENV) build *.egg-info .coverage .coverage.*

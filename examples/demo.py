@@ -1,9 +1,13 @@
 """``make demo``: the bundled incidents, triaged and replayed with the real CLI.
 
 For each incident in ``cassettes/incidents/`` it runs ``replay inspect``, then
-``replay run`` on the released agent and on the fixed one, printing what each shows,
-and ends with one table: the signals of each incident and the verdicts. Exits non-zero
-if a verdict is not the one the incident is known to give, so the demo cannot rot.
+``replay run`` on the released agent and on the fixed one, printing what each shows.
+Then one production-trace incident: ``cassettes/traces/run_d77c.otlp.jsonl`` is the
+OTLP/JSON trace of the loop incident as the agent, deployed with OpenInference tracing,
+exported it (``examples/support_agent/traced.py``): it is triaged with ``replay
+inspect``, imported with ``replay import`` and replayed the same way. It ends with one
+table: the signals of each incident and the verdicts. Exits non-zero if a verdict is not
+the one the incident is known to give, so the demo cannot rot.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from rich import box
@@ -20,10 +25,13 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXED_AGENT = "examples.support_agent.fixed:run"
+RELEASED_AGENT = "examples.support_agent.agent:run"
+TRACE = "cassettes/traces/run_d77c.otlp.jsonl"
 EXPECTED = {
     "run_9fd2": ("reproduced", "fixed"),
     "run_a113": ("reproduced", "diverged"),
     "run_d77c": ("reproduced", "fixed"),
+    "trace run_d77c": ("reproduced", "fixed"),
 }
 
 
@@ -59,6 +67,15 @@ def main() -> int:
         original = replay_cli(console, "run", cassette)
         fixed = replay_cli(console, "run", cassette, "--agent", FIXED_AGENT)
         rows.append((path.stem, signals, original, fixed))
+    with tempfile.TemporaryDirectory(prefix="replay-demo-") as folder:
+        console.rule("[bold]production trace of run_d77c (OpenInference)")
+        signals = replay_cli(console, "inspect", TRACE)
+        imported = str(Path(folder) / "run_d77c.imported.yaml")
+        replay_cli(console, "import", TRACE, "-o", imported, show=False)
+        console.print(f"[bold]$ replay import {TRACE} -o {imported}[/bold]")
+        original = replay_cli(console, "run", imported, "--agent", RELEASED_AGENT)
+        fixed = replay_cli(console, "run", imported, "--agent", FIXED_AGENT)
+        rows.append(("trace run_d77c", signals, original, fixed))
     signals_table = Table(title="Incident signals", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("run", "first_error_span", "slowest_span", "stop_reason", "conclusion"):
         signals_table.add_column(column, min_width=len(column))

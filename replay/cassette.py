@@ -158,7 +158,9 @@ class Cassette:
     """One recorded run: format version, run context, step history and outcome.
 
     ``version`` is the version of the file it was read from; it is always written in the
-    current ``FORMAT_VERSION``.
+    current ``FORMAT_VERSION``. ``provenance`` is set on runs not recorded by agent-replay
+    (imported from traces): where they came from and what was reconstructed, so a verdict
+    can say "hypothesis".
     """
 
     context: RunContext
@@ -166,6 +168,7 @@ class Cassette:
     outcome: Outcome
     version: int = FORMAT_VERSION
     path: str | None = field(default=None, compare=False)
+    provenance: Mapping[str, Any] | None = None
 
     @property
     def run_id(self) -> str:
@@ -175,15 +178,18 @@ class Cassette:
         return replace(self, path=path)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "version": self.version,
             "run": self.context.to_dict(),
             "outcome": self.outcome.to_dict(),
             "steps": [step.to_dict() for step in self.steps],
         }
+        if self.provenance is not None:
+            data["provenance"] = dict(self.provenance)
+        return data
 
 
-_TOP_KEYS = frozenset({"version", "run", "outcome", "steps"})
+_TOP_KEYS = frozenset({"version", "run", "outcome", "steps", "provenance"})
 _RUN_KEYS = frozenset(
     {"run_id", "trace_id", "release", "workflow", "model", "entrypoint", "input", "recorded_at"}
 )
@@ -241,7 +247,17 @@ def cassette_from_dict(data: Any, *, path: str | None = None, verify: bool = Tru
                 )
         if all(same_plain(to_plain(step.args), step.args) for step in steps):
             mark_args_checked(steps)
-    return Cassette(context=context, steps=steps, outcome=outcome, version=version, path=path)
+    provenance = data.get("provenance")
+    if provenance is not None:
+        provenance = _require_mapping(provenance, path=path, step=None, name="provenance")
+    return Cassette(
+        context=context,
+        steps=steps,
+        outcome=outcome,
+        version=version,
+        path=path,
+        provenance=provenance,
+    )
 
 
 def format_version(data: Any, *, path: str | None = None) -> int:

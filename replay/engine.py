@@ -369,6 +369,7 @@ class ReplayResult:
     unserved: tuple[int, ...] = field(default=())
     policies: Mapping[tuple[str, str], MatchPolicy] = field(default_factory=dict)
     virtual_wait_s: float = 0.0
+    approximations: tuple[str, ...] = ()
 
     @property
     def diverged(self) -> bool:
@@ -406,6 +407,7 @@ class ReplayResult:
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "unserved": list(self.unserved),
             "virtual_wait_s": self.virtual_wait_s,
+            "approximations": list(self.approximations),
             "diff": self.diff.to_dict(),
         }
 
@@ -490,9 +492,7 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     _refuse_nesting()
     max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
-    session = ReplayingSession(
-        original.steps, trace_id=original.context.trace_id, cassette_path=original.path
-    )
+    session = _replaying_session(original)
     session.redactor = Redactor(load_policy())
     state = Replaying(cassette=original, session=session)
     clock = VirtualClock()
@@ -504,6 +504,18 @@ def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying
         raise
     finally:
         state.result = _result_of(original, session, state.outcome, clock)
+
+
+def _replaying_session(cassette: Cassette) -> ReplayingSession:
+    """The session serving a replay; runs imported from traces match tolerantly."""
+    if cassette.provenance is not None:
+        from replay.otel.replaying import ImportedSession, is_imported
+
+        if is_imported(cassette):
+            return ImportedSession(cassette)
+    return ReplayingSession(
+        cassette.steps, trace_id=cassette.context.trace_id, cassette_path=cassette.path
+    )
 
 
 def _result_of(
@@ -538,4 +550,5 @@ def _result_of(
         unserved=tuple(step.index for step in session.index.unserved()),
         policies=dict(session.policies),
         virtual_wait_s=round(clock.waited_s, 6),
+        approximations=tuple(getattr(session, "approximations", ())),
     )

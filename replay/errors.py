@@ -4,6 +4,7 @@
     ├── CassetteError             a cassette file cannot be read, parsed or validated
     │   └── CassetteVersionError  the file's format version is not one this build reads
     ├── CassetteWriteError        a cassette could not be written (disk, permissions)
+    ├── TraceError                OpenTelemetry trace files cannot be read or imported
     ├── EntrypointError           "module:function" cannot be imported or called
     ├── SessionError              a boundary used wrongly (nested record, no session, ...)
     ├── Divergence                replay asked for a call the cassette does not hold
@@ -93,6 +94,13 @@ class CassetteFormatWarning(UserWarning):
 
 class CassetteWriteError(ReplayError):
     """Writing a cassette failed; the previous file (if any) is left intact."""
+
+
+class TraceError(ReplayError):
+    """OTLP trace files cannot be read, or a trace cannot be imported or replayed as asked.
+
+    The message names the file and line (or trace id and span) and what to do.
+    """
 
 
 class EntrypointError(ReplayError):

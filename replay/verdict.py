@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from replay.canonical import short_class_name
@@ -130,6 +130,7 @@ class Verdict:
     first_divergence: int | None
     flaky_step: int | None = None
     original_outcome_unknown: bool = False
+    approximations: tuple[str, ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -137,7 +138,11 @@ class Verdict:
 
     @property
     def mode(self) -> str:
-        return "hypothesis" if self.original_outcome_unknown else self.kind.mode
+        """``hypothesis`` also when the original outcome is unknown, or the replay rested
+        on anything approximate (e.g. a run imported from a trace: ``approximations``)."""
+        if self.original_outcome_unknown or self.approximations:
+            return "hypothesis"
+        return self.kind.mode
 
     @property
     def exit_code(self) -> int:
@@ -162,6 +167,7 @@ class Verdict:
             "first_divergence": self.first_divergence,
             "divergence": first.divergence.to_dict() if first.divergence else None,
             "flaky_step": self.flaky_step,
+            "approximations": list(self.approximations),
             "original": run_summary(self.cassette.steps, self.cassette.outcome),
             "replay": run_summary(first.history, first.outcome),
             "diff": self.diff.to_dict(),
@@ -170,6 +176,12 @@ class Verdict:
 
 def judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
     """The verdict for replays of ``cassette``; pure: the replays have already run."""
+    verdict = _judge(cassette, results)
+    approximations = tuple(dict.fromkeys(a for r in verdict.results for a in r.approximations))
+    return replace(verdict, approximations=approximations) if approximations else verdict
+
+
+def _judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
     if not results:
         raise ValueError("judge() needs at least one replay result")
     results = tuple(results)

@@ -29,6 +29,7 @@ from replay.cli.inspection import inspect_command
 from replay.cli.migrate import migrate_command
 from replay.cli.record import record_command
 from replay.cli.run import run_command
+from replay.cli.traces import import_command
 
 __all__ = ["app", "main"]
 
@@ -89,6 +90,7 @@ for _name, _command in (
     ("inspect", inspect_command),
     ("run", run_command),
     ("diff", diff_command),
+    ("import", import_command),
     ("migrate", migrate_command),
 ):
     app.command(_name, help=command_help(_command.__doc__))(_command)

@@ -24,7 +24,8 @@ def inspect_command(
     cassettes: Annotated[
         list[Path],
         typer.Argument(
-            help="One cassette for its full report; several for a table.", show_default=False
+            help="One cassette (or trace) for its full report; several for a table.",
+            show_default=False,
         ),
     ],
     steps: Annotated[
@@ -34,11 +35,15 @@ def inspect_command(
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Triage a recorded run: first error, slowest span, repeated tools, hypotheses.
+    """Triage a recorded run (or OpenTelemetry traces): first error, slowest span, repeated
+    tools, hypotheses.
 
     With one cassette: a table of signals, the step timeline and the hypotheses, ranked.
     With several: one row per run (first error, slowest span, stop reason, conclusion).
     --json prints the signals as one object (with several: {"runs": [...]}).
+    OTLP/JSON trace files (.jsonl, .jsonl.gz) or folders of them are imported on the fly:
+    one run gets the same report; many get a table of runs (failing first) segmented by
+    release, workflow, model and tool.
 
     Examples:
 
@@ -46,6 +51,11 @@ def inspect_command(
 
       replay inspect cassettes/incidents/*.yaml --json
     """
+    from replay.cli.traces import inspect_traces, is_trace_input
+
+    if is_trace_input(cassettes):
+        inspect_traces(cassettes, steps=steps, as_json=as_json)
+        return
     from replay.signals import signals_of
     from replay.storage import load_cassette
 

@@ -247,6 +247,9 @@ def render_verdict(
     title.append(f"  {verdict.mode}: {MODE_NOTES.get(verdict.mode, '')}", style="dim")
     console.print(title)
     console.print(indented(Text(verdict.reason), 2))
+    if verdict.approximations:
+        console.print(Text("  a hypothesis because the replay rested on:", style="yellow"))
+        console.print(bullet_list(verdict.approximations, left=4))
     if expect is not None:
         wanted = Text(f"  expected {expect.value}: ")
         hit = verdict.verdict == expect.value

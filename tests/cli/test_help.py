@@ -15,15 +15,18 @@ from replay.cli.common import ReplayGroup
 from tests.cli.conftest import REPO, assert_fits, cli
 from tests.process import run_python
 
-COMMANDS = ["record", "inspect", "run", "diff", "migrate"]
+COMMANDS = ["record", "inspect", "run", "diff", "import", "migrate"]
 
 
 # The root help's command table, in order, with each command's summary.
 SUMMARIES = {
     "record": "Run an agent live and record every tool, model and clock call into a cassette.",
-    "inspect": "Triage a recorded run: first error, slowest span, repeated tools, hypotheses.",
+    "inspect": "Triage a recorded run (or OpenTelemetry traces): first error, slowest span, "
+    "repeated tools, hypotheses.",
     "run": "Replay the current code against a cassette and say what that proves.",
     "diff": "Compare two recorded runs step by step, e.g. one workflow on two releases.",
+    "import": "Import traced runs (OpenTelemetry, OTLP/JSON) as cassettes for triage and "
+    "replay.",
     "migrate": "Rewrite cassettes in the current format version (2), in place and atomically.",
     "scenario": "Keep reproduced incidents as regression tests that gate merges "
     "(scenarios/*.yaml).",
