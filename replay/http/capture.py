@@ -34,6 +34,7 @@ from replay.http.exchange import (
 )
 from replay.http.options import HttpOptions
 from replay.http.redact import Redactor
+from replay.mcp import carries_mcp_traffic
 
 OFFLINE_REASON = "the request was not sent: replay is offline"
 
@@ -85,8 +86,8 @@ _captures_lock = threading.Lock()
 def capture_for_caller() -> HttpCapture | None:
     """The capture of the session a request made here belongs to (None: send it live)."""
     session = active_session()
-    if session is None:
-        return None
+    if session is None or carries_mcp_traffic():
+        return None  # live, or an MCP connection's traffic (the MCP seam records it)
     return _captures.get(session)
 
 
