@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
-from mcp import types
+from mcp import MCPDeprecationWarning, types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -24,7 +25,7 @@ ORDERS = {
 MISSING = "B2"
 """The order id for which ``lookup_order`` fails (an ``isError`` result)."""
 
-server = MCPServer("orders", instructions="Look up and refund orders.")
+server = MCPServer("orders", instructions="Look up and refund orders.", log_level="WARNING")
 
 
 @server.tool()
@@ -57,6 +58,7 @@ async def summarize_order(order_id: str, ctx: Context) -> str:
 
 
 def main(argv: list[str]) -> None:
+    warnings.simplefilter("ignore", MCPDeprecationWarning)  # ctx.info and sampling, kept on purpose
     log = os.environ.get("MCP_ORDERS_LOG")
     if log:
         with open(log, "a", encoding="utf-8") as file:

@@ -1,0 +1,67 @@
+"""The plain mcp ``ClientSession`` over stdio and streamable HTTP: recorded live,
+replayed with the server unavailable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from replay.engine import record_run
+from replay.storage import load_cassette
+from replay.verdict import verdict_for
+from tests.mcp.server import MISSING
+
+AGENT = "tests.mcp.agents:plain"
+FIXED = "tests.mcp.agents:plain_fixed"
+TRANSPORTS = ["stdio", "http"]
+
+
+def record(env, path: Path, order_id: str, transport: str, agent: str = AGENT):
+    env.live()
+    cassette = record_run(agent, path, input={"order_id": order_id, "transport": transport})
+    env.offline()
+    return cassette
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_healthy_run_replays_as_match_without_the_server(env, tmp_path, transport):
+    cassette = record(env, tmp_path / "ok.yaml", "A1", transport)
+    assert cassette.outcome.stop_reason == "completed"
+    starts = env.starts()
+
+    verdict = verdict_for(cassette, repeats=2)
+
+    assert verdict.verdict == "match", verdict.reason
+    assert verdict.mode == "evidence"
+    assert env.starts() == starts  # no server process was started
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_failing_tool_run_reproduces_and_a_fix_verifies_fixed(env, tmp_path, transport):
+    cassette = record(env, tmp_path / "fail.yaml", MISSING, transport)
+    assert cassette.outcome.error_class == "tests.mcp.agents.OrderLookupFailed"
+
+    assert verdict_for(cassette, repeats=1).verdict == "reproduced"
+    fixed = verdict_for(cassette, agent=FIXED, repeats=1)
+    assert fixed.verdict == "fixed", fixed.reason
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_cassette_reads_like_local_tools(env, tmp_path, transport):
+    cassette = load_cassette(record(env, tmp_path / "c.yaml", MISSING, transport).path)
+
+    kinds = [(step.kind, step.name) for step in cassette.steps]
+    assert kinds == [
+        ("mcp", "orders.initialize"),
+        ("mcp", "orders.tools/list"),  # listed twice, recorded once
+        ("tool", "orders.lookup_order"),
+    ]
+    init, _, call = cassette.steps
+    assert init.args == {"server": "mcp-orders" if transport == "stdio" else "http://127.0.0.1/mcp"}
+    assert call.args == {"order_id": MISSING}
+    assert call.error.error_class == "replay.mcp.MCPToolError"
+    assert call.error.message == f"Error executing tool lookup_order: order {MISSING} not found"
+    assert call.http["mcp"]["result"]["isError"] is True
+    logged = [m["message"]["params"]["data"] for m in call.http["mcp"]["messages"]]
+    assert logged == [f"looking up {MISSING}"]
