@@ -26,19 +26,27 @@ def orders_url() -> str:
     return os.environ["ORDERS_MCP_URL"]
 
 
+def orders_command() -> str:
+    return os.environ.get("ORDERS_MCP_COMMAND", STDIO_COMMAND)
+
+
+def _transport(transport: str) -> Any:
+    from mcp import StdioServerParameters, stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+
+    if transport == "stdio":
+        return stdio_client(StdioServerParameters(command=orders_command()))
+    return streamable_http_client(orders_url())
+
+
 # --- the plain ClientSession ----------------------------------------------------------
 
 
 async def _plain_lookup(order_id: str, transport: str) -> Any:
-    from mcp import ClientSession, StdioServerParameters, stdio_client
-    from mcp.client.streamable_http import streamable_http_client
+    from mcp import ClientSession
 
     async with AsyncExitStack() as stack:
-        if transport == "stdio":
-            streams = stdio_client(StdioServerParameters(command=STDIO_COMMAND))
-        else:
-            streams = streamable_http_client(orders_url())
-        read, write = await stack.enter_async_context(streams)
+        read, write = await stack.enter_async_context(_transport(transport))
         session = await stack.enter_async_context(ClientSession(read, write))
         await session.initialize()
         listed = await session.list_tools()
@@ -62,6 +70,31 @@ async def plain_fixed(order_id: str, transport: str = "stdio") -> dict[str, Any]
     return {"order_id": order_id, "details": result.content[0].text}
 
 
+async def plain_summary(order_id: str, transport: str = "stdio") -> dict[str, Any]:
+    """A tool that asks the client's model mid-call (MCP sampling): the request must reach
+    the client while the call is in flight, or the server waits forever."""
+    import anyio
+    from mcp import ClientSession, types
+
+    asked: list[str] = []
+
+    async def sampling(context: Any, params: Any) -> Any:
+        asked.append(params.messages[0].content.text)
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text="all good"), model=MODEL
+        )
+
+    with anyio.fail_after(30):
+        async with AsyncExitStack() as stack:
+            read, write = await stack.enter_async_context(_transport(transport))
+            session = await stack.enter_async_context(
+                ClientSession(read, write, sampling_callback=sampling)
+            )
+            await session.initialize()
+            result = await session.call_tool("summarize_order", {"order_id": order_id})
+    return {"summary": result.content[0].text, "asked": asked}
+
+
 # --- openai-agents ---------------------------------------------------------------------
 
 
@@ -72,7 +105,7 @@ async def _openai_agents_run(order_id: str, transport: str) -> Any:
 
     set_tracing_disabled(True)
     if transport == "stdio":
-        server: Any = MCPServerStdio(params={"command": STDIO_COMMAND}, name="orders")
+        server: Any = MCPServerStdio(params={"command": orders_command()}, name="orders")
     else:
         server = MCPServerStreamableHttp(params={"url": orders_url()}, name="orders")
     model = OpenAIChatCompletionsModel(model=MODEL, openai_client=AsyncOpenAI(max_retries=0))
@@ -115,7 +148,7 @@ def _pydantic_agent(transport: str) -> Any:
     from pydantic_ai.providers.openai import OpenAIProvider
 
     if transport == "stdio":
-        client: Any = StdioTransport(command=STDIO_COMMAND, args=[], keep_alive=False)
+        client: Any = StdioTransport(command=orders_command(), args=[], keep_alive=False)
     else:
         client = orders_url()
     toolset = MCPToolset(client, tool_error_behavior="error")
