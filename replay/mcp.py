@@ -31,7 +31,7 @@ its answer on replay; a server request among them (sampling, elicitation) waits 
 client's answer, as it did live. A JSON-RPC error answer is the step's error
 (``MCPRequestError``). Addresses: a stdio server is its command's file name and arguments
 (``mcp-orders --db x``), an HTTP server its URL, without the port for a loopback host (local
-test servers get a new port per run).
+test servers get a new port per run). Written for the mcp SDK 2.x.
 
 Importing this module does not import ``mcp``; ``seam()`` does, when it is installed.
 """
@@ -45,6 +45,7 @@ import importlib.util
 import math
 import os
 import shlex
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -56,7 +57,6 @@ from replay.boundary import (
     Call,
     RecordingSession,
     ReplayingSession,
-    Session,
     active_session,
     copy_plain,
 )
@@ -107,13 +107,14 @@ def stdio_address(server: Any, *_: Any, **__: Any) -> str:
 
 
 def url_address(url: Any, *_: Any, **__: Any) -> str:
-    """The server's URL; the port of a loopback host is left out."""
+    """The server's URL without credentials or query (they may hold secrets); the port of a
+    loopback host is left out (local test servers get a new port per run)."""
     parts = urlsplit(str(url))
     host = parts.hostname or ""
-    netloc = parts.netloc
-    if host and is_loopback(2, (host, 0)) and parts.port is not None:
-        netloc = f"[{host}]" if ":" in host else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None and not is_loopback(socket.AF_INET, (host, 0)):
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 # --- JSON-RPC messages as plain data ---------------------------------------------------
@@ -123,7 +124,6 @@ def _plain_message(item: Any) -> dict[str, Any] | None:
     """A ``SessionMessage`` (or a bare JSON-RPC message) as its wire dict; None for
     transport errors passed along the stream."""
     message = getattr(item, "message", item)
-    message = getattr(message, "root", message)  # mcp 1.x wraps it in a RootModel
     dump = getattr(message, "model_dump", None)
     if dump is None:
         return None
@@ -132,13 +132,10 @@ def _plain_message(item: Any) -> dict[str, Any] | None:
 
 def _session_message(plain: dict[str, Any]) -> Any:
     """A ``SessionMessage`` for a wire dict, built with the installed SDK's own types."""
+    from mcp import types
     from mcp.shared.message import SessionMessage
 
-    types = importlib.import_module("mcp.types")
-    adapter = getattr(types, "jsonrpc_message_adapter", None)
-    if adapter is not None:
-        return SessionMessage(message=adapter.validate_python(plain, by_name=False))
-    return SessionMessage(message=types.JSONRPCMessage.model_validate(plain))
+    return SessionMessage(message=types.jsonrpc_message_adapter.validate_python(plain))
 
 
 def _is_request(plain: dict[str, Any]) -> bool:
@@ -573,7 +570,6 @@ def _transport_seam(
 TRANSPORTS: tuple[tuple[str, str, Callable[..., str]], ...] = (
     ("mcp.client.stdio", "stdio_client", stdio_address),
     ("mcp.client.streamable_http", "streamable_http_client", url_address),
-    ("mcp.client.streamable_http", "streamablehttp_client", url_address),
     ("mcp.client.sse", "sse_client", url_address),
 )
 """The transport clients the seam replaces: module, name, and how to name the server."""
@@ -629,7 +625,7 @@ def available() -> bool:
     return importlib.util.find_spec("mcp") is not None
 
 
-def seam(session: Session | None = None) -> contextlib.AbstractContextManager[Any]:
+def seam() -> contextlib.AbstractContextManager[Any]:
     """Install the MCP seam while a recording or replaying session is open (shared by
     concurrent sessions, removed by the last one); a no-op without the mcp SDK."""
     global _SEAM

@@ -95,6 +95,26 @@ async def plain_summary(order_id: str, transport: str = "stdio") -> dict[str, An
     return {"summary": result.content[0].text, "asked": asked}
 
 
+async def plain_resources(order_id: str, transport: str = "stdio") -> dict[str, Any]:
+    """Resources and prompts: a JSON-RPC error answer (an unknown order's notes) raises
+    ``MCPError`` in the client, live and replayed."""
+    from mcp import ClientSession, MCPError
+
+    failure = None
+    async with AsyncExitStack() as stack:
+        read, write = await stack.enter_async_context(_transport(transport))
+        session = await stack.enter_async_context(ClientSession(read, write))
+        await session.initialize()
+        prompt = await session.get_prompt("apology", {"order_id": order_id})
+        try:
+            notes = await session.read_resource(f"orders://{order_id}")
+        except MCPError as exc:
+            failure = str(exc)
+    if failure is not None:
+        raise OrderLookupFailed(failure)
+    return {"prompt": prompt.messages[0].content.text, "notes": notes.contents[0].text}
+
+
 # --- openai-agents ---------------------------------------------------------------------
 
 

@@ -57,6 +57,20 @@ async def summarize_order(order_id: str, ctx: Context) -> str:
     return f"summary: {answer.content.text}"
 
 
+@server.resource("orders://{order_id}")
+def order_notes(order_id: str) -> str:
+    """The notes kept on an order."""
+    if order_id not in ORDERS:
+        raise ValueError(f"no notes for order {order_id}")
+    return f"notes on {order_id}: handle with care"
+
+
+@server.prompt()
+def apology(order_id: str) -> str:
+    """A prompt apologising for an order."""
+    return f"Apologise for the delay of order {order_id}."
+
+
 def main(argv: list[str]) -> None:
     warnings.simplefilter("ignore", MCPDeprecationWarning)  # ctx.info and sampling, kept on purpose
     log = os.environ.get("MCP_ORDERS_LOG")

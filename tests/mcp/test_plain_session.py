@@ -65,3 +65,28 @@ def test_cassette_reads_like_local_tools(env, tmp_path, transport):
     assert call.http["mcp"]["result"]["isError"] is True
     logged = [m["message"]["params"]["data"] for m in call.http["mcp"]["messages"]]
     assert logged == [f"looking up {MISSING}"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_resources_prompts_and_a_json_rpc_error_are_served(env, tmp_path, transport):
+    agent = "tests.mcp.agents:plain_resources"
+    healthy = record(env, tmp_path / "ok.yaml", "A1", transport, agent=agent)
+    failing = record(env, tmp_path / "fail.yaml", MISSING, transport, agent=agent)
+
+    assert healthy.outcome.output["notes"] == "notes on A1: handle with care"
+    assert [s.name for s in healthy.steps] == [
+        "orders.initialize",
+        "orders.prompts/get",
+        "orders.resources/read",
+    ]
+    read = failing.steps[-1]
+    assert (read.kind, read.name, read.args) == (
+        "mcp",
+        "orders.resources/read",
+        {"uri": "orders://B2"},
+    )
+    assert read.error.error_class == "replay.mcp.MCPRequestError"
+    assert verdict_for(healthy, repeats=1).verdict == "match"
+    replayed = verdict_for(failing, repeats=1)
+    assert replayed.verdict == "reproduced", replayed.reason
+    assert replayed.replay.outcome.error.message == failing.outcome.error.message
