@@ -33,20 +33,22 @@ client's answer, as it did live. A JSON-RPC error answer is the step's error
 (``mcp-orders --db x``), an HTTP server its URL, without the port for a loopback host (local
 test servers get a new port per run). Written for the mcp SDK 2.x.
 
-Importing this module does not import ``mcp``; ``seam()`` does, when it is installed.
+Importing this module does not import ``mcp``, and neither does a session of an agent that
+never imports it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import importlib
-import importlib.util
+import importlib.abc
+import importlib.machinery
 import math
 import os
 import shlex
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -584,8 +586,10 @@ def _generator_cell(cm_function: Any, where: str) -> Any:
     code = getattr(cm_function, "__code__", None)
     closure = getattr(cm_function, "__closure__", None) or ()
     names = code.co_freevars if code is not None else ()
+    wrapped = getattr(cm_function, "__wrapped__", None)
     for name, cell in zip(names, closure, strict=False):
-        if name == "func" and cell.cell_contents is getattr(cm_function, "__wrapped__", None):
+        held = cell.cell_contents
+        if name == "func" and wrapped in (held, getattr(held, "__replay_seam__", None)):
             return cell
     raise ReplayError(
         f"{where} is not an @asynccontextmanager function as agent-replay expects; this "
@@ -594,45 +598,91 @@ def _generator_cell(cm_function: Any, where: str) -> Any:
     )
 
 
-def _install() -> Callable[[], None]:
-    undo: list[tuple[Any, Any]] = []
-    seen: set[int] = set()
-    for module_name, attribute, address_of in TRANSPORTS:
+class _Seam:
+    """The transport functions replaced while at least one session is open (shared by
+    concurrent sessions, undone by the last one out).
+
+    Only modules already imported are changed when a session opens; one imported during a
+    session is changed as it loads (``_SeamOnImport``). So agents that import mcp lazily
+    are covered, and sessions of agents that never use it do not import the SDK.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._users = 0
+        self._undo: list[tuple[Any, Any]] = []
+        self._finder = _SeamOnImport(self)
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                try:
+                    for module_name in _MODULES:
+                        if module_name in sys.modules:
+                            self.seam_module(sys.modules[module_name])
+                    sys.meta_path.insert(0, self._finder)
+                except BaseException:
+                    self._restore()
+                    raise
+            self._users += 1
         try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        cm_function = getattr(module, attribute, None)
-        if cm_function is None or id(cm_function) in seen:
-            continue
-        seen.add(id(cm_function))
-        cell = _generator_cell(cm_function, f"{module_name}.{attribute}")
-        undo.append((cell, cell.cell_contents))
-        cell.cell_contents = _transport_seam(cell.cell_contents, address_of)
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._restore()
 
-    def restore() -> None:
-        for cell, original in reversed(undo):
+    def seam_module(self, module: Any) -> None:
+        """Replace the transport functions ``module`` defines (once)."""
+        with self._lock:
+            for module_name, attribute, address_of in TRANSPORTS:
+                cm_function = getattr(module, attribute, None)
+                if module_name != module.__name__ or cm_function is None:
+                    continue
+                cell = _generator_cell(cm_function, f"{module_name}.{attribute}")
+                if getattr(cell.cell_contents, "__replay_seam__", None) is not None:
+                    continue
+                self._undo.append((cell, cell.cell_contents))
+                cell.cell_contents = _transport_seam(cell.cell_contents, address_of)
+
+    def _restore(self) -> None:
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self._finder)
+        for cell, original in reversed(self._undo):
             cell.cell_contents = original
-
-    return restore
-
-
-_SEAM: Any = None
+        self._undo.clear()
 
 
-def available() -> bool:
-    """Whether the mcp SDK is installed (the seam is then installed with each session)."""
-    return importlib.util.find_spec("mcp") is not None
+class _SeamOnImport(importlib.abc.MetaPathFinder):
+    """Seams a transport module right after it is imported during a session."""
+
+    def __init__(self, seam: _Seam) -> None:
+        self._seam = seam
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname not in _MODULES:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        loader = getattr(spec, "loader", None)
+        execute = getattr(loader, "exec_module", None)
+        if execute is None:
+            return None
+        seam = self._seam
+
+        def exec_module(module: Any) -> None:
+            execute(module)
+            seam.seam_module(module)
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]  # this module's loader only
+        return spec
 
 
-def seam() -> contextlib.AbstractContextManager[Any]:
-    """Install the MCP seam while a recording or replaying session is open (shared by
-    concurrent sessions, removed by the last one); a no-op without the mcp SDK."""
-    global _SEAM
-    if not available():
-        return contextlib.nullcontext()
-    if _SEAM is None:
-        from replay.http.capture import SharedPatch
+_MODULES = frozenset(module_name for module_name, _, _ in TRANSPORTS)
+_SEAM = _Seam()
 
-        _SEAM = SharedPatch(_install)
+
+def seam() -> contextlib.AbstractContextManager[None]:
+    """Install the MCP seam for a recording or replaying session (see ``_Seam``)."""
     return _SEAM()

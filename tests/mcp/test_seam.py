@@ -61,3 +61,25 @@ def test_importing_replay_and_its_mcp_module_does_not_import_the_sdk():
     code = "import replay, replay.mcp, replay.http.capture, sys; print('mcp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+LAZY_IMPORT = """
+import sys, replay
+with replay.record(sys.argv[1]):
+    print('mcp' in sys.modules)
+    import mcp.client.stdio as stdio
+    from replay.mcp import _generator_cell
+    cell = _generator_cell(stdio.stdio_client, 'stdio_client')
+    print(hasattr(cell.cell_contents, '__replay_seam__'))
+print(hasattr(cell.cell_contents, '__replay_seam__'))
+"""
+
+
+def test_sessions_do_not_import_the_sdk_and_seam_it_when_the_agent_does(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-c", LAZY_IMPORT, str(tmp_path / "run.yaml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["False", "True", "False"]
