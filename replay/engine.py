@@ -147,7 +147,7 @@ def _network_seams(session: Session) -> Iterator[None]:
             pass
         else:
             stack.enter_context(intercept(session))
-        stack.enter_context(mcp.seam())
+        stack.enter_context(mcp.seam(session))
         yield
 
 

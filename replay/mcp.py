@@ -59,6 +59,7 @@ from replay.boundary import (
     Call,
     RecordingSession,
     ReplayingSession,
+    Session,
     active_session,
     copy_plain,
 )
@@ -251,11 +252,11 @@ class RecordedConnection:
         if _is_request(plain):
             self.server_requests[_id_key(plain["id"])] = owner
 
-    def closed(self) -> None:
-        """Finish the requests the connection closed under (no answer came)."""
+    def closed(self, reason: str = "Connection closed") -> None:
+        """Finish the requests still waiting for an answer (none will be recorded)."""
         for key in list(self.in_flight):
             request = self.in_flight.pop(key)
-            self._finish(request, {"error": {"code": -32000, "message": "Connection closed"}})
+            self._finish(request, {"error": {"code": -32000, "message": reason}})
 
     def _owner(self, plain: dict[str, Any]) -> _InFlight | None:
         params = plain.get("params") or {}
@@ -386,17 +387,23 @@ async def _recorded(
     with _marked_traffic():
         read, write = await transport.__aenter__()
     connection = RecordedConnection(session, address)
+    _open_connections.setdefault(session, set()).add(connection)
     try:
         yield _TappedRead(read, connection), _TappedWrite(write, connection)
     except BaseException:
-        connection.closed()
+        _close(connection)
         with _marked_traffic():
             if not await transport.__aexit__(*sys.exc_info()):
                 raise
     else:
-        connection.closed()
+        _close(connection)
         with _marked_traffic():
             await transport.__aexit__(None, None, None)
+
+
+def _close(connection: RecordedConnection) -> None:
+    connection.closed()
+    _open_connections.get(connection.session, set()).discard(connection)
 
 
 # --- replaying -------------------------------------------------------------------------
@@ -683,6 +690,19 @@ _MODULES = frozenset(module_name for module_name, _, _ in TRANSPORTS)
 _SEAM = _Seam()
 
 
-def seam() -> contextlib.AbstractContextManager[None]:
-    """Install the MCP seam for a recording or replaying session (see ``_Seam``)."""
-    return _SEAM()
+_open_connections: dict[Session, set[RecordedConnection]] = {}
+
+
+@contextlib.contextmanager
+def seam(session: Session) -> Iterator[None]:
+    """Install the MCP seam for a recording or replaying ``session`` (see ``_Seam``).
+
+    When it ends, requests still in flight on the session's connections are recorded as
+    unanswered, so the cassette written next has no hole where they were reserved.
+    """
+    try:
+        with _SEAM():
+            yield
+    finally:
+        for connection in _open_connections.pop(session, ()):
+            connection.closed("no answer before the recording ended")

@@ -14,6 +14,7 @@ import os
 import sys
 import warnings
 
+import anyio
 from mcp import MCPDeprecationWarning, types
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -24,6 +25,8 @@ ORDERS = {
 }
 MISSING = "B2"
 """The order id for which ``lookup_order`` fails (an ``isError`` result)."""
+SLOW = "Z9"
+"""The order id for which ``lookup_order`` takes a minute to answer."""
 
 server = MCPServer("orders", instructions="Look up and refund orders.", log_level="WARNING")
 
@@ -32,6 +35,8 @@ server = MCPServer("orders", instructions="Look up and refund orders.", log_leve
 async def lookup_order(order_id: str, ctx: Context) -> dict:
     """Look up an order by its id."""
     await ctx.info(f"looking up {order_id}")
+    if order_id == SLOW:
+        await anyio.sleep(60)
     if order_id not in ORDERS:
         raise ToolError(f"order {order_id} not found")
     return ORDERS[order_id]

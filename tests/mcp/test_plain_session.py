@@ -3,6 +3,8 @@ replayed with the server unavailable."""
 
 from __future__ import annotations
 
+import contextlib
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,37 @@ def test_resources_prompts_and_a_json_rpc_error_are_served(env, tmp_path, transp
     replayed = verdict_for(failing, repeats=1)
     assert replayed.verdict == "reproduced", replayed.reason
     assert replayed.replay.outcome.error.message == failing.outcome.error.message
+
+
+def test_a_call_in_flight_when_the_recording_ends_is_recorded_unanswered(env, tmp_path):
+    import anyio
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    import replay
+    from tests.mcp.server import SLOW
+
+    path = tmp_path / "cut.yaml"
+
+    async def scenario() -> None:
+        async def lookup(session: ClientSession) -> None:
+            with contextlib.suppress(Exception):  # the connection closes under it
+                await session.call_tool("lookup_order", {"order_id": SLOW})
+
+        async with anyio.create_task_group() as tasks, AsyncExitStack() as stack:
+            with replay.record(path):  # the connection outlives the recording
+                read, write = await stack.enter_async_context(
+                    stdio_client(StdioServerParameters(command="mcp-orders"))
+                )
+                session = await stack.enter_async_context(ClientSession(read, write))
+                await session.initialize()
+                tasks.start_soon(lookup, session)
+                await anyio.sleep(0.5)
+
+    anyio.run(scenario)
+
+    steps = load_cassette(path).steps
+    assert [(s.index, s.name) for s in steps] == [
+        (0, "orders.initialize"),
+        (1, "orders.lookup_order"),
+    ]
+    assert steps[1].error.message.startswith("no answer before the recording ended")
