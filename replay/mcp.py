@@ -76,12 +76,14 @@ _mcp_traffic: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
-class MCPToolError(ReplayError):
-    """An MCP tool answered with ``isError``: the message is the tool's text."""
+class MCPToolError(Exception):
+    """The error class of a step whose MCP tool answered with ``isError`` (the message is
+    the tool's text). The client never sees it raised: it gets the tool's result."""
 
 
-class MCPRequestError(ReplayError):
-    """An MCP server answered a request with a JSON-RPC error (code and message)."""
+class MCPRequestError(Exception):
+    """The error class of a step whose MCP request got a JSON-RPC error answer (message
+    and code); the client gets that answer, as it did live."""
 
 
 def carries_mcp_traffic() -> bool:
