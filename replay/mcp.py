@@ -425,20 +425,19 @@ class ServedConnection:
         self.address = address
         self.server = _server_name(None, address)
         self.to_client, self.read = anyio.create_memory_object_stream[Any](math.inf)
-        handshakes = [
+        self.handshakes = [
             step
             for step in recorded
             if step.kind == "mcp"
             and step.name.endswith(".initialize")
             and step.args == {"server": address}
         ]
-        self.handshake_name = handshakes[0].name if handshakes else None
         self.setup_answers: dict[tuple[str, str], Any] = {}
         self.answered: dict[str, Any] = {}  # served server requests awaiting the client
 
     def refuse_unknown(self) -> None:
         """Raise the ``Divergence`` of connecting to a server the cassette never reached."""
-        if self.handshake_name is not None:
+        if self.handshakes:
             return
         raise self.session.diverge(
             None,
@@ -471,7 +470,7 @@ class ServedConnection:
         method, params = plain["method"], plain.get("params")
         args = _request_args(method, params, self.address)
         if method in HANDSHAKES:
-            kind, name = "mcp", self.handshake_name or f"{self.server}.initialize"
+            kind, name = "mcp", self._handshake_name()
         else:
             kind, name = _kind_and_name(method, params, self.server)
         call = Call.of_plain(kind, name, args)
@@ -496,6 +495,15 @@ class ServedConnection:
         if _is_setup(method):
             self.setup_answers[key] = result
         return {"result": result}, http
+
+    def _handshake_name(self) -> str:
+        """The name of the next recorded handshake with this server: a handshake that
+        failed before the server named itself is named after its address."""
+        unserved = {step.index for step in self.session.index.unserved()}
+        return next(
+            (step.name for step in self.handshakes if step.index in unserved),
+            self.handshakes[0].name,
+        )
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         """Send a recorded server message; a server request waits for the client's answer."""

@@ -115,6 +115,18 @@ async def plain_resources(order_id: str, transport: str = "stdio") -> dict[str, 
     return {"prompt": prompt.messages[0].content.text, "notes": notes.contents[0].text}
 
 
+async def plain_client(order_id: str, transport: str = "stdio") -> str:
+    """The mcp SDK's high-level ``Client``: it probes the 2026 ``server/discover``
+    handshake first."""
+    from mcp import Client
+
+    async with Client(_transport(transport)) as client:
+        result = await client.call_tool("lookup_order", {"order_id": order_id})
+    if result.is_error:
+        raise OrderLookupFailed(result.content[0].text)
+    return result.content[0].text
+
+
 # --- openai-agents ---------------------------------------------------------------------
 
 

@@ -126,3 +126,16 @@ def test_a_call_in_flight_when_the_recording_ends_is_recorded_unanswered(env, tm
         (1, "orders.lookup_order"),
     ]
     assert steps[1].error.message.startswith("no answer before the recording ended")
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_the_high_level_client_and_its_discover_handshake(env, tmp_path, transport):
+    agent = "tests.mcp.agents:plain_client"
+    healthy = record(env, tmp_path / "ok.yaml", "A1", transport, agent=agent)
+    failing = record(env, tmp_path / "fail.yaml", MISSING, transport, agent=agent)
+
+    assert healthy.outcome.stop_reason == "completed", healthy.outcome
+    assert healthy.steps[0].kind == "mcp" and healthy.steps[0].name.endswith(".initialize")
+    assert ("tool", "orders.lookup_order") in [(s.kind, s.name) for s in healthy.steps]
+    assert verdict_for(healthy, repeats=1).verdict == "match"
+    assert verdict_for(failing, repeats=1).verdict == "reproduced"
