@@ -460,9 +460,10 @@ class ServedConnection:
         if not _is_request(plain):
             return  # client notifications (initialized, cancelled) have no answer to serve
         answer, http = self._answer(plain)
+        meta = (plain.get("params") or {}).get("_meta") or {}
         for entry in (http or {}).get("mcp", {}).get("messages", ()):
             if entry.get("from") == "server":
-                await self._deliver(entry["message"])
+                await self._deliver(_for_request(entry["message"], meta.get("progressToken")))
         response = {"jsonrpc": "2.0", "id": plain["id"], **answer}
         self.to_client.send_nowait(_session_message(response))
 
@@ -516,6 +517,14 @@ class ServedConnection:
             await done.wait()
         else:
             self.to_client.send_nowait(_session_message(message))
+
+
+def _for_request(message: dict[str, Any], progress_token: Any) -> dict[str, Any]:
+    """A recorded message as sent again for a request: progress carries the token of the
+    request now in flight (its id may differ from the recorded one)."""
+    if message.get("method") != "notifications/progress" or progress_token is None:
+        return message
+    return {**message, "params": {**message.get("params", {}), "progressToken": progress_token}}
 
 
 def _error_of(exc: BaseException) -> dict[str, Any]:

@@ -71,12 +71,17 @@ async def plain_fixed(order_id: str, transport: str = "stdio") -> dict[str, Any]
 
 
 async def plain_summary(order_id: str, transport: str = "stdio") -> dict[str, Any]:
-    """A tool that asks the client's model mid-call (MCP sampling): the request must reach
-    the client while the call is in flight, or the server waits forever."""
+    """A tool that reports progress and asks the client's model mid-call (MCP sampling):
+    the request must reach the client while the call is in flight, or the server waits
+    forever."""
     import anyio
     from mcp import ClientSession, types
 
     asked: list[str] = []
+    progress: list[Any] = []
+
+    async def progressed(done: float, total: float | None, message: str | None) -> None:
+        progress.append([done, total, message])
 
     async def sampling(context: Any, params: Any) -> Any:
         asked.append(params.messages[0].content.text)
@@ -91,8 +96,10 @@ async def plain_summary(order_id: str, transport: str = "stdio") -> dict[str, An
                 ClientSession(read, write, sampling_callback=sampling)
             )
             await session.initialize()
-            result = await session.call_tool("summarize_order", {"order_id": order_id})
-    return {"summary": result.content[0].text, "asked": asked}
+            result = await session.call_tool(
+                "summarize_order", {"order_id": order_id}, progress_callback=progressed
+            )
+    return {"summary": result.content[0].text, "asked": asked, "progress": progress}
 
 
 async def plain_resources(order_id: str, transport: str = "stdio") -> dict[str, Any]:

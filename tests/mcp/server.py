@@ -51,6 +51,7 @@ def refund_order(order_id: str, amount: float) -> str:
 @server.tool()
 async def summarize_order(order_id: str, ctx: Context) -> str:
     """Summarize an order by asking the client's model (an MCP sampling request)."""
+    await ctx.report_progress(1, 2, "asking the model")
     answer = await ctx.session.create_message(
         [
             types.SamplingMessage(

@@ -83,3 +83,16 @@ def test_sessions_do_not_import_the_sdk_and_seam_it_when_the_agent_does(tmp_path
         check=True,
     )
     assert out.stdout.split() == ["False", "True", "False"]
+
+
+def test_replayed_progress_carries_the_token_of_the_request_in_flight():
+    recorded = {
+        "jsonrpc": "2.0",
+        "method": "notifications/progress",
+        "params": {"progressToken": 3, "progress": 1},
+    }
+    log = {"jsonrpc": "2.0", "method": "notifications/message", "params": {"data": "x"}}
+
+    assert replay_mcp._for_request(recorded, 7)["params"] == {"progressToken": 7, "progress": 1}
+    assert replay_mcp._for_request(recorded, None) is recorded
+    assert replay_mcp._for_request(log, 7) is log

@@ -1,6 +1,6 @@
 """Server messages pass through live while recording and are kept with their step: a
-tool that asks the client's model mid-call (sampling) completes over stdio and HTTP, and
-its replay asks the client again, from the cassette."""
+tool that reports progress and asks the client's model mid-call (sampling) completes over
+stdio and HTTP, and its replay reports and asks the client again, from the cassette."""
 
 from __future__ import annotations
 
@@ -18,13 +18,22 @@ def test_sampling_request_reaches_the_client_live_and_again_on_replay(env, tmp_p
         AGENT, tmp_path / "s.yaml", input={"order_id": "A1", "transport": transport}
     )
 
-    assert cassette.outcome.output == {"summary": "summary: all good", "asked": ["summarize A1"]}
+    assert cassette.outcome.output == {
+        "summary": "summary: all good",
+        "asked": ["summarize A1"],
+        "progress": [[1.0, 2.0, "asking the model"]],
+    }
     step = next(s for s in cassette.steps if s.kind == "tool")
     assert step.name == "orders.summarize_order"
     kept = [(m["from"], m["message"].get("method")) for m in step.http["mcp"]["messages"]]
-    assert kept == [("server", "sampling/createMessage"), ("client", None)]
+    assert kept == [
+        ("server", "notifications/progress"),
+        ("server", "sampling/createMessage"),
+        ("client", None),
+    ]
 
     env.offline()
     verdict = verdict_for(cassette, repeats=1)
     assert verdict.verdict == "match", verdict.reason
-    assert verdict.replay.outcome.output["asked"] == ["summarize A1"]  # the callback ran again
+    # The sampling and progress callbacks ran again, from the cassette.
+    assert verdict.replay.outcome.output == cassette.outcome.output
