@@ -63,6 +63,19 @@ async def plain(order_id: str, transport: str = "stdio") -> dict[str, Any]:
     return {"order_id": order_id, "details": result.content[0].text}
 
 
+async def plain_refund(order_id: str, transport: str = "stdio") -> str:
+    """A change to ``plain``: it refunds instead of looking the order up."""
+    from mcp import ClientSession
+
+    async with AsyncExitStack() as stack:
+        read, write = await stack.enter_async_context(_transport(transport))
+        session = await stack.enter_async_context(ClientSession(read, write))
+        await session.initialize()
+        await session.list_tools()
+        result = await session.call_tool("refund_order", {"order_id": order_id, "amount": 5})
+    return result.content[0].text
+
+
 async def plain_fixed(order_id: str, transport: str = "stdio") -> dict[str, Any]:
     result = await _plain_lookup(order_id, transport)
     if result.is_error:

@@ -81,3 +81,17 @@ def test_inspect_names_the_failing_mcp_tool_and_run_reproduces(env, fake_llm, tm
     assert run.json()["verdict"] == "reproduced", run
     fixed = cli("run", path, "--agent", "tests.mcp.agents:openai_agents_fixed", "--json")
     assert fixed.json()["verdict"] == "fixed", fixed
+
+
+def test_a_new_mcp_tool_call_diverges_like_a_local_one(env, tmp_path):
+    cassette = record_run(
+        "tests.mcp.agents:plain", tmp_path / "c.yaml", input={"order_id": "A1", "transport": "http"}
+    )
+    env.offline()
+
+    result = replay_once(cassette, agent="tests.mcp.agents:plain_refund")
+
+    info = result.divergence
+    assert (info.kind, info.name) == ("tool", "orders.refund_order")
+    assert info.nearest_step == 2  # orders.lookup_order
+    assert result.outcome.stop_reason == "diverged"
