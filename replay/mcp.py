@@ -277,7 +277,7 @@ class RecordedConnection:
             self.server = _server_name(result, self.address)
         key = (request.method, stable_hash(request.args))
         if request.index is None:  # a repeated setup request
-            if "result" in answer and same_answer(self.setup_answers.get(key), result):
+            if "result" in answer and _same_answer(self.setup_answers.get(key), result):
                 return
             request.index, _ = self.session.reserve()
         kind, name = _kind_and_name(request.method, request.params, self.server)
@@ -307,7 +307,8 @@ class RecordedConnection:
         )
 
 
-def same_answer(a: Any, b: Any) -> bool:
+def _same_answer(a: Any, b: Any) -> bool:
+    """Whether two answers are the same plain data."""
     return stable_hash(to_plain(a)) == stable_hash(to_plain(b))
 
 
