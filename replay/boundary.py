@@ -8,8 +8,16 @@ replay's own step history in the same shape, so both histories can be compared.
 
 Only the outermost boundary call is a step: calls made inside a recorded tool (say an
 HTTP request it sends) belong to that step's answer and are not recorded on their own.
-The current session lives in a ``ContextVar`` (asyncio tasks inherit it); threads that
-start without the context fall back to the one session active in the process, if any.
+
+Attribution: a call belongs to a run iff its context carries the run's session. The
+session lives in a ``ContextVar``: asyncio tasks inherit it, and so do threads started
+through ``contextvars.copy_context().run`` (``asyncio.to_thread``, ``anyio.to_thread``,
+langchain's executor); a plain ``threading.Thread``, ``ThreadPoolExecutor.submit`` or
+``loop.run_in_executor`` does not pass it on. Nothing is guessed: a call from a context
+without the session is no step. Background traffic (trace exporters, telemetry) then
+passes through live while recording and is refused in replay (``replay.hermetic``); a
+``@replay.tool``/``@replay.llm`` called there while a run is open warns when recording
+and raises ``SessionError`` in replay, naming the fix (propagate the context).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import random as _random
 import threading
 import time
 import uuid as _uuid
+import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
@@ -451,14 +460,26 @@ def rebuild_error(
                 rebuilt.args = (error.message,)
             except Exception:
                 rebuilt = None
-        if rebuilt is not None and str(rebuilt) != error.message:
-            rebuilt.args = (error.message,)
+        if rebuilt is not None and not _prints(rebuilt, error.message):
+            rebuilt = None  # half-built: printing it fails (a __str__ reading unset fields)
     if rebuilt is None:
         rebuilt = ReplayedError(error.error_class, error.message)
-    where = f" step {step}" if step is not None else ""
+    where = f"step {step}" if step is not None else "the recording"
     source = f" of {cassette}" if cassette else ""
-    rebuilt.add_note(f"agent-replay: error replayed from{source}{where}")
+    rebuilt.add_note(f"agent-replay: error replayed from {where}{source}")
     return rebuilt
+
+
+def _prints(rebuilt: BaseException, message: str) -> bool:
+    """Give ``rebuilt`` the recorded message as its args; False when it cannot be printed.
+    Its text may still differ from the message when its class prints other fields."""
+    try:
+        if str(rebuilt) != message:
+            rebuilt.args = (message,)
+            str(rebuilt)
+    except Exception:
+        return False
+    return True
 
 
 _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
@@ -466,16 +487,15 @@ _current: contextvars.ContextVar[Session | None] = contextvars.ContextVar(
 )
 _inside: contextvars.ContextVar[bool] = contextvars.ContextVar("replay_inside_step", default=False)
 _active: list[Session] = []
+"""The sessions open in the process. Never used to attribute a call to a run; only to
+tell a context-less call that runs are open (``_outside_every_run``)."""
 _active_lock = threading.Lock()
 
 
 def current_session() -> Session | None:
-    """The session that a boundary call made here belongs to, or None (live)."""
-    session = _current.get()
-    if session is not None:
-        return session
-    with _active_lock:
-        return _active[0] if len(_active) == 1 else None
+    """The session that a boundary call made here belongs to, or None (live): the one
+    this context carries. A thread that did not inherit it belongs to no run."""
+    return _current.get()
 
 
 def active_session() -> Session | None:
@@ -483,6 +503,36 @@ def active_session() -> Session | None:
     if _inside.get():
         return None
     return current_session()
+
+
+def sessions_open() -> bool:
+    """Whether any session is open in this process (a cheap test, without the lock)."""
+    return bool(_active)
+
+
+def open_modes() -> frozenset[Mode]:
+    """The modes of the sessions open in this process (in any context)."""
+    with _active_lock:
+        return frozenset(session.mode for session in _active)
+
+
+def _outside_every_run(kind: str, name: str) -> None:
+    """A tool or model call from a context without a session while a run is open in the
+    process: a thread that did not inherit the run's context. Never guessed into a run:
+    in replay it cannot be served (raise), while recording it runs unrecorded (warn)."""
+    replaying = Mode.REPLAYING in open_modes()
+    what = (
+        f"@replay.{kind} '{name}' was called from a thread that does not carry the run's "
+        "context (a plain threading.Thread, ThreadPoolExecutor.submit or "
+        "loop.run_in_executor does not pass it on), so it is not part of the run"
+    )
+    fix = (
+        "submit it with the run's context: ctx = contextvars.copy_context(); "
+        "pool.submit(ctx.run, fn, *args) (asyncio.to_thread does this for you)"
+    )
+    if replaying:
+        raise SessionError(f"{what} and replay cannot serve it; {fix}")
+    warnings.warn(f"{what}: it ran live and was not recorded; {fix}", RuntimeWarning, 3)
 
 
 def boundary_call(
@@ -549,6 +599,8 @@ def _boundary_decorator(
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 session = active_session()
                 if session is None:
+                    if _active and _current.get() is None:
+                        _outside_every_run(kind, step_name)
                     return await func(*args, **kwargs)
                 call = session.make_call(kind, step_name, bind(args, kwargs), policy)
                 return await session.acall(
@@ -562,6 +614,8 @@ def _boundary_decorator(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             session = active_session()
             if session is None:
+                if _active and _current.get() is None:
+                    _outside_every_run(kind, step_name)
                 return func(*args, **kwargs)
             call = session.make_call(kind, step_name, bind(args, kwargs), policy)
             return session.call(

@@ -27,8 +27,10 @@ def to_plain(value: Any) -> Any:
     """Turn ``value`` into plain data (dict, list, str, int, float, bool, None).
 
     Mappings keep their keys as strings; tuples and sets become lists (sets sorted);
-    dataclasses and pydantic models become dicts; bytes become base64 text; anything
-    else becomes its ``repr`` so that recording never fails on an odd value.
+    dataclasses and pydantic models become dicts; enums their value; subclasses of
+    str/int/float the plain type; dates and times ISO text; NaN and infinities their
+    ``repr``; bytes ``{"__bytes__": base64}``; anything else becomes its ``repr`` so
+    that recording never fails on an odd value.
     """
     # Every boundary call walks its arguments, so exact dicts, lists and scalars (nearly
     # all of an LLM request) take a fast path; other types go through the full rules.
@@ -52,20 +54,24 @@ _PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
 
 
 def _to_plain_any(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
-        return value
+    # Exact str/int/bool/float/None never get here: ``to_plain`` returned them.
+    if isinstance(value, enum.Enum):
+        return to_plain(value.value)
+    # Subclasses of the scalars (a library's own str or int type) become the plain type:
+    # the cassette is written by the safe YAML dumper, which only takes exact types.
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
     if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return repr(value)
+        number = float.__float__(value)
+        return number if math.isfinite(number) else repr(number)
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_plain(v) for v in value]
     if isinstance(value, set | frozenset):
         return sorted((to_plain(v) for v in value), key=canonical_json)
-    if isinstance(value, enum.Enum):
-        return to_plain(value.value)
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
         return value.isoformat()
     if isinstance(value, _uuid.UUID):

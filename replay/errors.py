@@ -7,7 +7,10 @@
     ├── EntrypointError           "module:function" cannot be imported or called
     ├── SessionError              a boundary used wrongly (nested record, no session, ...)
     ├── Divergence                replay asked for a call the cassette does not hold
-    ├── NetworkBlocked            a real network request was attempted while replaying
+    │   ├── NetworkBlocked        the replayed run tried to reach the network (or look up a name)
+    │   └── SubprocessBlocked     the replayed run tried to start a process
+    ├── TrafficRefused            traffic not made on behalf of the replayed run was refused
+    │                             (also a ``ConnectionRefusedError``, so its client fails softly)
     └── ReplayedError             a recorded error whose class cannot be imported here
 
 Every message says what happened, where (file, step, field) and what to do.
@@ -136,6 +139,30 @@ class Divergence(ReplayError):
 
 class NetworkBlocked(Divergence):
     """A real network request was attempted while replaying (replay is offline)."""
+
+
+class SubprocessBlocked(Divergence):
+    """The replayed run tried to start a process (a subprocess could reach anything).
+
+    ``command`` is the command line it asked for. An MCP or tool seam can rely on it:
+    in replay no process is started on the run's behalf.
+    """
+
+    def __init__(self, *, command: str = "", **kwargs: Any) -> None:
+        self.command = command
+        super().__init__(**kwargs)
+
+
+class TrafficRefused(ReplayError, ConnectionRefusedError):
+    """A connection or lookup that is not part of the replayed run was refused.
+
+    Raised in threads that did not inherit the run's context (trace exporters, telemetry)
+    and for ``ignore_hosts``: their client sees an ordinary connection failure, and the
+    run's own steps and verdict are not touched.
+    """
+
+    def __init__(self, message: str) -> None:
+        ReplayError.__init__(self, message)
 
 
 class ReplayedError(ReplayError):

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from replay.errors import ReplayError
+from replay.usage import tokens_of
 
 if TYPE_CHECKING:
     from replay.cassette import Cassette, Outcome, Step
@@ -260,23 +261,6 @@ def select_shard(entries: Iterable[GoldenEntry], index: int, count: int) -> tupl
 # ----------------------------------------------------------------- per-run figures
 
 
-def usage_of(result: Any) -> tuple[int, int]:
-    """(input, output) tokens from an LLM answer's ``usage``: OpenAI's prompt/completion
-    or Anthropic's input/output names; (0, 0) when the answer carries none."""
-    usage = result.get("usage") if isinstance(result, Mapping) else None
-    if not isinstance(usage, Mapping):
-        return 0, 0
-
-    def number(*names: str) -> int:
-        for name in names:
-            value = usage.get(name)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return int(value)
-        return 0
-
-    return number("prompt_tokens", "input_tokens"), number("completion_tokens", "output_tokens")
-
-
 @dataclass(frozen=True, slots=True)
 class RunFigures:
     """The raw figures of one run (recorded or replayed), from which every aggregate of
@@ -311,7 +295,7 @@ class RunFigures:
                     seen.add((step.name, step.args_hash))
             elif step.kind == "llm":
                 llm_calls += 1
-                tokens_in, tokens_out = usage_of(step.result)
+                tokens_in, tokens_out = tokens_of(step.result) or (0, 0)
                 input_tokens += tokens_in
                 output_tokens += tokens_out
         return cls(
@@ -568,6 +552,8 @@ def _run_in_pool(
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
+    from replay.hermetic import allow_in_worker, allowed_hosts
+
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
@@ -577,7 +563,12 @@ def _run_in_pool(
     size = max(1, min(16, len(entries) // (workers * 4)))
     batches = _batches(entries, size)
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=allow_in_worker,
+            initargs=(allowed_hosts(),),  # --allow-host reaches the workers' replays
+        ) as pool:
             pending: set[Future[list[RunRecord]]] = set()
 
             def fill() -> None:

@@ -6,6 +6,8 @@
 * ``@pytest.mark.replay("cassettes/x.yaml")`` and the ``replay_cassette`` fixture record a
   cassette when it is missing and replay it otherwise (``--replay-mode``).
 * ``--replay-block-network`` refuses non-loopback connections for each test.
+* ``--replay-allow-host`` lets the replays of every test reach a host live (replay is
+  hermetic otherwise, loopback included; see ``replay.hermetic``).
 
 pytest loads this module in every project where agent-replay is installed, so it imports
 only pytest and the standard library at import time; the engine, YAML and deepdiff load
@@ -19,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import re
-import socket
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from replay.errors import ReplayError
-from replay.sockets import address_text, guard_socket, is_loopback
+from replay.sockets import address_text
 
 if TYPE_CHECKING:
     from replay.cassette import Cassette
@@ -68,6 +69,8 @@ class Settings:
     mode: ReplayMode
     block_network: bool
     repeats: int | None
+    allow_hosts: tuple[str, ...] = ()
+    """Added to ``[tool.replay] allow_hosts`` for every replay in the run."""
 
 
 SETTINGS = pytest.StashKey[Settings]()
@@ -109,6 +112,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="N",
         help="replays per scenario, to tell fixed from flaky (default 3, as 'replay run').",
     )
+    group.addoption(
+        "--replay-allow-host",
+        action="append",
+        default=None,
+        metavar="HOST[:PORT]",
+        help="let replays reach this host live (repeatable; replay refuses every connection "
+        "otherwise, loopback included). Adds to ini replay_allow_hosts and [tool.replay] "
+        "allow_hosts.",
+    )
     parser.addini("replay_mode", "default --replay-mode", default=None)
     parser.addini(
         "replay_scenarios",
@@ -118,6 +130,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("replay_block_network", "default --replay-block-network", type="bool")
     parser.addini("replay_repeats", "default --replay-repeats", default=None)
+    parser.addini(
+        "replay_allow_hosts", "hosts replays reach live (with --replay-allow-host)", type="linelist"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -132,6 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ScenarioTally(), "replay-scenario-tally")
     if settings.block_network:
         config.pluginmanager.register(NetworkGuard(), "replay-block-network")
+    if settings.allow_hosts:
+        config.pluginmanager.register(HostAllowance(settings.allow_hosts), "replay-allow-host")
 
 
 def _resolve_settings(config: pytest.Config) -> Settings:
@@ -168,7 +185,19 @@ def _resolve_settings(config: pytest.Config) -> Settings:
             ) from None
     if repeats is not None and repeats < 1:
         raise pytest.UsageError(f"--replay-repeats must be at least 1, got {repeats}")
-    return Settings(root, paths, claim_all, mode, bool(block), repeats)
+    allow_hosts = (
+        *config.getini("replay_allow_hosts"),
+        *(config.getoption("replay_allow_host") or ()),
+    )
+    if allow_hosts:
+        from replay.config import ConfigError
+        from replay.hermetic import parse_hosts
+
+        try:
+            parse_hosts(allow_hosts, where="--replay-allow-host")
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return Settings(root, paths, claim_all, mode, bool(block), repeats, tuple(allow_hosts))
 
 
 def _pyproject_scenarios(root: Path) -> tuple[list[str], bool]:
@@ -512,29 +541,41 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # -- blocking the network ------------------------------------------------------------
 
 
+class HostAllowance:
+    """``--replay-allow-host``: the replays of each test (setup, call and teardown) also
+    reach these hosts live."""
+
+    def __init__(self, hosts: tuple[str, ...]) -> None:
+        self.hosts = hosts
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        from replay.hermetic import allowing
+
+        with allowing(self.hosts, where="--replay-allow-host"):
+            return (yield)
+
+
 class SocketBlocked(ReplayError):
     """``--replay-block-network`` refused a connection to a non-loopback address."""
 
 
 class NetworkGuard:
-    """Blocks non-loopback sockets around each test (setup, call and teardown) through a
-    ``MonkeyPatch`` whose undo log restores ``socket.socket`` when the test ends."""
+    """Blocks non-loopback connections and datagrams around each test (setup, call and
+    teardown) with the audit hook of ``replay.hermetic``, which also sees ``sendmsg`` and
+    sockets made from ``_socket``; nothing is patched, and the guard ends with the test."""
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
-        with pytest.MonkeyPatch.context() as patch:
-            block_sockets(patch, where=item.nodeid)
-            return (yield)
+        from replay.hermetic import blocking_non_loopback
 
+        where = item.nodeid
 
-def block_sockets(patch: pytest.MonkeyPatch, *, where: str) -> None:
-    """Make ``connect``, ``connect_ex`` and ``sendto`` refuse non-loopback addresses."""
-
-    def refuse(sock: socket.socket, address: Any) -> None:
-        if not is_loopback(sock.family, address):
-            raise SocketBlocked(
+        def refusal(address: Any) -> SocketBlocked:
+            return SocketBlocked(
                 f"--replay-block-network refused a connection to {address_text(address)} in "
                 f"{where}; replay it from a cassette (replay_cassette) or drop the option"
             )
 
-    guard_socket(refuse, patch.setattr)
+        with blocking_non_loopback(refusal):
+            return (yield)

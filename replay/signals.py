@@ -21,6 +21,7 @@ from typing import Any
 
 from replay.canonical import short_class_name
 from replay.cassette import CALL_KINDS, Cassette, Outcome, RunContext, Step
+from replay.usage import tokens_of
 
 # Error classes that say "the service was unavailable or slow", not "the call was wrong".
 _AVAILABILITY_WORDS = (
@@ -250,48 +251,21 @@ def loop_repeats(steps: Sequence[Step]) -> dict[str, int]:
 
 
 def token_usage(steps: Sequence[Step]) -> TokenUsage | None:
-    """Tokens summed over LLM steps whose result carries a ``usage`` block.
-
-    Both key styles are read: OpenAI's ``prompt_tokens``/``completion_tokens`` and
-    Anthropic's (and OpenAI Responses') ``input_tokens``/``output_tokens``. The block is
-    looked for at the top of the result and one level down (e.g. ``body.usage``).
-    """
+    """Tokens summed over LLM steps whose result carries a ``usage`` block (read by
+    ``replay.usage.tokens_of``, as the release diff reads them); None when none does."""
     input_tokens = output_tokens = calls = 0
     for step in steps:
         if step.kind != "llm":
             continue
-        usage = _find_usage(step.result)
-        if usage is None:
+        tokens = tokens_of(step.result)
+        if tokens is None:
             continue
         calls += 1
-        input_tokens += _int(usage.get("prompt_tokens", usage.get("input_tokens")))
-        output_tokens += _int(usage.get("completion_tokens", usage.get("output_tokens")))
+        input_tokens += tokens[0]
+        output_tokens += tokens[1]
     if calls == 0:
         return None
     return TokenUsage(input_tokens=input_tokens, output_tokens=output_tokens, calls=calls)
-
-
-def _find_usage(result: Any) -> Mapping[str, Any] | None:
-    if not isinstance(result, Mapping):
-        return None
-    usage = result.get("usage")
-    if _is_usage(usage):
-        return usage
-    for value in result.values():
-        if isinstance(value, Mapping) and _is_usage(value.get("usage")):
-            return value["usage"]
-    return None
-
-
-def _is_usage(value: Any) -> bool:
-    return isinstance(value, Mapping) and any(
-        key in value
-        for key in ("prompt_tokens", "completion_tokens", "input_tokens", "output_tokens")
-    )
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def truncated_outputs(steps: Sequence[Step]) -> list[Step]:
@@ -388,9 +362,6 @@ class _Facts:
     @property
     def failed(self) -> bool:
         return self.outcome.failed
-
-    def last_step_of(self, kind: str) -> Step | None:
-        return next((step for step in reversed(self.steps) if step.kind == kind), None)
 
     def last_timed_step(self) -> Step | None:
         return next((s for s in reversed(self.steps) if s.kind in CALL_KINDS), None)

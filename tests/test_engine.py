@@ -9,6 +9,7 @@ import pytest
 import replay
 from replay.engine import import_entrypoint, outcome_from_return
 from tests.agents import core_support
+from tests.process import run_python
 
 AGENT = "tests.agents.core_support"
 
@@ -123,9 +124,19 @@ def test_other_code_diverges_with_step_nearest_call_and_args_diff(tmp_path, back
 
 def test_divergence_raised_inside_the_agent_is_a_replay_divergence(tmp_path, backend):
     path, _ = record(tmp_path, question="refund policy")
-    with replay.replaying(path) as session, pytest.raises(replay.Divergence) as caught:
+    message = (
+        r"^step 0: tool call 'search_docs' diverged: no recorded answer\n"
+        r"  nearest recorded call: step 2 tool 'search_docs'\n"
+        r"    args.query: 'refund policy' -> 'something never recorded'\n"
+        r"  reproduce with: replay run .*run\.yaml$"
+    )
+    with (
+        replay.replaying(path) as session,
+        pytest.raises(replay.Divergence, match=message) as caught,
+    ):
         core_support.search_docs("something never recorded")
     assert caught.value.step == 0 and caught.value.nearest is not None
+    assert (caught.value.nearest.index, caught.value.nearest.name) == (2, "search_docs")
     assert session.result.diverged
 
 
@@ -202,16 +213,13 @@ def test_outcome_from_return_value_shapes():
 
 
 def test_importing_replay_stays_cheap():
-    import subprocess
-    import sys
-
     code = (
         "import sys, replay\n"
         "heavy = [m for m in ('yaml', 'vcr', 'deepdiff', 'openai', 'anthropic', 'httpx2')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = run_python("-c", code, check=True)
     assert out.stdout.strip() == ""
 
 

@@ -296,8 +296,29 @@ def test_hypotheses_are_ranked_by_score():
         ("tool", "search", {"q": 1}, {"error": "builtins.TimeoutError", "latency": 900}),
         ("llm", "gpt", {}, {"latency": 10}),
     )
-    scores = [h.score for h in compute_signals(steps, failed("tool_error")).hypotheses]
-    assert scores == sorted(scores, reverse=True)
+    ranked = compute_signals(steps, failed("tool_error")).hypotheses
+    # tool failure: 0.6 + 0.25 (the run ended with tool_error) + 0.05 (a timeout reads as
+    # availability); latency: a tool took 900 of 910 ms, 0.25 + 0.35 * 900 / 910
+    assert [(h.name, round(h.score, 4)) for h in ranked] == [
+        ("tool_failure", 0.9),
+        ("latency_bottleneck", 0.5962),
+    ]
+
+
+def test_a_later_rule_with_a_higher_score_ranks_first():
+    """The tool rule runs before the latency rule, but scores lower here: a run that
+    recovered from one timeout (0.45) whose failed call took 900 of 1000 ms (0.25 + 0.35
+    * 0.9 = 0.565)."""
+    steps = steps_of(
+        ("tool", "search", {"q": 1}, {"error": "builtins.TimeoutError", "latency": 900}),
+        ("tool", "search", {"q": 1}, {"result": ["doc"], "latency": 50}),
+        ("llm", "gpt", {}, {"latency": 50}),
+    )
+    ranked = compute_signals(steps, Outcome("completed")).hypotheses
+    assert [(h.name, round(h.score, 4)) for h in ranked] == [
+        ("latency_bottleneck", 0.565),
+        ("tool_degraded", 0.45),
+    ]
 
 
 # --- the value ---------------------------------------------------------------------

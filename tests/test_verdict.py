@@ -84,5 +84,5 @@ def test_failure_signature_of_a_cassette(tmp_path, backend):
 def test_repeats_must_be_positive(tmp_path, backend):
     path = tmp_path / "x.yaml"
     replay.record_run(f"{AGENT}:run", path, input={"question": "q"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^repeats must be at least 1$"):
         verdict_for(path, repeats=0)

@@ -70,6 +70,17 @@ DebugOption = Annotated[
     ),
 ]
 
+AllowHostOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-host",
+        metavar="HOST[:PORT]",
+        help="Let the replay reach this host live (repeatable; loopback included: replay "
+        "refuses every connection otherwise). Adds to \\[tool.replay] allow_hosts.",
+        show_default=False,
+    ),
+]
+
 
 def debug_requested(ctx: typer.Context | None = None) -> bool:
     """``--debug`` given on any level of the command line, or ``REPLAY_DEBUG=1``."""

@@ -40,7 +40,8 @@ def diff_command(
 
     Example:
 
-      replay diff cassettes/support-2026.11.2.yaml cassettes/support-2026.11.3.yaml
+      replay diff cassettes/support-2026.11.2.yaml \\
+          cassettes/support-2026.11.3.yaml
     """
     from replay.diff import diff_histories
     from replay.storage import load_cassette

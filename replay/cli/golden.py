@@ -19,6 +19,7 @@ import typer
 
 from replay.cli.common import (
     EXIT_OK,
+    AllowHostOption,
     DebugOption,
     JsonOption,
     ReplayGroup,
@@ -156,6 +157,7 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    allow_host: AllowHostOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -177,6 +179,7 @@ def run_command(
     """
     from replay import golden
     from replay.config import section
+    from replay.hermetic import allowing
 
     settings = golden.settings_from_config(section("golden"))
     folders = [str(d) for d in dirs] if dirs else [settings.dir]
@@ -187,7 +190,11 @@ def run_command(
     shard_spec = golden.parse_shard(shard) if shard is not None else None
     label = release or golden.default_release_label()
     started = time.perf_counter()
-    with _progress(enabled=progress) as (on_start, on_result), agent_stdout_to_stderr():
+    with (
+        allowing(allow_host or ()),
+        _progress(enabled=progress) as (on_start, on_result),
+        agent_stdout_to_stderr(),
+    ):
         report = golden.run_golden(
             folders,
             agent=agent,

@@ -19,6 +19,7 @@ from rich.text import Text
 from replay.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
+    AllowHostOption,
     DebugOption,
     JsonOption,
     agent_stdout_to_stderr,
@@ -100,6 +101,7 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    allow_host: AllowHostOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -120,11 +122,12 @@ def run_command(
 
       replay run run_9fd2.yaml --agent support_agent.fixed:run --expect fixed
     """
+    from replay.hermetic import allowing
     from replay.storage import load_cassette
     from replay.verdict import verdict_for
 
     original = load_cassette(cassette)
-    with _progress(repeat) as on_replay, agent_stdout_to_stderr():
+    with allowing(allow_host or ()), _progress(repeat) as on_replay, agent_stdout_to_stderr():
         verdict = verdict_for(original, agent=agent, repeats=repeat, on_replay=on_replay)
     _note_in_scenarios(verdict)
     command = ["replay", "run", str(cassette)]
@@ -132,6 +135,8 @@ def run_command(
         command += ["--agent", agent]
     if repeat != DEFAULT_REPEATS:
         command += ["--repeat", str(repeat)]
+    for host in allow_host or ():
+        command += ["--allow-host", host]
     if expect is None:
         code = verdict.exit_code
     else:

@@ -3,8 +3,9 @@
 ``intercept(session)`` is entered by ``replay.record``/``replay.replaying`` for the
 whole session (see ``replay.engine._network_seams``). Inside it every HTTP request a
 client sends from the session's context becomes an ``llm`` step: httpx and httpx2 (the
-openai and anthropic SDKs) at their transport, everything else vcrpy patches through
-a bridge cassette. Replaying serves the steps and refuses the network.
+openai and anthropic SDKs) at their transport, everything else vcrpy patches through a
+bridge cassette. Requests from threads without the context, and to ``[tool.replay]
+ignore_hosts``, never do. Replaying serves the steps and refuses the network.
 
     options.py    [tool.replay.http]: match, ignore, redact_patterns, redact_headers
     redact.py     secrets replaced before anything is stored
@@ -12,7 +13,7 @@ a bridge cassette. Replaying serves the steps and refuses the network.
     wire.py       the common shape; openai.py, anthropic.py, sse.py: wire formats
     capture.py    per-session capture, process-wide patches shared by sessions
     transport.py  the httpx/httpx2 seam; vcr_bridge.py the vcrpy seam
-    offline.py    no non-loopback socket while replaying
+    offline.py    replay is hermetic: no connection, lookup or process (replay.hermetic)
 
 Importing this package is cheap: vcrpy, httpx2 and the SDKs load inside ``intercept``.
 """
@@ -37,17 +38,20 @@ def intercept(session: Session, *, options: HttpOptions | None = None) -> Iterat
 
     ``options`` default to the project's ``[tool.replay.http]`` table.
     """
+    from replay.hermetic import load_policy
     from replay.http import offline, transport, vcr_bridge
     from replay.http.capture import HttpCapture, attached
     from replay.http.options import load_options
 
-    capture = HttpCapture(session, options if options is not None else load_options())
+    capture = HttpCapture(
+        session, options if options is not None else load_options(), load_policy()
+    )
     with ExitStack() as stack:
         # vcrpy first, the transport seam over it: httpx traffic meets our seam first.
         stack.enter_context(vcr_bridge.SEAM())
         stack.callback(vcr_bridge.forget, capture)
         stack.enter_context(transport.SEAM())
         if capture.replaying:
-            stack.enter_context(offline.GUARD())
+            stack.enter_context(offline.guard(capture))
         stack.enter_context(attached(capture))
         yield capture

@@ -3,27 +3,34 @@
 The seams (``transport.py`` for httpx/httpx2, ``vcr_bridge.py`` for everything vcrpy
 patches) are installed process-wide while at least one session uses them, and ask
 ``capture_for_caller()`` on every request: the session of the calling context decides
-whether it is recorded, replayed or passed through (no session, or inside a step).
+whether it is recorded, replayed or passed through (no session, inside a step, or a host
+in ``[tool.replay] ignore_hosts``). A request from a thread that did not inherit the
+run's context is never the run's (``replay.boundary``): it passes through, and in replay
+the hermetic guard refuses it at the socket without touching the run.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from replay.boundary import (
     Call,
-    RecordingSession,
+    Mode,
     ReplayingSession,
     Session,
     active_session,
     current_session,
+    open_modes,
+    sessions_open,
 )
 from replay.cassette import Step
 from replay.errors import Divergence, NetworkBlocked
+from replay.hermetic import NetworkPolicy
 from replay.http.exchange import (
     Described,
     WireRequest,
@@ -42,9 +49,12 @@ OFFLINE_REASON = "the request was not sent: replay is offline"
 class HttpCapture:
     """One session's HTTP capture: its options, its redactor, and the step conversions."""
 
-    def __init__(self, session: Session, options: HttpOptions) -> None:
+    def __init__(
+        self, session: Session, options: HttpOptions, policy: NetworkPolicy | None = None
+    ) -> None:
         self.session = session
         self.options = options
+        self.policy = policy if policy is not None else NetworkPolicy()
         self.redactor = Redactor(options)
 
     @property
@@ -83,26 +93,39 @@ _captures: dict[Session, HttpCapture] = {}
 _captures_lock = threading.Lock()
 
 
-def capture_for_caller() -> HttpCapture | None:
-    """The capture of the session a request made here belongs to (None: send it live)."""
+def capture_for_caller(
+    host: str | None = None, port: int | None = None, path: str | None = None
+) -> HttpCapture | None:
+    """The capture of the session a request to ``host`` made here belongs to (None:
+    send it as if no session were open: no session here, inside a step, or ignored)."""
     session = active_session()
-    if session is None or carries_mcp_traffic():
-        return None  # live, or an MCP connection's traffic (the MCP seam records it)
-    return _captures.get(session)
+    if carries_mcp_traffic():
+        return None  # an MCP connection's traffic: the MCP seam records it
+    if session is None:
+        if path is not None and sessions_open() and current_session() is None:
+            _warn_model_call_outside_the_run(path)
+        return None
+    capture = _captures.get(session)
+    if capture is not None and host is not None and capture.policy.ignore.has_name(host, port):
+        return None
+    return capture
 
 
-def replaying_capture() -> HttpCapture | None:
-    """A replaying session's capture, preferring the caller's (for the socket guard)."""
-    session = current_session()
-    capture = _captures.get(session) if session is not None else None
-    if capture is not None and capture.replaying:
-        return capture
-    with _captures_lock:
-        return next((c for c in _captures.values() if c.replaying), None)
+def _warn_model_call_outside_the_run(path: str) -> None:
+    """A model call from a thread without the run's context while recording: the agent's
+    own worker thread, most likely (background traffic is not a model call)."""
+    from replay.http.wire import detect
 
-
-def caller_is_recording() -> bool:
-    return isinstance(current_session(), RecordingSession)
+    if Mode.RECORDING in open_modes() and detect(path) is not None:
+        warnings.warn(
+            f"a model call ({path}) was sent from a thread that does not carry the run's "
+            "context (a plain threading.Thread, ThreadPoolExecutor.submit or "
+            "loop.run_in_executor does not pass it on): it is not recorded, and replay "
+            "will refuse it; submit the work with the run's context: "
+            "ctx = contextvars.copy_context(); pool.submit(ctx.run, fn, *args)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 @contextmanager
@@ -201,17 +224,4 @@ def offline_error(exc: Divergence, call: Call) -> NetworkBlocked:
     )
     for note in getattr(exc, "__notes__", ()):
         error.add_note(note)
-    return error
-
-
-def block_request(
-    capture: HttpCapture, call: Call, *, reason: str, compare: bool = True
-) -> NetworkBlocked:
-    """Record a blocked network attempt in the replaying session and return the error."""
-    session = capture.session
-    assert isinstance(session, ReplayingSession)
-    error = session.diverge(
-        None, call, reason=reason, error_type=offline_error_type(), compare=compare
-    )
-    assert isinstance(error, NetworkBlocked)
     return error

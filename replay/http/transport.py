@@ -49,6 +49,11 @@ def _remember_request(exc: BaseException, described: Described) -> None:
         exc.__replay_http__ = {"request": described.record}  # type: ignore[attr-defined]
 
 
+def _host_port(request: Any) -> tuple[str, int, str]:
+    url = request.url
+    return url.host, url.port or (443 if url.scheme == "https" else 80), url.path
+
+
 _stream_classes: dict[str, type] = {}
 
 
@@ -87,7 +92,7 @@ def _to_client(module: ModuleType, wire: WireResponse, request: Any) -> Any:
 
 def _sync_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..., Any]:
     def handle_request(self: Any, request: Any) -> Any:
-        capture = capture_for_caller()
+        capture = capture_for_caller(*_host_port(request))
         if capture is None:
             return original(self, request)
         described = capture.describe(_wire_request(request, request.read()))
@@ -112,7 +117,7 @@ def _sync_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[...
 
 def _async_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..., Any]:
     async def handle_async_request(self: Any, request: Any) -> Any:
-        capture = capture_for_caller()
+        capture = capture_for_caller(*_host_port(request))
         if capture is None:
             return await original(self, request)
         described = capture.describe(_wire_request(request, await request.aread()))
@@ -135,8 +140,22 @@ def _async_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..
     return handle_async_request
 
 
+# vcrpy's ``force_reset()`` puts these saved originals back process-wide while one of its
+# stubs sends a real request (a background thread's, say): for that window every thread's
+# httpx/httpx2 traffic would skip the seam, and a run's model call would go unrecorded.
+# While the seam is installed, the saved originals are the seam. (Private names of
+# ``vcr.patch``; tests/http/test_seams.py fails loudly if they change.)
+VCR_SAVED_ORIGINALS = {
+    ("httpx", "handle_request"): "_HttpxHttpTransport_handle_request",
+    ("httpx", "handle_async_request"): "_HttpxAsyncHttpTransport_handle_async_request",
+    ("httpx2", "handle_request"): "_Httpx2HttpTransport_handle_request",
+    ("httpx2", "handle_async_request"): "_Httpx2AsyncHttpTransport_handle_async_request",
+}
+
+
 def _install() -> Callable[[], None]:
-    undo: list[tuple[type, str, Any]] = []
+    undo: list[tuple[Any, str, Any]] = []
+    vcr_patch = importlib.import_module("vcr.patch")
     for name in MODULES:
         try:
             module = importlib.import_module(name)
@@ -146,8 +165,14 @@ def _install() -> Callable[[], None]:
             (module.HTTPTransport, "handle_request", _sync_seam),
             (module.AsyncHTTPTransport, "handle_async_request", _async_seam),
         ):
+            original = getattr(cls, attr)
+            seam = make(module, original)
             undo.append((cls, attr, cls.__dict__.get(attr)))
-            setattr(cls, attr, make(module, getattr(cls, attr)))
+            setattr(cls, attr, seam)
+            saved = VCR_SAVED_ORIGINALS[(name, attr)]
+            if getattr(vcr_patch, saved, None) is original:
+                undo.append((vcr_patch, saved, original))
+                setattr(vcr_patch, saved, seam)
 
     def restore() -> None:
         for cls, attr, previous in reversed(undo):

@@ -150,7 +150,7 @@ def _bridge_class() -> type:
             pending = self._claim(request)
             if pending is not None:
                 return pending.response is not None
-            capture = capture_for_caller()
+            capture = capture_for_caller(request.host, request.port, request.path)
             if capture is None:
                 return False
             described = capture.describe(wire_request(request))

@@ -4,18 +4,15 @@ the test session from the real agents in ``tests/agents/cli_*.py``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.process import CliResult
+from tests.process import CHECKOUT, CliResult, run_replay
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = CHECKOUT
 SUPPORT = "tests.agents.cli_support:run"
 FIXED = "tests.agents.cli_support_fixed:run"
 STRICT = "tests.agents.cli_support_strict:run"
@@ -30,28 +27,8 @@ def cli(
     env: dict[str, str] | None = None,
     script: bool = False,
 ) -> CliResult:
-    """Run ``python -m replay ARGS`` (or the installed ``replay`` script) and capture it."""
-    full_env = {k: v for k, v in os.environ.items() if k != "REPLAY_DEBUG"}
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p
-    )
-    full_env["COLUMNS"] = str(columns)
-    full_env.update(env or {})
-    command = (
-        [str(Path(sys.executable).with_name("replay"))]
-        if script
-        else [sys.executable, "-m", "replay"]
-    )
-    proc = subprocess.run(
-        [*command, *map(str, args)],
-        cwd=cwd or REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return CliResult(tuple(map(str, args)), proc.returncode, proc.stdout, proc.stderr)
+    """Run ``python -m replay ARGS`` (or the installed ``replay`` script) on the checkout."""
+    return run_replay(*args, cwd=cwd or REPO, columns=columns, env=env, script=script)
 
 
 def record(

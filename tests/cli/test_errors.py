@@ -95,3 +95,41 @@ def test_usage_errors_exit_3(args):
     assert result.code == 3, result
     assert "Error:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+INTERNAL = (
+    "replay: internal error: KeyError: 'broken' "
+    "(a bug in agent-replay; please report it with the traceback above)"
+)
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_a_bug_in_agent_replay_is_an_internal_error_with_its_traceback(tmp_path, as_json):
+    """An exception that is no ``ReplayError`` (here: the YAML dumper, broken by the agent
+    in ``tests/agents/cli_breaks_yaml.py``, fails while the cassette is saved) is a bug:
+    exit 3, the traceback always shown, then one line saying so; nothing is written."""
+    out = tmp_path / "runs" / "run.yaml"
+    args = ["--json"] if as_json else []
+    result = cli(
+        "record",
+        "tests.agents.cli_breaks_yaml:run",
+        "--input",
+        '{"question": "q"}',
+        "-o",
+        out,
+        *args,
+    )
+    assert result.code == 3, result
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "Traceback (most recent call last):", result
+    assert lines[-2:] == ["KeyError: 'broken'", INTERNAL], result
+    assert "in _broken_represent" in result.stderr, result
+    if as_json:
+        assert result.json() == {
+            "error": {"type": "KeyError", "message": "'broken'"},
+            "exit_status": 3,
+        }
+    else:
+        assert result.stdout == ""
+    assert not out.exists()
+    assert not out.parent.exists() or list(out.parent.iterdir()) == []

@@ -3,42 +3,142 @@
 from __future__ import annotations
 
 import json
-import sys
+import re
+import shlex
 
 import pytest
 import typer
 
 import replay
-from replay.cli import register_sub_apps
+from replay.cli import app, register_sub_apps
 from replay.cli.common import ReplayGroup
 from tests.cli.conftest import REPO, assert_fits, cli
+from tests.process import run_python
 
 COMMANDS = ["record", "inspect", "run", "diff"]
+
+
+# The root help's command table, in order, with each command's summary.
+SUMMARIES = {
+    "record": "Run an agent live and record every tool, model and clock call into a cassette.",
+    "inspect": "Triage a recorded run: first error, slowest span, repeated tools, hypotheses.",
+    "run": "Replay the current code against a cassette and say what that proves.",
+    "diff": "Compare two recorded runs step by step, e.g. one workflow on two releases.",
+    "scenario": "Keep reproduced incidents as regression tests that gate merges "
+    "(scenarios/*.yaml).",
+    "golden": "Replay the golden set against this build and report the release diff.",
+}
+EXAMPLE_HEADINGS = ("Example:", "Examples:", "Example session:")
+
+
+def box_rows(text: str, title: str) -> list[str]:
+    """The rows of the rich panel titled ``title``, without its border."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"╭─ {title} "))
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.startswith("╰"):
+            return rows
+        assert line.startswith("│ ") and line.rstrip().endswith("│"), line
+        rows.append(line.rstrip()[2:-1].rstrip())
+    raise AssertionError(f"panel {title!r} is not closed")
+
+
+def table(rows: list[str]) -> dict[str, str]:
+    """``name  text`` rows (text wrapped onto indented rows) as {name: text}."""
+    entries: dict[str, list[str]] = {}
+    for row in rows:
+        if row.startswith(" "):
+            entries[list(entries)[-1]].append(row.strip())
+        else:
+            name, text = row.split(maxsplit=1)
+            entries[name] = [text.strip()]
+    return {name: " ".join(parts) for name, parts in entries.items()}
+
+
+def examples(text: str) -> list[list[str]]:
+    """The example commands of a help page as argument lists; every line of the example
+    block must be a command or the continuation of one ending in a backslash, so that it
+    pastes back into a shell."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() in EXAMPLE_HEADINGS)
+    commands: list[list[str]] = []
+    pending: str | None = None
+    for line in lines[start + 1 :]:
+        stripped = line.strip()
+        if line.startswith("╭"):
+            break
+        if not stripped:
+            assert pending is None, f"an example ends on a backslash: {pending!r}"
+            continue
+        if pending is None:
+            assert stripped.startswith("replay "), f"not a command nor a continuation: {line!r}"
+            pending = stripped
+        else:
+            pending += " " + stripped
+        if pending.endswith("\\"):
+            pending = pending[:-1].rstrip()
+        else:
+            commands.append(shlex.split(pending))
+            pending = None
+    assert pending is None and commands, text
+    return commands
+
+
+def options_of(command: str) -> set[str]:
+    click_command = typer.main.get_command(app).commands[command]
+    return {
+        opt
+        for param in click_command.params
+        for opt in (*param.opts, *param.secondary_opts)
+        if opt.startswith("-")
+    }
+
+
+def assert_examples_are_real(text: str, command: str | None = None) -> None:
+    """Each example runs a real command with options that command has."""
+    for argv in examples(text):
+        assert argv[0] == "replay" and argv[1] in COMMANDS, argv
+        assert command in (None, argv[1]), argv
+        unknown = {a.split("=")[0] for a in argv[2:] if a.startswith("-")} - options_of(argv[1])
+        assert not unknown, f"{' '.join(argv)}: no such option {sorted(unknown)}"
 
 
 def test_root_help_lists_the_commands_and_an_example():
     result = cli("--help")
     assert result.code == 0, result
-    for command in COMMANDS:
-        assert command in result.stdout
-    assert "Example" in result.stdout
+    assert result.stdout.splitlines()[1].strip() == "Usage: replay [OPTIONS] COMMAND [ARGS]..."
+    assert table(box_rows(result.stdout, "Commands")) == SUMMARIES
+    assert set(table(box_rows(result.stdout, "Options"))) == {"--version", "--debug", "--help"}
+    assert [argv[:2] for argv in examples(result.stdout)] == [
+        ["replay", "record"],
+        ["replay", "inspect"],
+        ["replay", "run"],
+    ]
+    assert_examples_are_real(result.stdout)
     assert_fits(result.stdout)
 
 
 def test_no_arguments_prints_the_help():
     result = cli()
     assert result.code == 0, result
-    assert "Usage: replay" in result.stdout
+    assert result.stdout == cli("--help").stdout
 
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help_with_an_example_that_fits_80_columns(command):
     result = cli(command, "--help")
     assert result.code == 0, result
-    assert "Example" in result.stdout
-    assert f"replay {command} " in result.stdout
-    for option in ("--json", "--debug"):
-        assert option in result.stdout
+    usage = result.stdout.splitlines()[1].strip()
+    assert usage.startswith(f"Usage: replay {command} [OPTIONS] "), result
+    assert_examples_are_real(result.stdout, command)
+    rows = box_rows(result.stdout, "Options")
+    listed = {match[1] for row in rows if (match := re.match(r"(?:\*)?\s*(--[\w-]+)", row))}
+    assert {"--json", "--debug", "--help"} <= listed
+    assert listed == {opt for opt in options_of(command) if opt.startswith("--")} | {"--help"}
+    text = " ".join(" ".join(rows).split())
+    assert "--json <bool> Print one JSON object on stdout instead of the human report." in text
+    assert "--debug <bool> On an error, show the full traceback too." in text
     assert_fits(result.stdout)
 
 
@@ -64,16 +164,7 @@ sys.stderr.write("HEAVY=" + ",".join(heavy) + "\\n")
 
 @pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["--version"]])
 def test_help_does_not_import_vcrpy_deepdiff_httpx2_or_the_sdks(args, tmp_path):
-    import subprocess
-
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_python("-c", PROBE, *args, cwd=REPO)
     line = next(line for line in proc.stderr.splitlines() if line.startswith("HEAVY="))
     assert line == "HEAVY=", proc.stderr
 

@@ -4,8 +4,6 @@ stably, and ``make demo``'s job ends with the expected table."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from examples.support_agent.record import record_runs
 from examples.support_agent.scenarios import GOLDEN, INCIDENTS
 from replay.signals import signals_of
 from replay.verdict import VerdictKind, verdict_for
+from tests.process import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 CASSETTES = ROOT / "cassettes"
@@ -108,9 +107,7 @@ def test_rerecording_is_byte_stable_apart_from_timestamps(tmp_path):
 
 
 def test_demo_prints_the_verdicts_and_the_signals_table():
-    shown = subprocess.run(
-        [sys.executable, "-m", "examples.demo"], cwd=ROOT, capture_output=True, text=True
-    )
+    shown = run_python("-m", "examples.demo", cwd=ROOT)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     out = shown.stdout
     assert "Incident signals" in out and "Replay verdicts" in out

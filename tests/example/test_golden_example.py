@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.process import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def golden(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "replay", "golden", "cassettes/golden", "--no-progress", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_python(
+        "-m", "replay", "golden", "cassettes/golden", "--no-progress", *args, cwd=ROOT
     )
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -13,23 +12,14 @@ import pytest
 
 import replay
 from tests.golden.conftest import AGENT, REGRESSED, RUNS
+from tests.process import run_python, run_replay_on_terminal
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def golden_cli(*args: str, cwd: Path, columns: int = 80) -> subprocess.CompletedProcess[str]:
     """``python -m replay golden ARGS`` in ``cwd``, the test agents importable."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": str(columns), "NO_COLOR": "1"}
-    env.pop("FORCE_COLOR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "replay", "golden", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_python("-m", "replay", "golden", *args, cwd=cwd, env={"COLUMNS": str(columns)})
 
 
 @pytest.fixture
@@ -218,3 +208,21 @@ def test_help_lists_the_sub_commands(project):
         "--json",
     ):
         assert option in run_help.stdout
+
+
+def test_a_terminal_gets_a_live_bar_and_a_pipe_a_few_lines(project):
+    done = run_replay_on_terminal("golden", "--release", "v1.1", "-n", "0", cwd=project)
+    assert done.code == 0, done
+    frames = [f.strip() for f in done.text.replace("\n", "\r").split("\r") if "golden" in f]
+    assert frames, done
+    assert re.fullmatch(r"replaying golden set .* 6/6 0 changed \d+:\d\d:\d\d", frames[-1]), done
+    assert "golden: " not in done.text, done  # the plain lines are for pipes
+    assert done.terminal.endswith("\x1b[?25h\r\x1b[1A\x1b[2K"), done  # erased when done
+    assert "PASSED: 6 runs" in done.stdout and "\x1b" not in done.stdout, done
+
+    piped = golden_cli("--release", "v1.1", "-n", "0", cwd=project)
+    assert piped.returncode == 0, piped.stderr
+    # six runs: a line every tenth of the set (every run) up to the last
+    assert [line for line in piped.stderr.splitlines() if line.startswith("golden: ")] == [
+        f"golden: {n}/6 runs, 0 changed" for n in range(1, 7)
+    ]

@@ -92,5 +92,8 @@ def test_workers_spec():
     assert golden.resolve_workers("0") == 0
     assert golden.resolve_workers("3") == 3
     assert golden.resolve_workers("auto") >= 1
-    with pytest.raises(GoldenError):
+    with pytest.raises(GoldenError, match=r"^-n must be 0 \(serial\) or more, not -1$"):
         golden.resolve_workers("-1")
+    for bad in ("x", "1.5", ""):
+        with pytest.raises(GoldenError, match=r"^-n must be 'auto' or a number of worker"):
+            golden.resolve_workers(bad)

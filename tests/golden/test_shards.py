@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -28,10 +29,33 @@ def test_shards_partition_the_set_stably(golden_set):
         ]
         assert sorted(e.key for shard in shards for e in shard) == keys
         assert all(golden.shard_of(e.key, count) == i + 1 for i, s in enumerate(shards) for e in s)
-    # the hash is of the key alone, not of where the folder is
-    assert golden.shard_of("refund/refund-a100.yaml", 3) == golden.shard_of(
-        "refund/refund-a100.yaml", 3
-    )
+
+
+# The shard of each key for 2, 3 and 7 shards: the first 8 bytes of sha256(key), big
+# endian, modulo the count, plus one (e.g. refund-b7: 0x22eb975cca250ac4 % 7 + 1 = 7).
+# Pinned, because CI machines must agree on them whatever Python's hash seed or folder.
+PINNED_SHARDS = {
+    "faq/faq-invoice.yaml": (2, 1, 3),
+    "faq/faq-password.yaml": (2, 1, 3),
+    "faq/faq-plan.yaml": (1, 2, 6),
+    "refund/refund-a100.yaml": (2, 2, 5),
+    "refund/refund-b7.yaml": (1, 1, 7),
+    "refund/refund-c55.yaml": (1, 1, 5),
+}
+
+
+def test_a_key_has_the_same_shard_everywhere(golden_set, tmp_path):
+    assert 0x22EB975CCA250AC4 % 7 + 1 == 7
+    moved = tmp_path / "elsewhere" / "golden"
+    shutil.copytree(golden_set, moved)
+    for folder in (golden_set, moved):
+        keys = [e.key for e in discover([folder])]
+        assert keys == sorted(PINNED_SHARDS)
+        assert {k: tuple(golden.shard_of(k, n) for n in (2, 3, 7)) for k in keys} == PINNED_SHARDS
+        assert [e.key for e in golden.select_shard(discover([folder]), 2, 3)] == [
+            "faq/faq-plan.yaml",
+            "refund/refund-a100.yaml",
+        ]
 
 
 @pytest.mark.parametrize("count", [2, 3])

@@ -1,4 +1,5 @@
-"""Replay is offline: unserved requests diverge at once, no non-loopback socket opens."""
+"""Replay is offline: unserved requests diverge at once, no socket opens (see also
+tests/test_hermetic.py)."""
 
 from __future__ import annotations
 
@@ -39,17 +40,21 @@ def test_a_non_loopback_socket_is_refused_while_replaying(cassette: Path) -> Non
     assert len(result.divergences) == 2
 
 
-def test_loopback_sockets_still_work_while_replaying(cassette: Path) -> None:
+def test_a_loopback_socket_is_reached_only_when_allowed(cassette: Path) -> None:
+    from replay.hermetic import allowing
+
     with replay.record(cassette):
         pass
     listener = socket.create_server(("127.0.0.1", 0))
     try:
-        with replay.replaying(cassette) as replaying:
-            client = socket.create_connection(listener.getsockname(), timeout=5)
-            client.close()
+        with replay.replaying(cassette) as refused, pytest.raises(replay.NetworkBlocked):
+            socket.create_connection(listener.getsockname(), timeout=5)
+        with allowing(["127.0.0.1"]), replay.replaying(cassette) as allowed:
+            socket.create_connection(listener.getsockname(), timeout=5).close()
     finally:
         listener.close()
-    assert replaying.result is not None and replaying.result.divergence is None
+    assert refused.result is not None and refused.result.divergence is not None
+    assert allowed.result is not None and allowed.result.divergence is None
 
 
 def test_nothing_stays_patched_after_a_session() -> None:
@@ -64,7 +69,7 @@ def test_nothing_stays_patched_after_a_session() -> None:
         assert http.client.HTTPConnection is not before[3]
         assert httpx2.HTTPTransport.handle_request is not before[1]
     with replay.replaying(Path("run.yaml")):
-        assert socket.socket.__dict__.get("connect") is not None
+        assert "connect" not in socket.socket.__dict__, "the guard is an audit hook, not a patch"
     after = (
         socket.socket.__dict__.get("connect"),
         httpx2.HTTPTransport.handle_request,

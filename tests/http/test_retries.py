@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from pathlib import Path
 
 import openai
@@ -77,4 +79,55 @@ def test_a_timeout_then_an_answer_replays(cassette: Path) -> None:
     steps = replay.load_cassette(cassette).steps
     assert result.outcome.output == "Five days."
     assert steps[0].error is not None and steps[0].error.error_class == "httpx2.ReadTimeout"
+    assert result.divergence is None and result.diff.identical
+
+
+def test_a_dropped_async_connection_is_a_failed_step_raised_again_on_replay(
+    cassette: Path,
+) -> None:
+    with FakeLLM([disconnect(), reply("Five days.")]) as llm:
+        recorded = record_support(cassette, llm, "tests.http.agents:openai_support_async")
+
+    result = replay.replay(cassette)
+
+    failed, answered = recorded.steps
+    assert failed.error is not None and failed.result is None
+    assert failed.error.error_class == "httpx2.RemoteProtocolError"
+    assert failed.http["request"]["url"].endswith("/v1/chat/completions")
+    assert answered.result["status"] == 200 and failed.args_hash == answered.args_hash
+    assert recorded.outcome.output == result.outcome.output == "Five days."
+    assert result.divergence is None and result.diff.identical
+    assert result.history[0].error == failed.error
+
+
+async def _ask_async(base_url: str, question: str) -> dict:
+    """One async model call without SDK retries; a connection error ends the run."""
+    client = openai.AsyncOpenAI(base_url=base_url, max_retries=0)
+    try:
+        completion = await client.chat.completions.create(
+            model=agents.MODEL, messages=[{"role": "user", "content": question}]
+        )
+    except openai.APIConnectionError as exc:
+        cause = exc.__cause__
+        return {"stop_reason": "llm_error", "output": f"{type(cause).__module__}.{cause}"}
+    return {"stop_reason": "completed", "output": completion.choices[0].message.content}
+
+
+def test_a_refused_async_connection_while_recording_is_replayed(cassette: Path) -> None:
+    with socket.socket() as closed:  # bound, never listening: connecting is refused
+        closed.bind(("127.0.0.1", 0))
+        inputs = {"base_url": f"http://127.0.0.1:{closed.getsockname()[1]}/v1", "question": "hi"}
+        with replay.record(cassette, input=inputs) as recording:
+            recording.set_result(asyncio.run(_ask_async(**inputs)))
+
+    recorded = replay.load_cassette(cassette)
+    (step,) = recorded.steps
+    assert step.kind == "llm" and step.result is None
+    assert step.error is not None and step.error.error_class == "httpx2.ConnectError"
+    assert recorded.outcome.stop_reason == "llm_error"
+    assert recorded.outcome.output == f"httpx2.{step.error.message}"
+
+    result = replay.replay(cassette, agent=_ask_async)
+
+    assert result.outcome == recorded.outcome
     assert result.divergence is None and result.diff.identical

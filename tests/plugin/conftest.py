@@ -16,6 +16,14 @@ from tests.plugin.project import (
     write_pyproject,
     write_scenario,
 )
+from tests.process import checkout_pythonpath
+
+
+@pytest.fixture(autouse=True)
+def checkout_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pytester.runpytest_subprocess`` children import the checkout under test: pytester
+    passes on ``PYTHONPATH`` (after the project folder), so the checkout goes first in it."""
+    monkeypatch.setenv("PYTHONPATH", checkout_pythonpath())
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ real ``replay.scenarios`` API or the real ``replay scenario`` command.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,10 +19,9 @@ from pathlib import Path
 # imported during a test, and a re-imported ``yaml`` no longer matches its C extension.
 from replay.scenarios import Mode, Status, new_scenario, save_scenario
 from replay.storage import load_cassette
-from tests.process import CliResult
+from tests.process import CliResult, child_env, run_replay
 
 AGENTS = Path(__file__).resolve().parents[1] / "agents"
-REPO = Path(__file__).resolve().parents[2]
 ENTRYPOINT = "scn_support:run"
 
 # Module name in the project -> {version: file in tests/agents}.
@@ -75,15 +73,6 @@ def use_fix(folder: Path, module: str, version: str = "fixed") -> Path:
     return target
 
 
-def subprocess_env() -> dict[str, str]:
-    """The environment for child processes: agent-replay importable, no debug noise."""
-    env = {**os.environ, "COLUMNS": "100"}
-    env.pop("REPLAY_DEBUG", None)
-    env.pop("PYTEST_ADDOPTS", None)
-    env.pop("PYTEST_XDIST_WORKER", None)
-    return env
-
-
 def record_incidents(folder: Path, ids: tuple[str, ...] = tuple(INCIDENTS)) -> dict[str, Path]:
     """Record the incidents live from the agent in ``folder`` (its current fix versions)."""
     script = (
@@ -96,7 +85,7 @@ def record_incidents(folder: Path, ids: tuple[str, ...] = tuple(INCIDENTS)) -> d
     subprocess.run(
         [sys.executable, "-c", script, json.dumps(jobs)],
         cwd=folder,
-        env=subprocess_env(),
+        env=child_env(),
         check=True,
         capture_output=True,
         text=True,
@@ -138,13 +127,4 @@ def write_scenario(
 
 def replay_cli(folder: Path, *args: str) -> CliResult:
     """Run ``python -m replay ARGS`` in ``folder``."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "replay", *args],
-        cwd=folder,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    return CliResult(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+    return run_replay(*args, cwd=folder, columns=100)

@@ -1,7 +1,8 @@
-"""``--replay-block-network``: non-loopback sockets refused per test, and put back after.
+"""``--replay-block-network``: non-loopback connections and datagrams refused per test.
 
-The inner tests check that the guard is installed before they try a remote address, so
-a broken guard fails the test instead of reaching the network.
+The inner tests check that the guard is active before they try a remote address, so a
+broken guard fails the test instead of reaching the network; the remote address is
+TEST-NET-1 (never routed), and every attempt is refused before a packet is sent.
 """
 
 from __future__ import annotations
@@ -10,23 +11,26 @@ import socket
 
 import pytest
 
+from replay.hermetic import blocking_active
 from replay.sockets import is_loopback
 from tests.plugin.project import write_pyproject
 
 pytest_plugins = ("pytester",)
 
 INNER_TESTS = """
+import _socket
 import socket
 import socketserver
 import threading
 
 import pytest
 
+from replay.hermetic import blocking_active
 from replay.pytest_plugin import SocketBlocked
 
 
 def guarded():
-    return getattr(socket.socket.connect, "__module__", "") == "replay.sockets"
+    return blocking_active()
 
 
 @pytest.fixture
@@ -60,6 +64,34 @@ def test_a_remote_datagram_is_refused():
     assert guarded()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, pytest.raises(SocketBlocked):
         udp.sendto(b"x", ("192.0.2.10", 53))
+
+
+def test_sendmsg_and_a_low_level_socket_are_refused_too():
+    assert guarded()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, pytest.raises(SocketBlocked):
+        udp.sendmsg([b"x"], [], 0, ("192.0.2.10", 53))
+    raw = _socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        with pytest.raises(SocketBlocked):
+            raw.connect(("192.0.2.10", 80))
+    finally:
+        raw.close()
+
+
+def test_a_thread_is_refused_too():
+    assert guarded()
+    errors = []
+
+    def connect():
+        try:
+            socket.create_connection(("192.0.2.10", 80), timeout=1)
+        except SocketBlocked as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=connect)
+    thread.start()
+    thread.join()
+    assert len(errors) == 1
 """
 
 
@@ -73,9 +105,9 @@ def test_non_loopback_sockets_are_refused_and_restored_after(
     if how == "option":
         args.append("--replay-block-network")
     result = pytester.runpytest(*args)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=5)
+    assert not blocking_active()
     assert "connect" not in socket.socket.__dict__
-    assert "sendto" not in socket.socket.__dict__
 
 
 def test_without_the_option_nothing_is_patched(pytester: pytest.Pytester) -> None:
@@ -83,8 +115,11 @@ def test_without_the_option_nothing_is_patched(pytester: pytest.Pytester) -> Non
         test_net="""
         import socket
 
+        from replay.hermetic import blocking_active
+
         def test_untouched():
             assert "connect" not in socket.socket.__dict__
+            assert not blocking_active()
         """
     )
     pytester.runpytest("-p", "no:xdist").assert_outcomes(passed=1)

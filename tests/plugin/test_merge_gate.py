@@ -28,10 +28,10 @@ from tests.plugin.project import (
     install_agent,
     record_incidents,
     replay_cli,
-    subprocess_env,
     use_fix,
     write_pyproject,
 )
+from tests.process import child_env
 
 pytestmark = [
     pytest.mark.slow,
@@ -114,7 +114,7 @@ class Repo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.env = {
-            **subprocess_env(),
+            **child_env(),
             "GIT_AUTHOR_NAME": "Gate Test",
             "GIT_AUTHOR_EMAIL": "gate@example.invalid",
             "GIT_COMMITTER_NAME": "Gate Test",

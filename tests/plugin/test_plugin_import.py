@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from tests.plugin.project import subprocess_env, write_pyproject
+from tests.plugin.project import write_pyproject
+from tests.process import CHECKOUT, child_env
 
 pytest_plugins = ("pytester",)
 
@@ -22,7 +23,7 @@ def test_importing_the_plugin_imports_no_engine_yaml_or_sdk() -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", script],
-        env=subprocess_env(),
+        env=child_env(),
         capture_output=True,
         text=True,
         check=True,
@@ -49,3 +50,23 @@ def test_a_project_without_scenarios_loads_nothing_more_and_prints_nothing(
     result = pytester.runpytest_subprocess("-p", "no:xdist")
     result.assert_outcomes(passed=1)
     assert not [line for line in result.outlines if line.startswith("replay")]
+
+
+def test_a_pytest_child_imports_the_checkout(pytester: pytest.Pytester) -> None:
+    write_pyproject(pytester.path)
+    pytester.makepyfile(
+        **{
+            "tests/test_where": f"""
+            from pathlib import Path
+
+            import replay
+            import replay.pytest_plugin
+
+            def test_where():
+                checkout = Path({str(CHECKOUT)!r})
+                assert Path(replay.__file__).resolve() == checkout / "replay" / "__init__.py"
+                assert Path(replay.pytest_plugin.__file__).resolve().is_relative_to(checkout)
+            """
+        }
+    )
+    pytester.runpytest_subprocess("-p", "no:xdist").assert_outcomes(passed=1)
