@@ -44,7 +44,8 @@ def replay_cli(console: Console, *args: str, show: bool = True) -> dict:
 def span(value: dict | None) -> str:
     if not value:
         return "-"
-    return f"{value['kind']} {value['name']}"
+    text = f"{value['kind']} {value['name']}"
+    return f"{text} (inferred)" if value.get("inferred") else text
 
 
 def main() -> int:

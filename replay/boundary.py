@@ -72,6 +72,10 @@ class Call:
     args_hash: str
     policy: MatchPolicy = DEFAULT_POLICY
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.kind, self.name, self.args_hash)
+
     @classmethod
     def of(cls, kind: str, name: str, args: Any, policy: MatchPolicy = DEFAULT_POLICY) -> Call:
         return cls.of_plain(kind, name, to_plain(args), policy)
@@ -147,6 +151,9 @@ class Session:
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._tokens: list[contextvars.Token[Session | None]] = []
+        # The run's ``replay.redact.Redactor`` (set by record/replaying): what is written,
+        # and a replayed call's args, go through it.
+        self.redactor: Any = None
 
     @property
     def history(self) -> tuple[Step, ...]:
@@ -332,6 +339,8 @@ class ReplayingSession(Session):
         self.recorded = recorded
         self.index = RecordedIndex(recorded)
         self.divergences: list[DivergenceInfo] = []
+        # Boundaries that ignore some args in matching: the diff ignores them too.
+        self.policies: dict[tuple[str, str], MatchPolicy] = {}
 
     def make_call(self, kind: str, name: str, args: Any, policy: MatchPolicy) -> Call:
         if policy.on is MatchOn.ARGS:
@@ -340,7 +349,13 @@ class ReplayingSession(Session):
             same = self.index.same_args_step(kind, name, args)
             if same is not None:
                 return Call(kind, name, same.args, same.args_hash, policy)
-        return Call.of(kind, name, args, policy)
+        call = Call.of(kind, name, args, policy)
+        if self.redactor is None or (
+            policy.on is MatchOn.ARGS and not policy.ignore and self.index.holds(call.key)
+        ):
+            return call  # recorded args are redacted already: these hold no secret
+        clean = self.redactor.call_args(kind, name, call.args)
+        return call if clean is call.args else Call.of_plain(kind, name, clean, policy)
 
     def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
         return self._serve(call, decode)
@@ -354,6 +369,8 @@ class ReplayingSession(Session):
         with self._lock:
             self._steps.append(None)
             index = len(self._steps) - 1
+            if call.policy.ignore:
+                self.policies[(call.kind, call.name)] = call.policy
             recorded = self.index.take(call.kind, call.name, call.args, call.args_hash, call.policy)
         if recorded is None:
             raise self.diverge(index, call, reason="no recorded answer")
@@ -590,6 +607,7 @@ def _boundary_decorator(
     )
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        _require_plain_function(func, kind)
         step_name = name or callable_name(func)
         bind = argument_binder(inspect.signature(func), plain=False)  # make_call converts
 
@@ -626,6 +644,34 @@ def _boundary_decorator(
         return wrapper
 
     return wrap(fn) if fn is not None else wrap
+
+
+# Tool objects that agent frameworks' decorators build, and the decorator that builds them.
+_FRAMEWORK_PACKAGES = ("agents", "langchain", "langchain_core", "pydantic_ai", "anthropic")
+_FRAMEWORK_DECORATORS = {
+    "FunctionTool": "@function_tool",
+    "StructuredTool": "@tool",
+    "Tool": "@agent.tool / @agent.tool_plain",
+    "BetaFunctionTool": "@beta_tool",
+    "BetaAsyncFunctionTool": "@beta_async_tool",
+}
+
+
+def _require_plain_function(func: Any, kind: str) -> None:
+    """Refuse a framework's tool object: the boundary must wrap the plain function, and the
+    framework's decorator go on top (else the framework cannot read its signature)."""
+    cls = type(func)
+    package = cls.__module__.partition(".")[0]
+    framework_object = not inspect.isroutine(func) and package in _FRAMEWORK_PACKAGES
+    if callable(func) and not framework_object:
+        return
+    label = getattr(func, "name", None) or getattr(func, "__name__", None) or "the function"
+    decorator = _FRAMEWORK_DECORATORS.get(cls.__name__, "the framework's decorator")
+    raise SessionError(
+        f"@replay.{kind} was given a {cls.__module__}.{cls.__qualname__} ('{label}'), not a "
+        f"function: put {decorator} on top and @replay.{kind} below it, directly above "
+        f"'def {label}', so that @replay.{kind} wraps the plain function"
+    )
 
 
 @overload

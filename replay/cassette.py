@@ -2,11 +2,13 @@
 
 This module is pure: it turns plain data (what YAML gives) into validated values and
 back. Reading and writing files lives in ``replay.storage``. The schema is documented in
-``docs/cassette-format.md``; a change to it bumps ``FORMAT_VERSION``.
+``docs/cassette-format.md``; a change to it bumps ``FORMAT_VERSION``. Version 2 added
+the end marker line (``storage``); version 1 files are still read.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -14,7 +16,8 @@ from typing import Any
 from replay.canonical import same_plain, stable_hash, to_plain
 from replay.errors import CassetteError, CassetteVersionError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 STEP_KINDS = ("llm", "tool", "mcp", "clock", "uuid", "random")
 """``mcp``: an MCP session's setup (``initialize``, ``tools/list``, ...); its tool calls are
 ``tool`` steps."""
@@ -111,16 +114,32 @@ class RunContext:
         }
 
 
+UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a run ended: ``stop_reason``, its output, and the error when it raised."""
+    """How a run ended: ``stop_reason``, its output, and the error when it raised.
+
+    ``stop_reason: unknown`` (with a ``note`` saying why) when the run's ending was not
+    reported, e.g. a ``replay.record()`` block left without ``set_result`` or an
+    exception: such a run is neither known to have failed nor to have completed.
+    """
 
     stop_reason: str
     output: Any = None
     error: ErrorInfo | None = None
+    note: str | None = None
+
+    @property
+    def unknown(self) -> bool:
+        return self.stop_reason == UNKNOWN
 
     @property
     def failed(self) -> bool:
+        """Known to have failed (an unknown ending is not a failure, nor a success)."""
+        if self.unknown:
+            return False
         return self.stop_reason != "completed" or self.error is not None
 
     @property
@@ -128,16 +147,23 @@ class Outcome:
         return self.error.error_class if self.error else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "stop_reason": self.stop_reason,
             "output": self.output,
             "error": self.error.to_dict() if self.error else None,
         }
+        if self.note is not None:
+            data["note"] = self.note
+        return data
 
 
 @dataclass(frozen=True, slots=True)
 class Cassette:
-    """One recorded run: format version, run context, step history and outcome."""
+    """One recorded run: format version, run context, step history and outcome.
+
+    ``version`` is the version of the file it was read from; it is always written in the
+    current ``FORMAT_VERSION``.
+    """
 
     context: RunContext
     steps: tuple[Step, ...]
@@ -165,7 +191,7 @@ _TOP_KEYS = frozenset({"version", "run", "outcome", "steps"})
 _RUN_KEYS = frozenset(
     {"run_id", "trace_id", "release", "workflow", "model", "entrypoint", "input", "recorded_at"}
 )
-_OUTCOME_KEYS = frozenset({"stop_reason", "output", "error"})
+_OUTCOME_KEYS = frozenset({"stop_reason", "output", "error", "note"})
 _STEP_REQUIRED = ("index", "kind", "name", "args_hash")
 _STEP_KEYS = frozenset(
     {
@@ -191,20 +217,9 @@ def cassette_from_dict(data: Any, *, path: str | None = None, verify: bool = Tru
     With ``verify`` each step's ``args_hash`` is checked against its ``args``, so a
     hand-edited argument cannot silently keep matching under its old hash. Raises
     ``CassetteError`` naming the file, the step and the field at the first problem, and
-    ``CassetteVersionError`` when the version is not ``FORMAT_VERSION``.
+    ``CassetteVersionError`` when the version is not one of ``READABLE_VERSIONS``.
     """
-    if not isinstance(data, Mapping):
-        raise CassetteError(
-            f"expected a mapping at the top of the file, found {type(data).__name__}",
-            path=path,
-            hint="a cassette starts with 'version: 1'; see docs/cassette-format.md",
-        )
-    if "version" not in data:
-        raise CassetteError(
-            "missing format version", path=path, field="version", hint="add 'version: 1'"
-        )
-    if data["version"] != FORMAT_VERSION:
-        raise CassetteVersionError(path=path, found=data["version"], supported=FORMAT_VERSION)
+    version = format_version(data, path=path)
     _reject_unknown(data, _TOP_KEYS, path=path, where=None, prefix="")
     for key in ("run", "outcome", "steps"):
         if key not in data:
@@ -230,9 +245,83 @@ def cassette_from_dict(data: Any, *, path: str | None = None, verify: bool = Tru
                 )
         if all(same_plain(to_plain(step.args), step.args) for step in steps):
             mark_args_checked(steps)
-    return Cassette(
-        context=context, steps=steps, outcome=outcome, version=FORMAT_VERSION, path=path
-    )
+    return Cassette(context=context, steps=steps, outcome=outcome, version=version, path=path)
+
+
+def format_version(data: Any, *, path: str | None = None) -> int:
+    """The format version of parsed cassette data, checked before anything else: the
+    top is a mapping, it is not another kind of file, the version is a readable one."""
+    if data is None:
+        raise CassetteError(
+            "the file holds no data (empty, or only comments)",
+            path=path,
+            hint="is this the right file? re-record it if it was cut short",
+        )
+    if not isinstance(data, Mapping):
+        raise CassetteError(
+            f"expected a mapping at the top of the file, found {type(data).__name__}",
+            path=path,
+            hint=f"a cassette starts with 'version: {FORMAT_VERSION}'; see docs/cassette-format.md",
+        )
+    _refuse_other_files(data, path)
+    if "version" not in data:
+        raise CassetteError(
+            "missing format version",
+            path=path,
+            field="version",
+            hint=f"add 'version: {FORMAT_VERSION}'",
+        )
+    version = data["version"]
+    if type(version) is not int:
+        raise CassetteError(
+            f"expected a whole number, found {_shown(version)}",
+            path=path,
+            field="version",
+            hint=f"write 'version: {FORMAT_VERSION}'",
+        )
+    if version not in READABLE_VERSIONS:
+        raise CassetteVersionError(path=path, found=version, supported=FORMAT_VERSION)
+    return version
+
+
+def _refuse_other_files(data: Mapping, path: str | None) -> None:
+    """A scenario file, a vcrpy cassette or a golden report given for a cassette is named
+    as what it is, with the command that takes it, instead of 'unknown field'."""
+    if "run" in data:
+        return
+    schema = data.get("schema")
+    if isinstance(schema, str) and schema.startswith("agent-replay/golden-report"):
+        raise CassetteError(
+            "this is a golden-set report (replay golden --json), not a cassette",
+            path=path,
+            hint="pass one of the cassettes it lists; reports of shards combine with "
+            "'replay golden merge'",
+        )
+    if "interactions" in data:
+        raise CassetteError(
+            "this is a vcrpy cassette (HTTP interactions only), not an agent-replay cassette",
+            path=path,
+            hint="record the run with 'replay record module:function' to get a cassette",
+        )
+    if "cassette" in data and ("failure" in data or "id" in data):
+        named = data.get("cassette")
+        plain = isinstance(named, str) and named.isprintable() and len(named) < 300
+        shown = f"replay run {named}" if plain else "replay run <cassette>"
+        raise CassetteError(
+            "this is a scenario file, not a cassette",
+            path=path,
+            hint=f"replay the cassette it names ('{shown}') or check it with "
+            "'replay scenario check <id>'",
+        )
+
+
+def _shown(value: Any) -> str:
+    """A value as YAML would show it (true, null, 1.0), cut to a readable length."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value!r:.40}"
 
 
 # Step tuples, by identity, whose every step has plain ``args`` (``to_plain`` gives them
@@ -268,9 +357,16 @@ def _reject_unknown(
             f"unknown field (allowed: {', '.join(sorted(allowed))})",
             path=path,
             step=where,
-            field=f"{prefix}{unknown[0]}",
+            field=f"{prefix}{_key_shown(unknown[0])}",
             hint="fix the spelling or remove it",
         )
+
+
+def _key_shown(key: Any) -> str:
+    """A key as a message shows it: as written, or quoted when it holds line breaks or
+    other control characters (an error stays one line)."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
 
 
 def _require_mapping(value: Any, *, path: str | None, step: int | None, name: str) -> Mapping:
@@ -298,10 +394,23 @@ def _required_str(value: Any, *, path: str | None, step: int | None, name: str) 
     return text
 
 
-def _number(value: Any, *, path: str | None, step: int | None, name: str) -> float:
+def _number(
+    value: Any, *, path: str | None, step: int | None, name: str, minimum: float | None = None
+) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CassetteError(f"expected a number, found {value!r}", path=path, step=step, field=name)
-    return float(value)
+        raise CassetteError(
+            f"expected a number, found {_shown(value)}", path=path, step=step, field=name
+        )
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        wanted = "a finite number" if minimum is None else f"a finite number >= {minimum:g}"
+        raise CassetteError(
+            f"expected {wanted}, found {_shown(value)}", path=path, step=step, field=name
+        )
+    return number
 
 
 def _error_from(value: Any, *, path: str | None, step: int | None, name: str) -> ErrorInfo | None:
@@ -340,12 +449,24 @@ def _context_from(value: Any, path: str | None) -> RunContext:
 def _outcome_from(value: Any, path: str | None) -> Outcome:
     outcome = _require_mapping(value, path=path, step=None, name="outcome")
     _reject_unknown(outcome, _OUTCOME_KEYS, path=path, where=None, prefix="outcome.")
+    stop_reason = _required_str(
+        outcome.get("stop_reason"), path=path, step=None, name="outcome.stop_reason"
+    )
+    error = _error_from(outcome.get("error"), path=path, step=None, name="outcome.error")
+    if stop_reason == UNKNOWN:
+        for key, found in (("error", error), ("output", outcome.get("output"))):
+            if found is not None:
+                raise CassetteError(
+                    f"stop_reason is '{UNKNOWN}' but the outcome has an {key}",
+                    path=path,
+                    field=f"outcome.{key}",
+                    hint=f"set stop_reason to how the run ended, or remove outcome.{key}",
+                )
     return Outcome(
-        stop_reason=_required_str(
-            outcome.get("stop_reason"), path=path, step=None, name="outcome.stop_reason"
-        ),
+        stop_reason=stop_reason,
         output=outcome.get("output"),
-        error=_error_from(outcome.get("error"), path=path, step=None, name="outcome.error"),
+        error=error,
+        note=_optional_str(outcome.get("note"), path=path, step=None, name="outcome.note"),
     )
 
 
@@ -356,6 +477,14 @@ def _step_from(value: Any, position: int, path: str | None) -> Step:
             raise CassetteError("missing field", path=path, step=position, field=key)
     _reject_unknown(raw, _STEP_KEYS, path=path, where=position, prefix="")
     index = raw["index"]
+    if type(index) is not int:
+        raise CassetteError(
+            f"expected a step number, found {_shown(index)}",
+            path=path,
+            step=position,
+            field="index",
+            hint=f"write 'index: {position}'",
+        )
     if index != position:
         raise CassetteError(
             f"index is {index!r} but the step is number {position} in the list",
@@ -392,7 +521,9 @@ def _step_from(value: Any, position: int, path: str | None) -> Step:
         started_at_ms=_number(
             raw.get("started_at_ms", 0.0), path=path, step=position, name="started_at_ms"
         ),
-        latency_ms=_number(raw.get("latency_ms", 0.0), path=path, step=position, name="latency_ms"),
+        latency_ms=_number(
+            raw.get("latency_ms", 0.0), path=path, step=position, name="latency_ms", minimum=0
+        ),
         span_id=_optional_str(raw.get("span_id"), path=path, step=position, name="span_id") or "",
         parent_span_id=_optional_str(parent, path=path, step=position, name="parent_span_id"),
         http=raw.get("http"),

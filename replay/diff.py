@@ -3,7 +3,9 @@
 Steps are aligned by their call key (kind, name, args hash) with a longest-matching-block
 alignment, so one inserted call shows as one added step rather than shifting every later
 step. Aligned steps with equal keys compare their answers by equality (the fast path);
-deepdiff runs only on steps that differ. Timing and span ids are not compared.
+deepdiff runs only on steps that differ. Timing and span ids are not compared, but
+calls that ran concurrently are compared as a group whose order is not evidence
+(``replay.concurrent``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from replay.cassette import Outcome, Step
+from replay.concurrent import align_concurrent
 
 MAX_DIFF_LINES = 12
 
@@ -99,6 +102,9 @@ def diff_histories(
     """Compare two step histories (and optionally their outcomes)."""
     changes: list[StepChange] = []
     equal = 0
+    original_count, new_count = len(original), len(new)
+    if not _same_keys(original, new):
+        original, new = align_concurrent(original, new)
     if _same_keys(original, new):
         pairs: list[tuple[str, int, int, int, int]] = [("equal", 0, len(original), 0, len(new))]
     else:
@@ -120,8 +126,8 @@ def diff_histories(
         first_divergence=_first_divergence(changes, original, new),
         changes=tuple(changes),
         outcome_change=outcome_change,
-        original_steps=len(original),
-        new_steps=len(new),
+        original_steps=original_count,
+        new_steps=new_count,
         equal_steps=equal,
     )
 

@@ -28,10 +28,31 @@ from replay.boundary import (
     span_id_for,
 )
 from replay.canonical import error_class_name, to_plain
-from replay.cassette import Cassette, ErrorInfo, Outcome, RunContext, Step
+from replay.cassette import UNKNOWN, Cassette, ErrorInfo, Outcome, RunContext, Step
+from replay.config import find_pyproject
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
+from replay.limits import max_steps_errors, stops_at_max_steps
+from replay.matching import MatchPolicy, comparable_steps
+from replay.redact import Redactor, load_policy
 from replay.storage import load_cassette, save_cassette
+from replay.timers import VirtualClock, virtual_time
+from replay.timers import install as install_virtual_waits
+
+# A record() block that ends without set_result() and without an exception says nothing
+# about how the run ended: recording "completed" would be false evidence.
+UNREPORTED_OUTCOME = Outcome(
+    UNKNOWN,
+    note="the recording ended without set_result() and without an exception: how the run "
+    "ended was not reported",
+)
+
+
+UNREPORTED_REPLAY_OUTCOME = Outcome(
+    UNKNOWN,
+    note="the replaying() block ended without set_result() and without an exception: how "
+    "the replay ended was not reported",
+)
 
 
 def outcome_from_return(value: Any) -> Outcome:
@@ -50,13 +71,16 @@ def outcome_from_return(value: Any) -> Outcome:
 
 
 def outcome_from_exception(exc: BaseException) -> Outcome:
-    """How a run ended when the entrypoint raised (``diverged`` for a replay divergence)."""
+    """How a run ended when the entrypoint raised (``diverged`` for a replay divergence,
+    ``max_steps`` for a loop limit: see ``replay.limits``)."""
     if isinstance(exc, Divergence):
         return Outcome("diverged", error=ErrorInfo(error_class_name(exc), str(exc).splitlines()[0]))
     if isinstance(exc, ReplayedError):
         # A recorded error whose class cannot be imported here: it is still that error.
         return Outcome(stop_reason="exception", error=ErrorInfo(exc.error_class, exc.message))
-    return Outcome(stop_reason="exception", error=ErrorInfo(error_class_name(exc), str(exc)))
+    # A framework's own loop limit (MaxTurnsExceeded, ...) is a max_steps ending.
+    stop_reason = "max_steps" if stops_at_max_steps(exc) else "exception"
+    return Outcome(stop_reason=stop_reason, error=ErrorInfo(error_class_name(exc), str(exc)))
 
 
 def _error_info(error: Any, error_class: Any = None) -> ErrorInfo | None:
@@ -83,9 +107,8 @@ def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
             f"entrypoint {entrypoint!r} is not of the form 'module:function' "
             "(e.g. 'support_agent:run')"
         )
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.append(cwd)
+    _search_working_folder()
+    add_project_root(os.getcwd())
     try:
         target: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -114,6 +137,39 @@ def import_entrypoint(entrypoint: str) -> Callable[..., Any]:
     if not callable(target):
         raise EntrypointError(f"entrypoint '{entrypoint}' is not callable")
     return target
+
+
+def _search_working_folder() -> None:
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.append(cwd)
+
+
+def import_recorded_entrypoint(
+    entrypoint: str, *, source: str | os.PathLike[str] | None
+) -> Callable[..., Any]:
+    """Import an entrypoint named by a file (a cassette's ``run.entrypoint``, a scenario's
+    ``agent``) only when it is the user's own agent code: see ``replay.entrypoints``."""
+    from replay.entrypoints import import_checked
+
+    where = str(source) if source is not None else None
+    _search_working_folder()
+    return import_checked(entrypoint, source=where, importer=import_entrypoint)
+
+
+def add_project_root(start: str | os.PathLike[str] | None) -> Path | None:
+    """Put the project root (the folder of the nearest ``pyproject.toml`` at or above
+    ``start``) on ``sys.path``, as pytest's rootdir does, so ``pkg.agent`` imports from a
+    sub-folder or from elsewhere. Returns the root (None when there is no pyproject)."""
+    if start is None:
+        return None
+    found = find_pyproject(start)
+    if found is None:
+        return None
+    root = str(found.parent)
+    if root not in sys.path:
+        sys.path.append(root)
+    return found.parent
 
 
 def call_entrypoint(fn: Callable[..., Any], input: Any) -> Any:
@@ -205,7 +261,9 @@ def record(
     """Record the run inside the ``with`` block into the cassette at ``path``.
 
     The cassette is written (atomically) when the block ends, also when it raises: a
-    failing run is exactly the evidence wanted; the exception then propagates.
+    failing run is exactly the evidence wanted; the exception then propagates. Report how
+    the run ended with ``set_result``: a block left without it and without an exception
+    records ``stop_reason: unknown``, not ``completed``.
     """
     context = _new_context(
         run_id=run_id,
@@ -217,8 +275,11 @@ def record(
         model=model,
     )
     session = RecordingSession(trace_id=context.trace_id, cassette_path=str(path))
+    session.redactor = Redactor(load_policy())
+    session.redactor.learn_fields(context.input)
     recording = Recording(path=Path(path), context=context, session=session)
     _refuse_nesting()
+    max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
     raised: BaseException | None = None
     try:
         with session, _network_seams(session):
@@ -230,8 +291,11 @@ def record(
         if raised is not None:
             outcome = outcome_from_exception(raised)
         else:
-            outcome = recording.outcome or Outcome("completed")
-        recording.cassette = _finish_cassette(context, session.history, outcome)
+            outcome = recording.outcome or UNREPORTED_OUTCOME
+        # One redaction pass over everything written, with every secret the run showed.
+        recording.cassette = session.redactor.cassette(
+            _finish_cassette(context, session.history, outcome)
+        )
         save_cassette(recording.cassette, path)
 
 
@@ -298,7 +362,8 @@ class ReplayResult:
     """One replay of a cassette: the new history and outcome, and their comparison.
 
     ``divergence`` is the first call the cassette held no answer for (None when every
-    call was served); ``unserved`` lists recorded steps the new code never asked for.
+    call was served); ``unserved`` lists recorded steps the new code never asked for;
+    ``virtual_wait_s`` is the time the agent asked to wait and did not (replay.timers).
     """
 
     cassette: Cassette
@@ -309,6 +374,8 @@ class ReplayResult:
     divergence: DivergenceInfo | None = None
     divergences: tuple[DivergenceInfo, ...] = ()
     unserved: tuple[int, ...] = field(default=())
+    policies: Mapping[tuple[str, str], MatchPolicy] = field(default_factory=dict)
+    virtual_wait_s: float = 0.0
 
     @property
     def diverged(self) -> bool:
@@ -345,6 +412,7 @@ class ReplayResult:
             "steps": len(self.history),
             "divergence": self.divergence.to_dict() if self.divergence else None,
             "unserved": list(self.unserved),
+            "virtual_wait_s": self.virtual_wait_s,
             "diff": self.diff.to_dict(),
         }
 
@@ -356,19 +424,19 @@ def replay(
 ) -> ReplayResult:
     """Re-drive an agent against a cassette: every boundary call is served from it.
 
-    ``agent`` defaults to the cassette's recorded entrypoint; pass another
-    ``"module:function"`` (or a callable) to run other code, e.g. a fix, against the same
-    recorded world. No network: an HTTP request not in the cassette is a divergence.
+    ``agent`` defaults to the cassette's recorded entrypoint, which is only run when it
+    is the user's own code (``replay.entrypoints``); pass another ``"module:function"``
+    (or a callable) to run other code, e.g. a fix, against the same recorded world. No
+    network: an HTTP request not in the cassette is a divergence.
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
+    install_virtual_waits()  # before the agent's modules import their sleeps
+    if original.path:
+        add_project_root(Path(original.path).parent)  # the cassette's project
     if agent is None:
-        if not original.context.entrypoint:
-            raise EntrypointError(
-                f"{original.path}: the cassette records no entrypoint (field 'run.entrypoint'); "
-                "pass agent='module:function'"
-            )
-        agent = original.context.entrypoint
-    if isinstance(agent, str):
+        agent_name = recorded_entrypoint(original)
+        fn = import_recorded_entrypoint(agent_name, source=original.path or "the cassette")
+    elif isinstance(agent, str):
         agent_name, fn = agent, import_entrypoint(agent)
     else:
         agent_name, fn = f"{agent.__module__}:{agent.__qualname__}", agent
@@ -379,6 +447,23 @@ def replay(
             replayed.set_exception(exc)
     assert replayed.result is not None
     return _with_agent(replayed.result, agent_name)
+
+
+_NAME_THE_AGENT = (
+    "name the code to replay: agent='module:function' in Python, --agent module:function "
+    "on the command line"
+)
+
+
+def recorded_entrypoint(cassette: Cassette, *, remedy: str = _NAME_THE_AGENT) -> str:
+    """The entrypoint the cassette recorded; ``EntrypointError`` saying ``remedy`` (the
+    caller's way to name the code, e.g. the CLI's ``--agent``) when it records none."""
+    if not cassette.context.entrypoint:
+        raise EntrypointError(
+            f"{cassette.path}: the cassette records no entrypoint (field 'run.entrypoint'); "
+            f"{remedy}"
+        )
+    return cassette.context.entrypoint
 
 
 def _with_agent(result: ReplayResult, agent: str) -> ReplayResult:
@@ -405,31 +490,38 @@ class Replaying:
 def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying]:
     """Serve every boundary call in the block from ``cassette`` (for tests and harnesses).
 
-    When the block ends, ``.result`` holds the ``ReplayResult`` (compared against the
-    recorded outcome unless ``set_result``/``set_exception`` reported another).
+    When the block ends, ``.result`` holds the ``ReplayResult``: its outcome is the one
+    ``set_result``/``set_exception`` reported, else ``unknown`` (a block that does not say
+    how the run ended is not taken to end as recorded).
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     _refuse_nesting()
+    max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
     session = ReplayingSession(
         original.steps, trace_id=original.context.trace_id, cassette_path=original.path
     )
+    session.redactor = Redactor(load_policy())
     state = Replaying(cassette=original, session=session)
+    clock = VirtualClock()
     try:
-        with session, _network_seams(session):
+        with session, _network_seams(session), virtual_time() as clock:
             yield state
     except Exception as exc:
         state.set_exception(exc)
         raise
     finally:
-        state.result = _result_of(original, session, state.outcome)
+        state.result = _result_of(original, session, state.outcome, clock)
 
 
 def _result_of(
-    original: Cassette, session: ReplayingSession, outcome: Outcome | None
+    original: Cassette, session: ReplayingSession, outcome: Outcome | None, clock: VirtualClock
 ) -> ReplayResult:
     history = session.history
     if outcome is None:
-        outcome = original.outcome
+        outcome = UNREPORTED_REPLAY_OUTCOME
+    elif session.redactor is not None:
+        # Compared with the recorded (redacted) outcome, and written into reports.
+        outcome = session.redactor.outcome(outcome)
     if session.divergences and outcome.stop_reason != "diverged":
         first = session.divergences[0]
         outcome = Outcome(
@@ -443,9 +535,14 @@ def _result_of(
         history=history,
         outcome=outcome,
         diff=diff_histories(
-            original.steps, history, original_outcome=original.outcome, new_outcome=outcome
+            comparable_steps(original.steps, session.policies),
+            comparable_steps(history, session.policies),
+            original_outcome=original.outcome,
+            new_outcome=outcome,
         ),
         divergence=session.divergences[0] if session.divergences else None,
         divergences=tuple(session.divergences),
         unserved=tuple(step.index for step in session.index.unserved()),
+        policies=dict(session.policies),
+        virtual_wait_s=round(clock.waited_s, 6),
     )

@@ -13,7 +13,8 @@
     │                             (also a ``ConnectionRefusedError``, so its client fails softly)
     └── ReplayedError             a recorded error whose class cannot be imported here
 
-Every message says what happened, where (file, step, field) and what to do.
+Every message says what happened, where (file, step, field) and what to do. One warning:
+``CassetteFormatWarning`` (a ``UserWarning``), a cassette read in an older format version.
 """
 
 from __future__ import annotations
@@ -76,13 +77,18 @@ class CassetteVersionError(CassetteError):
         self.found = found
         self.supported = supported
         super().__init__(
-            f"cassette format version {found!r} is not supported; this build reads version "
-            f"{supported}",
+            f"cassette format version {found!r} is not supported; this build reads versions "
+            f"1 to {supported}",
             path=path,
             field="version",
             hint="re-record it with this version of agent-replay, or install the version "
             "that wrote it",
         )
+
+
+class CassetteFormatWarning(UserWarning):
+    """A cassette was read in an older format version that lacks a safeguard of the
+    current one (version 1: no end marker, so a cut-off copy is not detected)."""
 
 
 class CassetteWriteError(ReplayError):

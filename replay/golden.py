@@ -1097,6 +1097,12 @@ def add_to_golden(
     source = Path(cassette)
     loaded = load_cassette(source)
     outcome = loaded.outcome
+    if outcome.unknown and not force:
+        raise GoldenError(
+            f"{source}: the recording does not say how the run ended (stop_reason unknown); "
+            "a golden set holds runs known to be healthy. Re-record it with its outcome, "
+            "or pass --force to add it anyway"
+        )
     if outcome.failed and not force:
         error = f" ({outcome.error.error_class}: {outcome.error.message})" if outcome.error else ""
         raise GoldenError(

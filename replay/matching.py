@@ -13,11 +13,11 @@ from __future__ import annotations
 import difflib
 import enum
 from collections import deque
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from replay.canonical import args_hash, canonical_json, same_plain
+from replay.canonical import args_hash, canonical_json, same_plain, stable_hash
 from replay.cassette import Step, args_checked
 
 
@@ -39,10 +39,40 @@ class MatchPolicy:
     @classmethod
     def of(cls, match: str | MatchOn | None = None, ignore: Iterable[str] = ()) -> MatchPolicy:
         on = MatchOn(match) if match is not None else MatchOn.ARGS
-        return cls(on=on, ignore=frozenset(ignore))
+        skip = frozenset(ignore)
+        if on is MatchOn.ARGS and not skip:
+            return DEFAULT_POLICY
+        return cls(on=on, ignore=skip)
+
+    def compared_args(self, args: Any) -> Any:
+        """A call's args without the keys ``ignore`` leaves out of matching."""
+        if self.ignore and isinstance(args, Mapping):
+            return {k: v for k, v in args.items() if k not in self.ignore}
+        return args
 
 
 DEFAULT_POLICY = MatchPolicy()
+
+Policies = Mapping[tuple[str, str], MatchPolicy]
+
+
+def comparable_steps(steps: Sequence[Step], policies: Policies | None) -> Sequence[Step]:
+    """The steps as the diff and the verdict compare them: argument keys a boundary's
+    ``ignore=`` leaves out of matching are left out of the comparison too, so an ignored
+    request id cannot make a faithful replay differ. ``policies`` maps (kind, name) to the
+    policy seen for that boundary. (``match="name"``/``"position"`` still show changed
+    args in the diff on purpose: they serve calls whose args changed deliberately.)"""
+    if not policies:
+        return steps
+    out: list[Step] = []
+    for step in steps:
+        policy = policies.get((step.kind, step.name))
+        if policy is None or not policy.ignore:
+            out.append(step)
+            continue
+        args = policy.compared_args(step.args)
+        out.append(replace(step, args=args, args_hash=stable_hash(args)))
+    return tuple(out)
 
 
 class RecordedIndex:
@@ -86,6 +116,10 @@ class RecordedIndex:
             return None
         step = self._steps[order[cursor]]
         return step if same_plain(args, step.args) else None
+
+    def holds(self, key: tuple[str, str, str]) -> bool:
+        """Whether some recorded step has this kind, name and args hash."""
+        return key in self._by_key
 
     def take(
         self, kind: str, name: str, args: Any, hash_: str, policy: MatchPolicy = DEFAULT_POLICY

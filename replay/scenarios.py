@@ -103,8 +103,19 @@ class Scenario:
     path: Path | None = field(default=None, compare=False)
 
     def cassette_path(self, root: str | os.PathLike[str]) -> Path:
-        """The cassette's location for a project rooted at ``root``."""
-        return Path(root) / self.cassette
+        """The cassette's location for a project rooted at ``root``; ``ScenarioError`` when
+        it resolves outside the project (through ``..`` or a symbolic link)."""
+        base = Path(root)
+        target = base / self.cassette
+        resolved, inside = target.resolve(), base.resolve()
+        if resolved != inside and inside not in resolved.parents:
+            raise ScenarioError(
+                f"{self.cassette!r} resolves to {resolved}, outside the project {inside}",
+                path=self.path,
+                field="cassette",
+                hint="keep the cassette inside the project and name it relative to its root",
+            )
+        return target
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -189,6 +200,13 @@ def scenario_from_dict(data: Any, *, path: str | os.PathLike[str] | None = None)
             hint="write it relative to the project root (the folder of pyproject.toml), so "
             "the scenario works on every machine",
         )
+    if os.path.normpath(cassette).split(os.sep)[0] == os.pardir:
+        raise ScenarioError(
+            f"{cassette!r} leads out of the project",
+            path=path,
+            field="cassette",
+            hint="keep the cassette inside the project and name it relative to its root",
+        )
     agent = _text(data, "agent", path=path)
     if agent is not None and not re.match(r"^[\w.]+:[\w.]+$", agent):
         raise ScenarioError(
@@ -235,10 +253,11 @@ def _reject_unknown(
 ) -> None:
     unknown = sorted(str(key) for key in data if key not in allowed)
     if unknown:
+        first = unknown[0] if unknown[0].isprintable() else repr(unknown[0])
         raise ScenarioError(
             f"unknown field (allowed: {', '.join(sorted(allowed))})",
             path=path,
-            field=f"{prefix}{unknown[0]}",
+            field=f"{prefix}{first}",
             hint="fix the spelling or remove it",
         )
 
@@ -353,14 +372,25 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def parse(raw: bytes, *, path: str | os.PathLike[str] | None = None) -> Any:
-    """Parse scenario YAML with the safe loader, naming the line of a syntax error."""
+    """Parse scenario YAML with the strict safe loader (``replay.safe_yaml``: no aliases,
+    duplicate keys, ...), naming the line of a syntax error or refused construct."""
     import yaml
 
-    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from replay import safe_yaml
+
     try:
-        return yaml.load(raw.decode("utf-8"), Loader=loader)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+    try:
+        return safe_yaml.load(text)
+    except safe_yaml.YamlRefused as exc:
+        raise ScenarioError(
+            f"{exc.problem}{exc.where}",
+            path=path,
+            field=safe_yaml.field_path(text, exc),
+            hint=exc.hint,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -368,6 +398,8 @@ def parse(raw: bytes, *, path: str | os.PathLike[str] | None = None) -> Any:
         raise ScenarioError(
             f"malformed YAML{where}: {problem}", path=path, hint="fix the file by hand"
         ) from None
+    except RecursionError:
+        raise ScenarioError("the YAML nests too deeply to read", path=path) from None
 
 
 def dumps(scenario: Scenario) -> str:
@@ -377,7 +409,11 @@ def dumps(scenario: Scenario) -> str:
     base: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
     class _Dumper(base):  # type: ignore[misc, valid-type]
-        """Safe dumper writing multi-line text (notes) as literal blocks."""
+        """Safe dumper writing multi-line text (notes) as literal blocks, and never an
+        anchor or alias (loading refuses them)."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
 
     def represent_str(dumper: Any, value: str) -> Any:
         style = "|" if "\n" in value else None
@@ -555,6 +591,14 @@ def new_scenario(
     """
     from replay.verdict import FailureSignature
 
+    if cassette.outcome.unknown:
+        raise ScenarioError(
+            "the recording does not say how the run ended (stop_reason unknown): there is "
+            "no known failure to keep",
+            path=cassette.path,
+            field="outcome.stop_reason",
+            hint="re-record the run with its outcome (set_result, or replay record)",
+        )
     if not cassette.outcome.failed:
         raise ScenarioError(
             "the run completed without an error: there is no incident to keep",
@@ -777,10 +821,16 @@ def check_scenario(
             field="failure",
             hint=f"run 'replay scenario add {scenario.cassette} --id {scenario.id} --force'",
         )
+    from replay.engine import import_recorded_entrypoint
+    from replay.entrypoints import project_root
+
     options: dict[str, Any] = {"agent": scenario.agent}
     if repeats is not None:
         options["repeats"] = repeats
-    verdict = verdict_for(cassette, **options)
+    with project_root(base):
+        if scenario.agent:
+            import_recorded_entrypoint(scenario.agent, source=scenario.path)
+        verdict = verdict_for(cassette, **options)
     return replace(evaluate(scenario, verdict), root=base)
 
 

@@ -9,11 +9,12 @@ words, e.g. "tool degraded + retries" or "loop without explicit error".
 The hypotheses are heuristics: their ``score`` (0..1) ranks them, it is not a
 probability. Names: tool_failure, tool_degraded, model_bad_tool_args, model_call_failed,
 model_failure, output_truncated, loop, step_budget_exhausted, repeated_calls,
-agent_error, replay_diverged, latency_bottleneck, healthy, unexplained.
+agent_error, replay_diverged, latency_bottleneck, healthy, unexplained, outcome_unknown.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,9 +54,10 @@ class Span:
     latency_ms: float
     error_class: str | None = None
     error_message: str | None = None
+    inferred: bool = False
 
     @classmethod
-    def of(cls, step: Step) -> Span:
+    def of(cls, step: Step, *, inferred: bool = False) -> Span:
         return cls(
             index=step.index,
             kind=step.kind,
@@ -63,12 +65,15 @@ class Span:
             latency_ms=step.latency_ms,
             error_class=short_class_name(step.error.error_class) if step.error else None,
             error_message=step.error.message if step.error else None,
+            inferred=inferred,
         )
 
     def describe(self) -> str:
         """``#3 tool lookup_order (TimeoutError, 1.20 s)``: the form tables show."""
         details = [bare_class_name(self.error_class)] if self.error_class else []
         details.append(format_ms(self.latency_ms))
+        if self.inferred:
+            details.append("inferred")
         return f"#{self.index} {self.kind} {self.name} ({', '.join(details)})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +84,7 @@ class Span:
             "error_class": self.error_class,
             "error_message": self.error_message,
             "latency_ms": self.latency_ms,
+            "inferred": self.inferred,
         }
 
 
@@ -192,6 +198,67 @@ def first_error_span(steps: Sequence[Step]) -> Span | None:
     return Span.of(failing) if failing is not None else None
 
 
+# The stop reasons of a run that failed in the agent's own handling of an answer.
+_FAILED_ON_ANSWER = ("step_error", "exception")
+
+
+def inferred_error_span(steps: Sequence[Step], outcome: Outcome) -> Span | None:
+    """The model call a failed run most likely failed on, when no step recorded an error:
+    the run ended with ``step_error``/``exception`` right after an LLM step (an HTTP 200
+    whose answer the agent could not use, e.g. a malformed tool call). Marked ``inferred``:
+    the step itself succeeded."""
+    if not outcome.failed or outcome.stop_reason not in _FAILED_ON_ANSWER:
+        return None
+    if any(step.error is not None for step in steps):
+        return None
+    last = next((s for s in reversed(steps) if s.kind not in NONDETERMINISM_KINDS), None)
+    return Span.of(last, inferred=True) if last is not None and last.kind == "llm" else None
+
+
+# What ``error_class`` an entrypoint's outcome gets when it reports its error as text.
+_GENERIC_ERROR_CLASSES = frozenset({"error", "Error", "exception", "Exception"})
+# ``CarrierUnavailable: ...`` / ``shop.errors.CarrierUnavailable: ...`` at the start of a
+# message: a class name (CamelCase, or ending like one) then a colon.
+_CLASS_PREFIX = re.compile(
+    r"^\s*((?:[A-Za-z_]\w*\.)*(?:[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[A-Z]\w*"
+    r"(?:Error|Exception|Timeout|Exceeded)))\s*:"
+)
+
+
+def run_error_class(steps: Sequence[Step], outcome: Outcome) -> str | None:
+    """The class of the error that ended the run, as ``module.QualName`` when known.
+
+    The outcome's own class, unless it is the generic one an entrypoint gets by
+    reporting its error as text (``{"error": "CarrierUnavailable: ..."}``); then the
+    failing step that the text names (by class, else by message), else the class the
+    text starts with, else the last failing step's. With no error reported at all: the
+    first failing step's class, if any.
+    """
+    reported = outcome.error_class
+    if reported and reported not in _GENERIC_ERROR_CLASSES:
+        return reported
+    failing = [
+        step.error
+        for step in sorted(steps, key=lambda s: (s.started_at_ms, s.index))
+        if step.error is not None
+    ]
+    if outcome.error is None:
+        return failing[0].error_class if failing else None
+    message = outcome.error.message
+    named = _CLASS_PREFIX.match(message)
+    if named:
+        bare = named.group(1).rpartition(".")[2]
+        for error in failing:
+            if error.error_class.rpartition(".")[2] == bare:
+                return error.error_class
+    for error in reversed(failing):
+        if error.message and error.message in message:
+            return error.error_class
+    if named:
+        return named.group(1)
+    return failing[-1].error_class if failing else reported
+
+
 def timed_steps(steps: Sequence[Step]) -> list[Step]:
     """Tool and LLM steps: clock/uuid/random reads take no real time worth ranking, and an
     MCP session's setup (``mcp`` steps) is not a call the agent chose."""
@@ -296,9 +363,7 @@ def compute_signals(
 ) -> RunSignals:
     """Every signal of one run's steps and outcome, with ranked hypotheses."""
     first_error = first_error_span(steps)
-    error_class = short_class_name(outcome.error_class) or (
-        first_error.error_class if first_error else None
-    )
+    error_class = short_class_name(run_error_class(steps, outcome))
     error_message = (
         outcome.error.message
         if outcome.error
@@ -329,7 +394,7 @@ def compute_signals(
         error_class=error_class,
         error_message=error_message,
         failed=outcome.failed,
-        first_error_span=first_error,
+        first_error_span=first_error or inferred_error_span(steps, outcome),
         slowest_span=facts.slowest,
         repeated_tools=facts.repeated,
         retries=facts.retries,
@@ -409,12 +474,12 @@ def _tool_failure(facts: _Facts) -> list[Hypothesis]:
     bad_input = _looks_like(first.error_class, _BAD_INPUT_WORDS)
     degraded = retried > 0 or len(same_tool) > 1
     if not facts.failed:
-        evidence.append("the run still completed")
+        evidence.append(_after_recovery(facts))
         return [
             Hypothesis(
                 "tool_degraded",
                 0.45 if degraded else 0.35,
-                "tool degraded, run recovered",
+                "tool degraded" if facts.outcome.unknown else "tool degraded, run recovered",
                 tuple(evidence),
             )
         ]
@@ -464,12 +529,9 @@ def _model_call_failed(facts: _Facts) -> list[Hypothesis]:
     if retried:
         evidence.append(f"{retried} retr{'y' if retried == 1 else 'ies'} of the model call")
     if not facts.failed:
-        evidence.append("the run still completed")
-        return [
-            Hypothesis(
-                "model_call_failed", 0.35, "model call failed, run recovered", tuple(evidence)
-            )
-        ]
+        evidence.append(_after_recovery(facts))
+        summary = "model call failed" + ("" if facts.outcome.unknown else ", run recovered")
+        return [Hypothesis("model_call_failed", 0.35, summary, tuple(evidence))]
     evidence.append(f"the run ended with {facts.ending()}")
     return [Hypothesis("model_call_failed", 0.85, "model call failed", tuple(evidence))]
 
@@ -607,8 +669,32 @@ def _latency(facts: _Facts) -> list[Hypothesis]:
     ]
 
 
+def _after_recovery(facts: _Facts) -> str:
+    if facts.outcome.unknown:
+        return "how the run ended was not recorded (stop_reason unknown)"
+    return "the run still completed"
+
+
+def _outcome_unknown(facts: _Facts) -> list[Hypothesis]:
+    """The recording does not say how the run ended: say so before any other guess."""
+    if not facts.outcome.unknown:
+        return []
+    return [
+        Hypothesis(
+            "outcome_unknown",
+            0.9,
+            "outcome not recorded",
+            (
+                facts.outcome.note or "the run's ending was not reported",
+                "neither a failure nor a success can be concluded; record the run with its "
+                "outcome (set_result, or replay record)",
+            ),
+        )
+    ]
+
+
 def _healthy(facts: _Facts) -> list[Hypothesis]:
-    if facts.failed or facts.first_error is not None:
+    if facts.failed or facts.outcome.unknown or facts.first_error is not None:
         return []
     return [
         Hypothesis(
@@ -621,6 +707,7 @@ def _healthy(facts: _Facts) -> list[Hypothesis]:
 
 
 _RULES = (
+    _outcome_unknown,
     _replay_diverged,
     _tool_failure,
     _model_bad_tool_args,

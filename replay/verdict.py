@@ -9,7 +9,12 @@
     flaky       the replays disagree with each other                        hypothesis
 
 A failure's signature is its stop_reason, error class and failing step (kind and name of
-the first step with an error); "the same way" means the same signature.
+the step with an error that started first); "the same way" means the same signature.
+
+When the recording does not say how the original run ended (``stop_reason: unknown``),
+outcomes cannot be compared: the verdict rests on the step histories alone (``match``
+when the replay makes the recorded calls, ``regressed`` when it behaves differently) and
+is a ``hypothesis``, never evidence of a fix or a reproduction (exit status 2).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from replay.cassette import Cassette, Outcome, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.engine import ReplayResult
 from replay.engine import replay as replay_once
+from replay.matching import comparable_steps
+from replay.signals import run_error_class
 from replay.storage import load_cassette
 
 
@@ -63,8 +70,15 @@ class FailureSignature:
 
     @classmethod
     def of(cls, steps: Sequence[Step], outcome: Outcome) -> FailureSignature:
-        failing = next((s for s in steps if s.error is not None), None)
-        error_class = outcome.error_class or (failing.error.error_class if failing else None)
+        # The failing step that started first: steps that ran concurrently (a thread pool's
+        # tool calls) take their indices in a race, and a replayed step keeps the timing of
+        # the recorded step that answered it.
+        failing = min(
+            (s for s in steps if s.error is not None),
+            key=lambda s: (s.started_at_ms, s.index),
+            default=None,
+        )
+        error_class = run_error_class(steps, outcome)
         return cls(
             stop_reason=outcome.stop_reason,
             error_class=error_class,
@@ -93,12 +107,15 @@ class FailureSignature:
 def run_summary(steps: Sequence[Step], outcome: Outcome) -> dict[str, Any]:
     """The ``original`` / ``replay`` blocks of a verdict report."""
     signature = FailureSignature.of(steps, outcome)
-    return {
+    summary = {
         "stop_reason": outcome.stop_reason,
         "error_class": short_class_name(signature.error_class),
         "steps": len(steps),
         "failing_step": signature.to_dict()["failing_step"],
     }
+    if outcome.note is not None:
+        summary["note"] = outcome.note
+    return summary
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,7 @@ class Verdict:
     diff: HistoryDiff
     first_divergence: int | None
     flaky_step: int | None = None
+    original_outcome_unknown: bool = False
 
     @property
     def verdict(self) -> str:
@@ -119,11 +137,12 @@ class Verdict:
 
     @property
     def mode(self) -> str:
-        return self.kind.mode
+        return "hypothesis" if self.original_outcome_unknown else self.kind.mode
 
     @property
     def exit_code(self) -> int:
-        return self.kind.exit_code
+        """The kind's exit status; 2 (undecided) for a verdict that is not evidence."""
+        return 2 if self.original_outcome_unknown else self.kind.exit_code
 
     @property
     def replay(self) -> ReplayResult:
@@ -156,8 +175,12 @@ def judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
     results = tuple(results)
     first = results[0]
     for other in results[1:]:
+        policies = {**first.policies, **other.policies}
         disagreement = diff_histories(
-            first.history, other.history, original_outcome=first.outcome, new_outcome=other.outcome
+            comparable_steps(first.history, policies),
+            comparable_steps(other.history, policies),
+            original_outcome=first.outcome,
+            new_outcome=other.outcome,
         )
         if not disagreement.identical or (first.divergence is None) != (other.divergence is None):
             step = disagreement.first_divergence
@@ -186,6 +209,8 @@ def judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
         )
     original = FailureSignature.of(cassette.steps, cassette.outcome)
     replayed = FailureSignature.of(first.history, first.outcome)
+    if cassette.outcome.unknown:
+        return _against_unknown_outcome(cassette, results, replayed)
     if cassette.outcome.failed:
         if not first.outcome.failed:
             return Verdict(
@@ -242,6 +267,41 @@ def judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
         results,
         diff,
         diff.first_divergence,
+    )
+
+
+def _against_unknown_outcome(
+    cassette: Cassette, results: tuple[ReplayResult, ...], replayed: FailureSignature
+) -> Verdict:
+    """Judge on the step histories alone: the original's ending is not known, so neither
+    "fixed" nor "reproduced" (nor a matching outcome) can be claimed on evidence."""
+    first = results[0]
+    diff = first.diff
+    ending = _describe(replayed) if first.outcome.failed else f"stop_reason {replayed.stop_reason}"
+    unknown = (
+        "the recording does not say how the original run ended (stop_reason unknown: "
+        f"{cassette.outcome.note or 'not reported'}), so this is a hypothesis, not evidence "
+        "of a fix or a reproduction; record the run with its outcome to decide on evidence"
+    )
+    if not diff.changes:
+        return Verdict(
+            VerdictKind.MATCH,
+            f"the replay makes the recorded calls and ends with {ending}; {unknown}",
+            cassette,
+            results,
+            diff,
+            None,
+            original_outcome_unknown=True,
+        )
+    return Verdict(
+        VerdictKind.REGRESSED,
+        f"the replay behaves differently from step {diff.first_divergence} and ends with "
+        f"{ending}; {unknown}",
+        cassette,
+        results,
+        diff,
+        diff.first_divergence,
+        original_outcome_unknown=True,
     )
 
 

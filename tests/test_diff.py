@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from replay.canonical import stable_hash
 from replay.cassette import ErrorInfo, Outcome, Step
+from replay.concurrent import concurrent_groups
 from replay.diff import describe_difference, diff_histories
 
 
@@ -83,3 +84,115 @@ def test_outcome_change():
 def test_describe_difference_is_bounded():
     lines = describe_difference({"a": list(range(30))}, {"a": list(range(100, 130))}, limit=5)
     assert len(lines) == 6 and lines[-1] == "... and 25 more differences"
+
+
+def timed(index: int, name: str, args: dict, started: float, latency: float, **kwargs):
+    base = step(index, name, args, **kwargs)
+    return Step(
+        index,
+        base.kind,
+        name,
+        args,
+        base.args_hash,
+        result=base.result,
+        error=base.error,
+        started_at_ms=started,
+        latency_ms=latency,
+    )
+
+
+# One model turn asked for three tools; a thread pool ran them at once (10, 30, 20 ms).
+TURN = timed(0, "gpt", {"messages": ["weather?"]}, 0.0, 5.0, kind="llm")
+PARALLEL = {
+    "a": timed(1, "forecast", {"city": "Oslo"}, 5.1, 10.0, result="rain"),
+    "b": timed(2, "forecast", {"city": "Rome"}, 5.2, 30.0, result="sun"),
+    "c": timed(3, "alerts", {"region": "EU"}, 5.3, 20.0, result="none"),
+}
+SUMMARY = timed(4, "gpt", {"messages": ["weather?", "rain", "sun", "none"]}, 40.0, 5.0, kind="llm")
+
+
+def history(order: str, **replaced: Step) -> list[Step]:
+    """The run with its parallel calls in ``order`` (e.g. "cab"), renumbered."""
+    calls = [replaced.get(name, PARALLEL[name]) for name in order]
+    return renumber_keep_timing([TURN, *calls, SUMMARY])
+
+
+def renumber_keep_timing(steps):
+    return [
+        Step(
+            i, s.kind, s.name, s.args, s.args_hash, s.result, s.error, s.started_at_ms, s.latency_ms
+        )
+        for i, s in enumerate(steps)
+    ]
+
+
+def test_concurrent_groups_are_overlapping_consecutive_steps():
+    assert concurrent_groups(history("abc")) == [(1, 4)]
+    sequential = [timed(i, "t", {"i": i}, 10.0 * i, 10.0) for i in range(3)]
+    assert concurrent_groups(sequential) == []  # touching intervals ran one after another
+    clock = timed(1, "now", {}, 7.0, 0.0, kind="clock")
+    assert concurrent_groups([PARALLEL["a"], clock, SUMMARY]) == [(0, 2)]
+
+
+def test_concurrent_calls_in_another_order_are_identical():
+    original = history("abc")
+    for order in ("acb", "bac", "bca", "cab", "cba"):
+        diff = diff_histories(original, history(order))
+        assert diff.identical, (order, diff.to_dict())
+        assert diff.equal_steps == 5
+
+
+def test_sequential_calls_in_another_order_still_differ():
+    first = timed(1, "forecast", {"city": "Oslo"}, 10.0, 5.0)
+    second = timed(2, "forecast", {"city": "Rome"}, 15.0, 5.0)
+    diff = diff_histories([TURN, first, second], renumber_keep_timing([TURN, second, first]))
+    assert not diff.identical
+    assert diff.first_divergence == 1
+
+
+def test_a_call_with_other_args_inside_the_group_is_reported_at_its_step():
+    rome = timed(2, "forecast", {"city": "Roma"}, 5.2, 30.0, result="sun")
+    diff = diff_histories(history("abc"), history("cba", b=rome))
+    (change,) = diff.changes
+    assert (change.change, change.cause, change.name) == (
+        "changed",
+        "tool args changed",
+        "forecast",
+    )
+    assert (change.original, change.new) == (2, 2)  # Rome was step 2 before and after
+    assert change.differences == ("args.city: 'Rome' -> 'Roma'",)
+
+
+def test_another_answer_inside_the_group_is_reported_at_its_step():
+    storm = timed(1, "forecast", {"city": "Oslo"}, 5.1, 10.0, result="storm")
+    diff = diff_histories(history("abc"), history("bca", a=storm))
+    (change,) = diff.changes
+    assert (change.change, change.cause, change.original, change.new) == (
+        "changed",
+        "result changed",
+        1,
+        3,
+    )
+    assert diff.first_divergence == 3
+
+
+def test_a_call_missing_or_added_inside_the_group_is_reported():
+    missing = diff_histories(history("abc"), history("ca"))
+    assert [(c.change, c.name, c.original) for c in missing.changes] == [("removed", "forecast", 2)]
+    extra = timed(9, "alerts", {"region": "US"}, 5.4, 3.0)
+    added = diff_histories(history("abc"), renumber_keep_timing([TURN, extra, *history("cab")[1:]]))
+    assert [(c.change, c.name, c.new) for c in added.changes] == [("added", "alerts", 1)]
+
+
+def test_a_group_only_the_original_ran_concurrently_follows_the_new_order():
+    one = timed(1, "forecast", {"city": "Oslo"}, 10.0, 5.0)
+    two = timed(2, "forecast", {"city": "Rome"}, 15.0, 5.0)
+    new = renumber_keep_timing([TURN, two, one])
+    assert diff_histories(
+        [
+            TURN,
+            timed(1, "forecast", {"city": "Rome"}, 5.0, 9.0),
+            timed(2, "forecast", {"city": "Oslo"}, 6.0, 9.0),
+        ],
+        new,
+    ).identical

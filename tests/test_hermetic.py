@@ -28,8 +28,7 @@ import replay
 from replay.config import ConfigError
 from replay.errors import SubprocessBlocked, TrafficRefused
 from replay.hermetic import allowing, load_policy, parse_host
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.process import child_env
 
 
 class Listener:
@@ -385,11 +384,10 @@ def test_nothing_reaches_a_remote_host_in_a_network_namespace(tmp_path: Path) ->
     if prefix is None:
         pytest.skip("no private network namespace here (unshare -rn); the loopback tests cover")
     (tmp_path / "probe.py").write_text(textwrap.dedent(PROBE), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [*prefix, sys.executable, "probe.py"],
         cwd=tmp_path,
-        env=env,
+        env=child_env(),
         capture_output=True,
         text=True,
         timeout=120,

@@ -350,6 +350,7 @@ def test_signals_are_frozen_and_serialise_with_the_documented_keys():
         "error_class": "TimeoutError",
         "error_message": "boom",
         "latency_ms": 12,
+        "inferred": False,
     }
     assert data["error_class"] == "TimeoutError"
     assert data["step_count"] == 2 and data["steps_by_kind"] == {"clock": 1, "tool": 1}

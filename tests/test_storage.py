@@ -76,6 +76,13 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def write_data(path: Path, data: dict) -> None:
+    """Plain cassette data as a file, closed by the end marker its steps need."""
+    steps = data.get("steps")
+    count = len(steps) if isinstance(steps, list) else 0
+    path.write_text(yaml.safe_dump(data, sort_keys=False) + storage.end_marker(count))
+
+
 def dumped(tmp_path: Path) -> tuple[Path, dict]:
     path = tmp_path / "c.yaml"
     replay.save_cassette(full_cassette(), path)
@@ -90,7 +97,8 @@ def test_round_trip_keeps_every_field(tmp_path):
     assert loaded == original
     assert loaded.path == str(path)
     text = path.read_text()
-    assert text.startswith("# agent-replay cassette (format version 1)")
+    assert text.startswith("# agent-replay cassette (format version 2)")
+    assert text.endswith("\n# end of cassette: 3 steps\n")
     assert "content: |-\n" in text or "content: |\n" in text
 
 
@@ -104,7 +112,7 @@ def test_load_uses_the_disk_cache_and_misses_it_when_the_file_changes(tmp_path, 
     def no_parse(*args, **kwargs):
         raise AssertionError("parsed YAML although the cache holds this content")
 
-    monkeypatch.setattr(storage, "parse_yaml", no_parse)
+    monkeypatch.setattr(storage, "parse_cassette_text", no_parse)
     assert storage.load_cassette(path) == first
     path.write_text(path.read_text().replace("run_9fd2", "run_other"))
     with pytest.raises(AssertionError, match="parsed YAML"):
@@ -145,7 +153,7 @@ def test_served_answers_are_copies(tmp_path, backend):
 def test_invalid_cassettes_name_file_step_and_field(tmp_path, edit, expected):
     path, data = dumped(tmp_path)
     edit(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    write_data(path, data)
     with pytest.raises(CassetteError, match=expected) as caught:
         replay.load_cassette(path, cache=False)
     assert "\n" not in str(caught.value)
@@ -154,11 +162,11 @@ def test_invalid_cassettes_name_file_step_and_field(tmp_path, edit, expected):
 def test_unknown_version_names_both_versions(tmp_path):
     path, data = dumped(tmp_path)
     data["version"] = 99
-    path.write_text(yaml.safe_dump(data))
+    write_data(path, data)
     with pytest.raises(CassetteVersionError) as caught:
         replay.load_cassette(path, cache=False)
-    assert caught.value.found == 99 and caught.value.supported == 1
-    assert "version 99 is not supported; this build reads version 1" in str(caught.value)
+    assert caught.value.found == 99 and caught.value.supported == 2
+    assert "version 99 is not supported; this build reads versions 1 to 2" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -166,9 +174,9 @@ def test_unknown_version_names_both_versions(tmp_path):
     [
         ("version: 1\nsteps: [\n", r"malformed YAML at line \d+, column \d+"),
         ("- just\n- a list\n", "expected a mapping at the top of the file, found list"),
-        ("", "expected a mapping at the top of the file, found NoneType"),
-        ("version: 1\nx: !!python/object:os.system {}\n", "malformed YAML"),
-        ("version: 1\nrun: &a {loop: [*a]}\n", "a YAML alias refers to a value that contains it"),
+        ("", "the file holds no data"),
+        ("version: 1\nx: !!python/object:os.system {}\n", "field 'x': could not determine a"),
+        ("version: 1\nrun: &a {loop: [*a]}\n", "field 'run': YAML anchors and aliases"),
     ],
 )
 def test_malformed_files_are_clear_errors(tmp_path, text, expected):

@@ -86,3 +86,31 @@ def test_repeats_must_be_positive(tmp_path, backend):
     replay.record_run(f"{AGENT}:run", path, input={"question": "q"})
     with pytest.raises(ValueError, match=r"^repeats must be at least 1$"):
         verdict_for(path, repeats=0)
+
+
+def test_the_failing_step_is_the_one_that_started_first():
+    """Two tool calls ran at once and both failed; which took the lower index was a race,
+    and a replayed step keeps the recorded timing: the signature must not depend on it."""
+    from replay.canonical import stable_hash
+    from replay.cassette import ErrorInfo, Outcome, Step
+
+    def failed(index: int, name: str, started: float) -> Step:
+        args = {"city": "Lemuria"}
+        error = ErrorInfo(f"services.{name}Unavailable", "down")
+        return Step(
+            index,
+            "tool",
+            name,
+            args,
+            stable_hash(args),
+            error=error,
+            started_at_ms=started,
+            latency_ms=50.0,
+        )
+
+    outcome = Outcome("exception", error=ErrorInfo("services.forecastUnavailable", "down"))
+    recorded = [failed(0, "forecast", 10.0), failed(1, "alerts", 12.0)]
+    replayed = [failed(0, "alerts", 12.0), failed(1, "forecast", 10.0)]
+    first = FailureSignature.of(recorded, outcome)
+    assert first.key == FailureSignature.of(replayed, outcome).key
+    assert (first.step_name, first.step_index) == ("forecast", 0)

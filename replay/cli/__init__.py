@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import warnings
 from collections.abc import Sequence
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -25,6 +26,7 @@ from replay.cli.common import (
 )
 from replay.cli.diff import diff_command
 from replay.cli.inspection import inspect_command
+from replay.cli.migrate import migrate_command
 from replay.cli.record import record_command
 from replay.cli.run import run_command
 
@@ -87,6 +89,7 @@ for _name, _command in (
     ("inspect", inspect_command),
     ("run", run_command),
     ("diff", diff_command),
+    ("migrate", migrate_command),
 ):
     app.command(_name, help=command_help(_command.__doc__))(_command)
 
@@ -127,10 +130,27 @@ def _add_unavailable(
 register_sub_apps(app)
 
 
+def _show_warnings_as_lines() -> None:
+    """agent-replay's own warnings (an old cassette format) as one ``replay: warning:``
+    line each on stderr, instead of Python's two-line form with a source line."""
+    from replay.errors import CassetteFormatWarning
+
+    default = warnings.showwarning
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, CassetteFormatWarning):
+            sys.stderr.write(f"replay: warning: {one_line(str(message))}\n")
+        else:
+            default(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     """The ``replay`` console script: run the app, map click's usage errors (exit 2 in
     click) to 3, and exit with the command's status."""
     command = typer.main.get_command(app)
+    _show_warnings_as_lines()
     try:
         status = command.main(args=argv, prog_name="replay", standalone_mode=False)
     except typer.Abort:

@@ -64,7 +64,7 @@ def inspect_command(
 
 
 def _signals_dict(cassette: Cassette, signals: RunSignals) -> dict[str, Any]:
-    return {"cassette": cassette.path, **signals.to_dict()}
+    return {"cassette": cassette.path, **signals.to_dict(), "outcome_note": cassette.outcome.note}
 
 
 def render_report(console: Console, cassette: Cassette, signals: RunSignals, *, limit: int) -> None:
@@ -101,10 +101,15 @@ def signals_table(cassette: Cassette, signals: RunSignals) -> Table:
     table.add_row("first error span", span_text(signals.first_error_span))
     table.add_row("slowest span", span_text(signals.slowest_span))
     table.add_row("stop_reason", outcome_text(cassette.outcome))
+    if cassette.outcome.note:
+        table.add_row("note", Text(cassette.outcome.note, style="yellow"))
     error_class = bare_class_name(signals.error_class)
     error = Text(error_class or "-", style="red" if error_class else "dim")
-    if signals.error_message:
-        error.append(f": {signals.error_message}")
+    message = signals.error_message
+    if message and error_class and message.startswith(f"{error_class}:"):
+        error = Text(message, style="red")  # the text already names its class
+    elif message:
+        error.append(f": {message}")
     table.add_row("error", error)
     repeated = ", ".join(f"{name} x{count}" for name, count in signals.repeated_tools.items())
     table.add_row("repeated tools", repeated or Text("-", style="dim"))
@@ -139,8 +144,10 @@ def incident_table(reports: list[tuple[Cassette, RunSignals]]) -> Table:
     table.add_column("conclusion", min_width=14, ratio=1)
     for cassette, signals in reports:
         run = Text(f"{cassette.run_id}\n")
+        outcome = cassette.outcome
         run.append(
-            cassette.outcome.stop_reason, style="red" if cassette.outcome.failed else "green"
+            outcome.stop_reason,
+            style="yellow" if outcome.unknown else "red" if outcome.failed else "green",
         )
         table.add_row(
             run,
@@ -158,6 +165,8 @@ def span_cell(span: Span | None) -> Text:
     text = Text(f"#{span.index} {span.name}\n")
     if span.error_class:
         text.append(bare_class_name(span.error_class) or "", style="red")
+    elif span.inferred:
+        text.append("inferred", style="yellow")
     else:
         text.append(format_ms(span.latency_ms), style="dim")
     return text

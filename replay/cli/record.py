@@ -16,7 +16,7 @@ from replay.cli.common import (
     print_json,
     stdout_console,
 )
-from replay.signals import bare_class_name
+from replay.signals import bare_class_name, run_error_class
 
 
 def record_command(
@@ -82,7 +82,7 @@ def record_command(
         "workflow": cassette.context.workflow,
         "steps": len(cassette.steps),
         "stop_reason": outcome.stop_reason,
-        "error_class": outcome.error_class,
+        "error_class": run_error_class(cassette.steps, outcome),
         "failed": outcome.failed,
     }
     if as_json:

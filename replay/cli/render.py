@@ -43,12 +43,18 @@ def span_text(span: Span | None) -> Text:
     if span.error_class:
         text.append(bare_class_name(span.error_class) or "", style="red")
         text.append(", ")
-    text.append(f"{format_ms(span.latency_ms)})")
+    text.append(format_ms(span.latency_ms))
+    if span.inferred:
+        text.append(", inferred: no step failed, the run failed on this answer", style="yellow")
+    text.append(")")
     return text
 
 
 def outcome_text(outcome: Outcome) -> Text:
-    """``completed`` in green, anything else in red with its error class."""
+    """``completed`` in green, ``unknown`` in yellow (not reported), anything else in red
+    with its error class."""
+    if outcome.unknown:
+        return Text(f"{outcome.stop_reason} (the run's ending was not reported)", style="yellow")
     text = Text(outcome.stop_reason, style="red" if outcome.failed else "green")
     if outcome.error_class:
         text.append(f" ({bare_class_name(outcome.error_class)})", style="red")

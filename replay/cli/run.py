@@ -127,6 +127,10 @@ def run_command(
     from replay.verdict import verdict_for
 
     original = load_cassette(cassette)
+    if agent is None:
+        from replay.engine import recorded_entrypoint
+
+        recorded_entrypoint(original, remedy="name the code to replay with --agent module:function")
     with allowing(allow_host or ()), _progress(repeat) as on_replay, agent_stdout_to_stderr():
         verdict = verdict_for(original, agent=agent, repeats=repeat, on_replay=on_replay)
     _note_in_scenarios(verdict)
@@ -185,6 +189,7 @@ def _replay_summary(result: ReplayResult) -> dict[str, Any]:
         "steps": len(result.history),
         "divergence_step": result.divergence.step if result.divergence else None,
         "identical": result.identical,
+        "virtual_wait_s": result.virtual_wait_s,
     }
 
 

@@ -8,7 +8,7 @@ bridge cassette. Requests from threads without the context, and to ``[tool.repla
 ignore_hosts``, never do. Replaying serves the steps and refuses the network.
 
     options.py    [tool.replay.http]: match, ignore, redact_patterns, redact_headers
-    redact.py     secrets replaced before anything is stored
+    redact.py     replay/redact.py with [tool.replay.http] options: secrets out before storing
     exchange.py   request -> Call, response -> result + raw ``http`` field, and back
     wire.py       the common shape; openai.py, anthropic.py, sse.py: wire formats
     capture.py    per-session capture, process-wide patches shared by sessions

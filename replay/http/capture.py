@@ -40,7 +40,7 @@ from replay.http.exchange import (
     encode_response,
 )
 from replay.http.options import HttpOptions
-from replay.http.redact import Redactor
+from replay.http.redact import Redactor, with_http_options
 from replay.mcp import carries_mcp_traffic
 
 OFFLINE_REASON = "the request was not sent: replay is offline"
@@ -55,7 +55,14 @@ class HttpCapture:
         self.session = session
         self.options = options
         self.policy = policy if policy is not None else NetworkPolicy()
-        self.redactor = Redactor(options)
+        shared = getattr(session, "redactor", None)
+        if shared is not None:
+            # The run's redactor: values learned from headers here are scrubbed from the
+            # whole cassette when it is written.
+            shared.widen(with_http_options(shared.policy, options))
+            self.redactor = shared
+        else:
+            self.redactor = Redactor(options)
 
     @property
     def replaying(self) -> bool:

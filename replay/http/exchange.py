@@ -21,9 +21,9 @@ from replay.canonical import to_plain
 from replay.cassette import Step
 from replay.errors import CassetteError
 from replay.http.options import HttpOptions
-from replay.http.redact import Redactor
 from replay.http.sse import is_event_stream, join_events, parse_events, split_events
 from replay.http.wire import WireFormat, detect, error_entry
+from replay.redact import Redactor
 
 KIND = "llm"
 
@@ -150,6 +150,7 @@ def describe_request(request: WireRequest, options: HttpOptions, redactor: Redac
     base URL.
     """
     redactor.learn(request.headers)
+    redactor.learn_url(request.url)
     parts = urlsplit(request.url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     endpoint = f"{request.method.upper()} {redactor.url(target)}"
@@ -161,11 +162,15 @@ def describe_request(request: WireRequest, options: HttpOptions, redactor: Redac
         ignored = {k: v for k, v in body.items() if k in options.ignore}
         args: dict[str, Any] = {"endpoint": endpoint, **redactor.data(to_plain(kept))}
         model = body.get("model")
-        name = model if isinstance(model, str) and model else f"{parts.hostname}{parts.path}"
+        name = (
+            model
+            if isinstance(model, str) and model
+            else redactor.text(f"{parts.hostname}{parts.path}")
+        )
     else:
         wire = None
         args = {"endpoint": endpoint, "body": redactor.data(to_plain(body))}
-        name = f"{parts.hostname}{parts.path}"
+        name = redactor.text(f"{parts.hostname}{parts.path}")
     record: dict[str, Any] = {
         "method": request.method.upper(),
         "url": redactor.url(request.url),
@@ -175,6 +180,7 @@ def describe_request(request: WireRequest, options: HttpOptions, redactor: Redac
     }
     if ignored:
         record["ignored"] = redactor.data(to_plain(ignored))
+    args = redactor.hooked(KIND, name, args)
     return Described(Call.of(KIND, name, args, options.policy), wire, record)
 
 
@@ -190,7 +196,7 @@ def encode_response(
         "headers": redactor.headers(response.headers),
     }
     if response.events is not None:
-        stored["events"] = [redactor.text(event) for event in response.events]
+        stored["events"] = redactor.events(response.events)
     elif response.body:
         try:
             stored["body"] = redactor.text(response.body.decode("utf-8"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 
 def is_event_stream(content_type: str | None) -> bool:
@@ -61,3 +61,84 @@ def parse_event(text: str) -> Event:
 def parse_events(events: Iterable[str]) -> Iterator[Event]:
     for text in events:
         yield parse_event(text)
+
+
+class _SpanFinder(Protocol):
+    def spans(self, value: str) -> list[tuple[int, int]]: ...
+
+
+def redact_stream(
+    events: list[str], redactor: _SpanFinder, marker: str = "<redacted>"
+) -> list[str]:
+    """``events`` with secrets removed that the stream splits across events.
+
+    A model streams text and tool arguments as deltas, a few characters per event, so a
+    secret is never whole in one event. The string fields at the same JSON path of
+    consecutive events (``choices.0.delta.content``, ``delta.text``, ...) are joined,
+    secrets are found in the joined text, and each event's share of one is removed (the
+    first share becomes ``marker``). Events left unchanged keep their exact bytes.
+    """
+    decoded: dict[int, Any] = {}
+    streams: dict[tuple[Any, ...], list[tuple[int, tuple[Any, ...], str]]] = {}
+    for position, text in enumerate(events):
+        if '"' not in text:
+            continue
+        data = parse_event(text).json()
+        if not isinstance(data, dict | list):
+            continue
+        decoded[position] = data
+        for path, leaf in _string_leaves(data, ()):
+            streams.setdefault(path, []).append((position, path, leaf))
+    edits: dict[tuple[int, tuple[Any, ...]], tuple[str, list[tuple[int, int, str]]]] = {}
+    for pieces in streams.values():
+        if len(pieces) < 2:
+            continue
+        joined = "".join(leaf for _, _, leaf in pieces)
+        offsets = []
+        cursor = 0
+        for _, _, leaf in pieces:
+            offsets.append(cursor)
+            cursor += len(leaf)
+        for start, end in redactor.spans(joined):
+            first = True
+            for (position, path, leaf), offset in zip(pieces, offsets, strict=True):
+                low, high = max(start, offset), min(end, offset + len(leaf))
+                if low >= high:
+                    continue
+                cuts = edits.setdefault((position, path), (leaf, []))[1]
+                cuts.append((low - offset, high - offset, marker if first else ""))
+                first = False
+    changed: set[int] = set()
+    for (position, path), (leaf, cuts) in edits.items():
+        new = leaf
+        for low, high, marked in sorted(cuts, reverse=True):
+            new = new[:low] + marked + new[high:]
+        _set(decoded[position], path, new)
+        changed.add(position)
+    if not changed:
+        return events
+    return [_with_data(text, decoded[i]) if i in changed else text for i, text in enumerate(events)]
+
+
+def _string_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _string_leaves(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _string_leaves(item, (*path, index))
+
+
+def _set(value: Any, path: tuple[Any, ...], new: str) -> None:
+    for part in path[:-1]:
+        value = value[part]
+    value[path[-1]] = new
+
+
+def _with_data(text: str, data: Any) -> str:
+    """The event ``text`` with its data lines replaced by ``data`` as one JSON line."""
+    lines = [line for line in text.split("\n") if not line.startswith("data:")]
+    lines.append("data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines)

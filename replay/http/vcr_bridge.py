@@ -17,9 +17,10 @@ buffered whole (no chunk-by-chunk streaming for these clients).
 from __future__ import annotations
 
 import gzip
+import json
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
@@ -48,7 +49,10 @@ def _header_value(value: Any) -> str:
 
 
 def _body_bytes(request: Any) -> bytes:
-    body = getattr(request, "body_bytes", None)
+    try:
+        body = getattr(request, "body_bytes", None)
+    except TypeError:  # vcrpy joins a list body as bytes; an aiohttp ``json=`` list is not
+        body = None
     if body is None:
         body = request.body
     if body is None:
@@ -60,7 +64,24 @@ def _body_bytes(request: Any) -> bytes:
     if hasattr(body, "read"):
         data = body.read()
         return data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    return b"".join(p.encode("utf-8") if isinstance(p, str) else bytes(p) for p in body)
+    if isinstance(body, Mapping):
+        return _json_bytes(body)
+    parts = list(body)
+    if parts and not all(isinstance(p, str | bytes | bytearray) for p in parts):
+        return _json_bytes(parts)
+    return b"".join(p.encode("utf-8") if isinstance(p, str) else bytes(p) for p in parts)
+
+
+def _json_bytes(body: Any) -> bytes:
+    """A body vcrpy's aiohttp stub hands over as data (``json=``, or ``data=`` form fields):
+    its content as JSON, as aiohttp sends ``json=``, so every key and value is matched."""
+    return json.dumps(body, ensure_ascii=False, default=_jsonable).encode("utf-8")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
 
 
 def wire_request(request: Any) -> WireRequest:

@@ -19,7 +19,7 @@ def broken(cassettes, tmp_path):
     """Cassettes that cannot be read: missing, another version, malformed YAML."""
     version_99 = tmp_path / "v99.yaml"
     version_99.write_text(
-        cassettes.ok.read_text(encoding="utf-8").replace("version: 1", "version: 99", 1),
+        cassettes.ok.read_text(encoding="utf-8").replace("version: 2", "version: 99", 1),
         encoding="utf-8",
     )
     malformed = tmp_path / "malformed.yaml"
@@ -133,3 +133,26 @@ def test_a_bug_in_agent_replay_is_an_internal_error_with_its_traceback(tmp_path,
         assert result.stdout == ""
     assert not out.exists()
     assert not out.parent.exists() or list(out.parent.iterdir()) == []
+
+
+def test_a_failing_redact_hook_is_one_line_and_writes_nothing(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.replay]\nredact_hook = "vault_hook:scrub"\n', encoding="utf-8"
+    )
+    (tmp_path / "vault_hook.py").write_text(
+        "def scrub(cassette):\n    raise KeyError('vault sealed')\n", encoding="utf-8"
+    )
+    (tmp_path / "tiny_agent.py").write_text(
+        "def run(question):\n    return 'answer to ' + question\n", encoding="utf-8"
+    )
+    result = cli(
+        "record",
+        "tiny_agent:run",
+        "--input",
+        '{"question": "q"}',
+        "-o",
+        "run.yaml",
+        cwd=tmp_path,
+    )
+    assert_one_error_line(result, "redact_hook 'vault_hook:scrub' raised KeyError", "fix the hook")
+    assert not (tmp_path / "run.yaml").exists()

@@ -55,7 +55,8 @@ def test_a_loop_without_an_error(cassettes):
 
 def test_a_model_failure_names_the_release(cassettes):
     data = cli("inspect", cassettes.refund, "--json").json()
-    assert data["first_error_span"] is None
+    first = data["first_error_span"]
+    assert (first["kind"], first["inferred"], first["error_class"]) == ("llm", True, None)
     assert data["stop_reason"] == "step_error"
     assert data["error_class"] == "ValueError"
     assert data["hypotheses"][0]["name"] == "model_failure"

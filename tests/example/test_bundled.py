@@ -61,13 +61,15 @@ def test_incident_signals_match_the_snapshot():
         first = signals.first_error_span
         slowest = signals.slowest_span
         rows[run_id] = (
-            first and (first.kind, first.name),
+            first and (first.kind, first.name, first.inferred),
             (slowest.kind, slowest.name),
             signals.stop_reason,
         )
+    # As the seed's snapshot: run_a113 failed on the model's answer (an HTTP 200 holding a
+    # malformed tool call), so its first error span is that llm call, marked inferred.
     assert rows == {
-        "run_9fd2": (("tool", "search_docs"), ("tool", "search_docs"), "tool_error"),
-        "run_a113": (None, ("llm", "gpt-4o-mini"), "step_error"),
+        "run_9fd2": (("tool", "search_docs", False), ("tool", "search_docs"), "tool_error"),
+        "run_a113": (("llm", "gpt-4o-mini", True), ("llm", "gpt-4o-mini"), "step_error"),
         "run_d77c": (None, ("llm", "gpt-4o-mini"), "max_steps"),
     }
 
@@ -115,3 +117,5 @@ def test_demo_prints_the_verdicts_and_the_signals_table():
     assert re.search(r"run_a113\s+reproduced \(evidence\)\s+diverged \(hypothesis\)", out)
     assert re.search(r"run_d77c\s+reproduced \(evidence\)\s+fixed \(evidence\)", out)
     assert re.search(r"run_9fd2\s+tool search_docs\s+tool", out)
+    assert re.search(r"run_a113\s+llm gpt-4o-mini\s+llm gpt-4o-mini\s+step_error", out)
+    assert re.search(r"\(inferred\)", out)

@@ -110,3 +110,86 @@ def test_a_bad_redact_pattern_is_one_clear_line(project: Path, cassette: Path) -
     message = str(error.value)
     assert "\n" not in message
     assert "pyproject.toml: [tool.replay.http]: redact_patterns entry 'acct-('" in message
+
+
+PROSE = (
+    "Set the token priority to high. Bearer tokens expire; the key is secret, so keep the "
+    "secret key safe. Token ring, Basic setup, password reset flow, api key rotation."
+)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_prose_about_tokens_and_keys_round_trips_byte_for_byte(
+    cassette: Path, stream: bool
+) -> None:
+    """Issue 10.6: the bearer rule rewrote 'token priority' in prompts and answers."""
+
+    def ask(base_url: str) -> str:
+        client = openai.OpenAI(base_url=base_url, max_retries=0)
+        if not stream:
+            completion = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": PROSE}]
+            )
+            return completion.choices[0].message.content or ""
+        chunks = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": PROSE}], stream=True
+        )
+        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+    with FakeLLM([reply(PROSE)]) as llm, replay.record(cassette):
+        assert ask(llm.openai_url) == PROSE
+    step = replay.load_cassette(cassette).steps[0]
+    assert step.args["messages"][0]["content"] == PROSE
+    assert step.result["message"]["content"] == PROSE
+    assert MARKER not in cassette.read_text(encoding="utf-8").replace(
+        f"authorization: {MARKER}", ""
+    )
+    with replay.replaying(cassette) as replaying:
+        assert ask("http://127.0.0.1:9/v1") == PROSE
+    assert replaying.result is not None and replaying.result.identical
+
+
+EMAIL_HOOK = """
+import re
+
+def scrub_emails(cassette):
+    def walk(value):
+        if isinstance(value, str):
+            return re.sub(r"[\\w.]+@[\\w.]+", "<email>", value)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    for step in cassette["steps"]:
+        step["args"] = walk(step["args"])
+"""
+
+
+def test_a_hook_rewriting_a_prompt_still_replays_match(
+    cassette: Path, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "email_hook.py").write_text(EMAIL_HOOK, encoding="utf-8")
+    (project / "pyproject.toml").write_text(
+        '[tool.replay]\nredact_hook = "email_hook:scrub_emails"\n', encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(project))
+
+    def ask(base_url: str) -> str:
+        client = openai.OpenAI(base_url=base_url, max_retries=0)
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "Write to ann.lee@example.com"}],
+        )
+        return completion.choices[0].message.content or ""
+
+    with FakeLLM([reply("Sent.")]) as llm, replay.record(cassette):
+        ask(llm.openai_url)
+    assert "ann.lee@example.com" not in cassette.read_text(encoding="utf-8")
+    step = replay.load_cassette(cassette).steps[0]
+    assert step.args["messages"][0]["content"] == "Write to <email>"
+
+    with replay.replaying(cassette) as replaying:
+        assert ask("http://127.0.0.1:9/v1") == "Sent."
+    assert replaying.result is not None and replaying.result.identical

@@ -104,7 +104,9 @@ def _ask_in_threads(base_url: str, *, with_context: bool = True) -> list[str | N
         )
         return completion.choices[0].message.content
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # One worker: the calls run in a worker thread, one after the other, so the step order
+    # is not a race (concurrent calls are the diff's business, not attribution's).
+    with ThreadPoolExecutor(max_workers=1) as pool:
         if not with_context:
             return list(pool.map(ask, ["first?", "second?"]))
         futures = [

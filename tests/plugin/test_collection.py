@@ -188,7 +188,7 @@ def test_the_header_names_the_mode_and_the_scenario_folders(shop: pytest.Pyteste
         ),
         pytest.param(
             "cassette: !!python/object/apply:os.system ['echo pwned']\n",
-            "*x.yaml: malformed YAML*could not determine a constructor*",
+            "*x.yaml: field 'cassette': could not determine a constructor*",
             id="unsafe-tag",
         ),
     ],

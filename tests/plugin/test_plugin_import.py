@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from importlib.metadata import entry_points
 
 import pytest
 
@@ -12,6 +13,14 @@ from tests.process import CHECKOUT, child_env
 
 pytest_plugins = ("pytester",)
 
+# Other packages' pytest plugins (langsmith's, installed with the framework test extra,
+# imports httpx2): their cost is not ours to measure.
+OTHER_PLUGINS = [
+    arg
+    for plugin in entry_points(group="pytest11")
+    if plugin.dist is None or plugin.dist.name not in ("agent-replay", "pytest-xdist")
+    for arg in ("-p", f"no:{plugin.name}")
+]
 HEAVY = ("yaml", "vcr", "deepdiff", "openai", "anthropic", "httpx", "httpx2", "rich", "typer")
 
 
@@ -47,7 +56,7 @@ def test_a_project_without_scenarios_loads_nothing_more_and_prints_nothing(
             """
         }
     )
-    result = pytester.runpytest_subprocess("-p", "no:xdist")
+    result = pytester.runpytest_subprocess("-p", "no:xdist", *OTHER_PLUGINS)
     result.assert_outcomes(passed=1)
     assert not [line for line in result.outlines if line.startswith("replay")]
 
