@@ -211,7 +211,7 @@ def inferred_error_span(steps: Sequence[Step], outcome: Outcome) -> Span | None:
         return None
     if any(step.error is not None for step in steps):
         return None
-    last = next((s for s in reversed(steps) if s.kind not in NONDETERMINISM_KINDS), None)
+    last = next((s for s in reversed(steps) if s.kind in CALL_KINDS), None)
     return Span.of(last, inferred=True) if last is not None and last.kind == "llm" else None
 
 
