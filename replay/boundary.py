@@ -22,6 +22,7 @@ and raises ``SessionError`` in replay, naming the fix (propagate the context).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as _dt
 import enum
@@ -265,6 +266,12 @@ class RecordingSession(Session):
         self._store(self._succeeded(index, call, value, started, encode))
         return value
 
+    def reserve(self) -> tuple[int, float]:
+        """Reserve the next step index and note the start time, for a call whose answer
+        arrives elsewhere (JSON-RPC over streams); ``record_completed(index=...)`` fills
+        the slot, which must happen (a reserved slot left empty is a hole in the history)."""
+        return self._reserve(), self.elapsed_ms()
+
     def record_completed(
         self,
         call: Call,
@@ -273,13 +280,16 @@ class RecordingSession(Session):
         result: Any = None,
         error: ErrorInfo | None = None,
         http: Any = None,
+        index: int | None = None,
     ) -> Step:
         """Store a call whose live part ran outside ``call()`` and has just ended.
 
         For seams that only see a request start and end (vcrpy's stubs): the step takes
-        the next index (completion order) and is timed from ``started_at_ms``.
+        the next index (completion order), or ``index`` from ``reserve()``, and is timed
+        from ``started_at_ms``.
         """
-        index = self._reserve()
+        if index is None:
+            index = self._reserve()
         latency = round(self.elapsed_ms() - started_at_ms, 3)
         step = self._new_step(
             index,
@@ -326,6 +336,7 @@ class ReplayingSession(Session):
 
     def __init__(self, recorded: tuple[Step, ...], **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.recorded = recorded
         self.index = RecordedIndex(recorded)
         self.divergences: list[DivergenceInfo] = []
         # Boundaries that ignore some args in matching: the diff ignores them too.
@@ -379,7 +390,13 @@ class ReplayingSession(Session):
             http=recorded.http,
         )
         if error is not None:
-            raise rebuild_error(error, step=recorded.index, cassette=self.cassette_path)
+            raised = rebuild_error(error, step=recorded.index, cassette=self.cassette_path)
+            if recorded.http is not None:
+                # As a recorded failure carries its raw exchange (``__replay_http__``), so
+                # does the replayed one: seams that answer a client with it need it back.
+                with contextlib.suppress(AttributeError):
+                    raised.__replay_http__ = recorded.http  # type: ignore[attr-defined]
+            raise raised
         return decode(recorded)
 
     def diverge(

@@ -18,7 +18,11 @@ from replay.errors import CassetteError, CassetteVersionError
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
-STEP_KINDS = ("llm", "tool", "clock", "uuid", "random")
+STEP_KINDS = ("llm", "tool", "mcp", "clock", "uuid", "random")
+"""``mcp``: an MCP session's setup (``initialize``, ``tools/list``, ...); its tool calls are
+``tool`` steps."""
+CALL_KINDS = ("llm", "tool")
+"""The kinds that are calls an agent decides to make (timed, counted, ranked by triage)."""
 NONDETERMINISM_KINDS = ("clock", "uuid", "random")
 
 

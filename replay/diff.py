@@ -198,14 +198,17 @@ def _messages_changed(a: Any, b: Any) -> bool:
     return True
 
 
+_CALLS = ("llm", "tool", "mcp")
+
+
 def _added_cause(step: Step) -> str:
-    return f"new {step.kind} call" if step.kind in ("llm", "tool") else f"new {step.kind} read"
+    return f"new {step.kind} call" if step.kind in _CALLS else f"new {step.kind} read"
 
 
 def _removed_cause(step: Step) -> str:
     return (
         f"{step.kind} call no longer made"
-        if step.kind in ("llm", "tool")
+        if step.kind in _CALLS
         else (f"{step.kind} read no longer made")
     )
 

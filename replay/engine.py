@@ -16,7 +16,6 @@ import os
 import sys
 import uuid as _uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,13 +190,21 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _network_seams(session: Session) -> AbstractContextManager[Any]:
-    """Capture (recording) or serve and block (replaying) HTTP traffic for ``session``."""
-    try:
-        from replay.http import intercept
-    except ImportError:
-        return contextlib.nullcontext()
-    return intercept(session)
+@contextlib.contextmanager
+def _network_seams(session: Session) -> Iterator[None]:
+    """Capture (recording) or serve and block (replaying) HTTP traffic and MCP servers
+    for ``session``."""
+    from replay import mcp
+
+    with contextlib.ExitStack() as stack:
+        try:
+            from replay.http import intercept
+        except ImportError:
+            pass
+        else:
+            stack.enter_context(intercept(session))
+        stack.enter_context(mcp.seam(session))
+        yield
 
 
 @dataclass

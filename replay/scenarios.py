@@ -31,7 +31,7 @@ SCENARIO_VERSION = 1
 DEFAULT_SCENARIO_PATHS = ("scenarios",)
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-STEP_KINDS = ("llm", "tool", "clock", "uuid", "random")
+STEP_KINDS = ("llm", "tool", "mcp", "clock", "uuid", "random")
 VERDICTS = ("reproduced", "fixed", "diverged", "flaky", "match", "regressed")
 
 HEADER = (

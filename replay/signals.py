@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from replay.canonical import short_class_name
-from replay.cassette import NONDETERMINISM_KINDS, Cassette, Outcome, RunContext, Step
+from replay.cassette import CALL_KINDS, Cassette, Outcome, RunContext, Step
 from replay.usage import tokens_of
 
 # Error classes that say "the service was unavailable or slow", not "the call was wrong".
@@ -211,7 +211,7 @@ def inferred_error_span(steps: Sequence[Step], outcome: Outcome) -> Span | None:
         return None
     if any(step.error is not None for step in steps):
         return None
-    last = next((s for s in reversed(steps) if s.kind not in NONDETERMINISM_KINDS), None)
+    last = next((s for s in reversed(steps) if s.kind in CALL_KINDS), None)
     return Span.of(last, inferred=True) if last is not None and last.kind == "llm" else None
 
 
@@ -260,8 +260,9 @@ def run_error_class(steps: Sequence[Step], outcome: Outcome) -> str | None:
 
 
 def timed_steps(steps: Sequence[Step]) -> list[Step]:
-    """Tool and LLM steps: clock/uuid/random reads take no real time worth ranking."""
-    return [step for step in steps if step.kind not in NONDETERMINISM_KINDS]
+    """Tool and LLM steps: clock/uuid/random reads take no real time worth ranking, and an
+    MCP session's setup (``mcp`` steps) is not a call the agent chose."""
+    return [step for step in steps if step.kind in CALL_KINDS]
 
 
 def slowest_span(steps: Sequence[Step]) -> Span | None:
@@ -292,7 +293,7 @@ def retries(steps: Sequence[Step]) -> dict[str, int]:
     failed: set[tuple[str, str, str]] = set()
     counts: Counter[str] = Counter()
     for step in steps:
-        if step.kind in NONDETERMINISM_KINDS:
+        if step.kind not in CALL_KINDS:
             continue
         if step.key in failed:
             counts[step.name] += 1
@@ -428,7 +429,7 @@ class _Facts:
         return self.outcome.failed
 
     def last_timed_step(self) -> Step | None:
-        return next((s for s in reversed(self.steps) if s.kind not in NONDETERMINISM_KINDS), None)
+        return next((s for s in reversed(self.steps) if s.kind in CALL_KINDS), None)
 
     def ending(self) -> str:
         text = f"stop_reason {self.outcome.stop_reason}"

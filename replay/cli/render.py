@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 KIND_STYLES = {
     "llm": "magenta",
     "tool": "cyan",
+    "mcp": "blue",
     "clock": "dim",
     "uuid": "dim",
     "random": "dim",

@@ -41,6 +41,7 @@ from replay.http.exchange import (
 )
 from replay.http.options import HttpOptions
 from replay.http.redact import Redactor, with_http_options
+from replay.mcp import carries_mcp_traffic
 
 OFFLINE_REASON = "the request was not sent: replay is offline"
 
@@ -105,6 +106,8 @@ def capture_for_caller(
     """The capture of the session a request to ``host`` made here belongs to (None:
     send it as if no session were open: no session here, inside a step, or ignored)."""
     session = active_session()
+    if carries_mcp_traffic():
+        return None  # an MCP connection's traffic: the MCP seam records it
     if session is None:
         if path is not None and sessions_open() and current_session() is None:
             _warn_model_call_outside_the_run(path)
