@@ -78,7 +78,10 @@ def main() -> int:
         rows.append(("trace run_d77c", signals, original, fixed))
     signals_table = Table(title="Incident signals", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("run", "first_error_span", "slowest_span", "stop_reason", "conclusion"):
-        signals_table.add_column(column, min_width=len(column))
+        # "trace run_d77c" wraps in the run column rather than crop the conclusion.
+        signals_table.add_column(
+            column, min_width=len(column), max_width=8 if column == "run" else None
+        )
     verdicts_table = Table(title="Replay verdicts", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("run", "released code (agent:run)", "fixed code (fixed:run)"):
         verdicts_table.add_column(column)
