@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from replay.errors import ReplayError
+
+T = TypeVar("T")
 
 
 class ConfigError(ReplayError):
@@ -49,3 +52,18 @@ def section(name: str, start: str | os.PathLike[str] | None = None) -> dict[str,
     if not isinstance(value, dict):
         raise ConfigError(f"[tool.replay.{name}] must be a table, found {type(value).__name__}")
     return value
+
+
+def per_version(cache: dict[tuple[str, int, int], T], path: Path, build: Callable[[], T]) -> T:
+    """``build()`` once per version (mtime and size) of the file at ``path``: every recording
+    and replay asks for settings derived from it. ``cache`` keeps only the newest value."""
+    try:
+        info = path.stat()
+    except OSError:
+        return build()
+    key = (str(path), info.st_mtime_ns, info.st_size)
+    if key not in cache:
+        value = build()
+        cache.clear()
+        cache[key] = value
+    return cache[key]

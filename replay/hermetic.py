@@ -39,10 +39,11 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from replay.boundary import Call, Mode, Session, current_session
-from replay.config import ConfigError, find_pyproject, load_config
+from replay.config import ConfigError, find_pyproject, load_config, per_version
 from replay.errors import NetworkBlocked, SubprocessBlocked, TrafficRefused
 from replay.sockets import address_text, is_loopback
 
@@ -217,23 +218,16 @@ def load_policy() -> NetworkPolicy:
     path = find_pyproject()
     if path is None:
         return NetworkPolicy()
-    try:
-        stat = path.stat()
-        key: tuple[str, int, int] | None = (str(path), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        key = None
-    if key is not None and key in _policy_cache:
-        return _policy_cache[key]
+    return per_version(_policy_cache, path, lambda: _policy_of(path))
+
+
+def _policy_of(path: Path) -> NetworkPolicy:
     table = load_config(path.parent)
     where = f"{path}: [tool.replay]"
-    policy = NetworkPolicy(
+    return NetworkPolicy(
         HostList(parse_hosts(table.get("allow_hosts", ()), where=f"{where} allow_hosts")),
         HostList(parse_hosts(table.get("ignore_hosts", ()), where=f"{where} ignore_hosts")),
     )
-    if key is not None:
-        _policy_cache.clear()
-        _policy_cache[key] = policy
-    return policy
 
 
 _allowed: contextvars.ContextVar[tuple[HostRule, ...]] = contextvars.ContextVar(

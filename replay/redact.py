@@ -37,6 +37,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -267,18 +268,17 @@ _policy_cache: dict[tuple[str, int, int], RedactionPolicy] = {}
 def load_policy(start: str | os.PathLike[str] | None = None) -> RedactionPolicy:
     """The project's policy: ``[tool.replay]`` redaction keys plus ``[tool.replay.http]``'s
     ``redact_patterns`` and ``redact_headers``; the defaults without a pyproject.toml."""
-    from replay.config import ConfigError, find_pyproject, load_config
+    from replay.config import find_pyproject, per_version
 
     path = find_pyproject(start)
     if path is None:
         return RedactionPolicy()
-    try:
-        stat = path.stat()
-        key: tuple[str, int, int] | None = (str(path), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        key = None
-    if key is not None and key in _policy_cache:
-        return _policy_cache[key]
+    return per_version(_policy_cache, path, lambda: _policy_of(path))
+
+
+def _policy_of(path: Path) -> RedactionPolicy:
+    from replay.config import ConfigError, load_config
+
     table = load_config(path.parent)
     http = table.get("http", {})
     http = http if isinstance(http, dict) else {}
@@ -294,7 +294,7 @@ def load_policy(start: str | os.PathLike[str] | None = None) -> RedactionPolicy:
         return list(value)
 
     http_where = f"{path}: [tool.replay.http]"
-    policy = RedactionPolicy.of(
+    return RedactionPolicy.of(
         fields=strings(table, "redact_fields", where),
         env=strings(table, "redact_env", where),
         patterns=[
@@ -309,10 +309,6 @@ def load_policy(start: str | os.PathLike[str] | None = None) -> RedactionPolicy:
         hook=table.get("redact_hook"),
         where=where,
     )
-    if key is not None:
-        _policy_cache.clear()
-        _policy_cache[key] = policy
-    return policy
 
 
 class _Trie:
