@@ -314,14 +314,14 @@ def _finish(
     note: str,
 ) -> None:
     """Write the requested files, print the report, exit with its status."""
-    from replay import golden
+    from replay.report import render_junit, render_markdown
     from replay.storage import atomic_write_text
 
     written = []
     if junit is not None:
-        written.append(atomic_write_text(junit, golden.render_junit(report)))
+        written.append(atomic_write_text(junit, render_junit(report)))
     if markdown is not None:
-        written.append(atomic_write_text(markdown, golden.render_markdown(report)))
+        written.append(atomic_write_text(markdown, render_markdown(report)))
     if as_json:
         print_json(report.to_dict())
     else:
@@ -414,7 +414,8 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
     from rich.table import Table
     from rich.text import Text
 
-    from replay.golden import OVERALL_ROWS, describe_change, divergence_text, stop_reasons_text
+    from replay.golden import describe_change
+    from replay.report.text import OVERALL_ROWS, divergence_text, stop_reasons_text
 
     title = Text("Golden set ", style="bold")
     title.append(f"{', '.join(report.golden_dirs)}  ")

@@ -8,6 +8,7 @@ import pytest
 
 from replay import golden
 from replay.golden import RunFigures, Thresholds, percentile, run_golden
+from replay.report.text import divergence_text
 from replay.storage import load_cassette
 from tests.golden.conftest import BASELINE, FLAKY, REGRESSED, RUNS
 
@@ -90,7 +91,7 @@ def test_regressed_build_is_flagged_with_the_right_figures(golden_set):
         # served steps keep their recorded latency; the unserved repeat costs 0 ms
         expected = round(cassette.steps[0].latency_ms + cassette.steps[1].latency_ms, 3)
         assert record.candidate.latency_ms == expected
-        assert "repeats recorded step 1" in golden.divergence_text(record)
+        assert "repeats recorded step 1" in divergence_text(record)
 
     refund = report.diff["workflows"]["refund"]
     assert refund["baseline"]["error_rate"] == 0.0 and refund["candidate"]["error_rate"] == 1.0

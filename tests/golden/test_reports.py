@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from replay.golden import render_junit, render_markdown, run_golden
+from replay.golden import run_golden
+from replay.report import render_junit, render_markdown
 from tests.golden.conftest import REGRESSED, RUNS
 
 
