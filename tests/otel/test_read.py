@@ -67,8 +67,10 @@ def test_spans_of_one_trace_on_many_lines_in_any_order_make_one_run(tmp_path: Pa
     lines.insert(3, _lines("pydantic-ai__tools")[0])
     late = lines.pop(2)
     filler = _lines("traceloop-openai__tools")[0]
-    lines += [filler.replace(filler[filler.index('"traceId":"') + 11 :][:32], f"{i:032x}")
-              for i in range(1, 301)]
+    lines += [
+        filler.replace(filler[filler.index('"traceId":"') + 11 :][:32], f"{i:032x}")
+        for i in range(1, 301)
+    ]
     lines.append(late)
     path = tmp_path / "mixed.jsonl.gz"
     with gzip.open(path, "wt") as handle:
