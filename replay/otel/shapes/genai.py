@@ -149,9 +149,8 @@ def fill_flattened(call: LlmCall, attrs: Mapping[str, Any]) -> None:
     """The older flattened form: ``gen_ai.prompt.{i}.*`` / ``gen_ai.completion.{i}.*``."""
     call.messages = [_flat_message(item) for item in attr_list(attrs, "gen_ai.prompt.")]
     completions = attr_list(attrs, "gen_ai.completion.")
-    call.answer = merged_answer([_flat_message(item) for item in completions])
-    if call.answer is not None:
-        call.answer["role"] = "assistant"
+    if completions:  # the first choice is the answer the agent saw
+        call.answer = {**_flat_message(completions[0]), "role": "assistant"}
     if call.finish_reason is None and completions and completions[0].get("finish_reason"):
         call.finish_reason = str(completions[0]["finish_reason"])
     functions = attr_list(attrs, "llm.request.functions.")
@@ -172,7 +171,10 @@ def fill_flattened(call: LlmCall, attrs: Mapping[str, Any]) -> None:
 
 def _flat_message(item: Mapping[str, Any]) -> dict[str, Any]:
     calls = item.get("tool_calls")
-    calls = [calls[k] for k in sorted(calls, key=int)] if isinstance(calls, Mapping) else []
+    if isinstance(calls, Mapping):
+        calls = [calls[k] for k in sorted((k for k in calls if k.isdigit()), key=int)]
+    else:
+        calls = []
     message: dict[str, Any] = {
         "role": str(item.get("role") or "user"),
         "content": item.get("content"),
