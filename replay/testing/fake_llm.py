@@ -723,7 +723,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
-
     def _held(self, hold: threading.Event) -> bool:
         """Wait for the test to release the stream; False when stopping or timed out."""
         waited = 0.0
