@@ -1,0 +1,103 @@
+"""Section ``streaming``: time to first chunk of a streamed model call, recorded or not.
+
+The openai SDK (sync, ``stream=True``) calls the fake model server on 127.0.0.1, which
+streams a 24-event answer with a pause between events (a slow model). Each round times
+the same call three ways, in turns: live (no session), inside ``replay.record`` (the
+events are passed through as they arrive), and under plain vcrpy recording (which
+buffers the whole response: the peer that shows what "after the whole stream" looks
+like). For each: time to the first chunk the agent sees, and to the end of the stream.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.report import Report, ratio, seconds
+
+WORDS = 22  # + the role event and the finish event: 24 events
+STREAM_DELAY = 0.010  # seconds between events: a ~0.23 s stream
+NOISE = 0.005  # seconds of time-to-first-chunk within which two ways count as the same
+
+
+def _timed_stream(client: Any) -> tuple[float, float]:
+    """Seconds to the first chunk and to the end of one streamed chat completion."""
+    started = time.perf_counter()
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    first = None
+    for _ in stream:
+        if first is None:
+            first = time.perf_counter() - started
+    return first or 0.0, time.perf_counter() - started
+
+
+def _ways(client: Any, folder: Path) -> dict[str, Callable[[], tuple[float, float]]]:
+    import vcr
+
+    import replay
+
+    counter = iter(range(1_000_000))
+
+    def live() -> tuple[float, float]:
+        return _timed_stream(client)
+
+    def recording() -> tuple[float, float]:
+        with replay.record(folder / f"run-{next(counter)}.yaml"):
+            return _timed_stream(client)
+
+    def vcrpy_recording() -> tuple[float, float]:
+        path = folder / f"vcr-{next(counter)}.yaml"
+        with vcr.VCR(record_mode="all").use_cassette(str(path)):
+            return _timed_stream(client)
+
+    return {"live": live, "replay.record": recording, "vcrpy (buffers)": vcrpy_recording}
+
+
+def run(report: Report, sizes: Sequence[int], workdir: Path) -> None:
+    import openai
+
+    from replay.testing.fake_llm import FakeLLM, reply
+
+    report.section("streaming: time to first chunk while recording (openai SDK, sync)")
+    repeat = 5 if report.quick else 15
+    text = " ".join(f"word{i}" for i in range(WORDS))
+    folder = workdir / "streaming"
+    folder.mkdir(exist_ok=True)
+    with FakeLLM(lambda request: reply(text, stream_delay=STREAM_DELAY)) as llm:
+        client = openai.OpenAI(base_url=llm.openai_url, api_key="sk-bench", max_retries=0)
+        ways = _ways(client, folder)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
+        for round_number in range(repeat + 1):  # the first round warms up
+            for name, way in ways.items():
+                figures = way()
+                if round_number:
+                    runs[name].append(figures)
+        client.close()
+    first = {name: statistics.median(f for f, _ in values) for name, values in runs.items()}
+    whole = {name: statistics.median(w for _, w in values) for name, values in runs.items()}
+    report.line(
+        f"{WORDS + 2} events, {seconds(STREAM_DELAY)} apart; medians of {repeat} rounds, "
+        "the three ways in turns"
+    )
+    report.table(
+        ["", "first chunk", "whole stream", "first / whole"],
+        [
+            [name, seconds(first[name]), seconds(whole[name]), ratio(first[name] / whole[name])]
+            for name in ways
+        ],
+    )
+    added = first["replay.record"] - first["live"]
+    report.check(
+        "time to first chunk while recording = live, within "
+        f"{seconds(NOISE)} (not after the whole stream)",
+        f"{seconds(first['replay.record'])} vs {seconds(first['live'])} live "
+        f"({added * 1e3:+.1f} ms); "
+        f"whole stream {seconds(whole['live'])}, vcrpy's first chunk "
+        f"{seconds(first['vcrpy (buffers)'])}",
+        added <= NOISE and first["replay.record"] < whole["live"] / 4,
+    )
