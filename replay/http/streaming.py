@@ -101,15 +101,22 @@ class PendingExchange:
             index=self.index,
         )
 
-    def _encoded(self, response: WireResponse) -> tuple[Any, dict[str, Any]]:
+    def _encoded(self, response: WireResponse) -> tuple[Any, dict[str, Any]] | None:
+        """The step's result and http field; None when a production capture gave up the
+        run's cassette over it (``replay.capture`` never raises into the agent)."""
         try:
             return self.capture.encoder(self.described)(response)
         except Exception as exc:
             call = self.described.call
-            failure = SessionError(
+            reason = (
                 f"{call.kind} '{call.name}' returned a response that cannot be recorded "
                 f"({type(exc).__name__}: {exc})"
             )
+            give_up = getattr(self.capture.session, "fail", None)
+            if give_up is not None:
+                give_up(reason)
+                return None
+            failure = SessionError(reason)
             self._store(
                 error=ErrorInfo(error_class_name(failure), str(failure)),
                 http={"request": self.described.record},
@@ -120,7 +127,10 @@ class PendingExchange:
         """Store the answer (``incomplete``: why a stream stopped before its end)."""
         if not self._claim():
             return
-        result, http = self._encoded(response)
+        encoded = self._encoded(response)
+        if encoded is None:
+            return
+        result, http = encoded
         if incomplete is not None:
             http["response"]["incomplete"] = incomplete
         self._store(result=result, http=http)
@@ -131,8 +141,10 @@ class PendingExchange:
             return
         http: dict[str, Any] = {"request": self.described.record}
         if response is not None:
-            _, encoded = self._encoded(response)
-            http["response"] = {**encoded["response"], "incomplete": _describe(exc)}
+            encoded = self._encoded(response)
+            if encoded is None:
+                return
+            http["response"] = {**encoded[1]["response"], "incomplete": _describe(exc)}
         self._store(error=ErrorInfo(error_class_name(exc), str(exc)), http=http)
 
 
