@@ -287,3 +287,44 @@ def test_event_chunker_passes_on_whole_events_as_they_complete(
     got = [chunk for data in reads for chunk in chunker.feed(data)]
     assert got == expected
     assert b"".join(got) + chunker.flush() == b"".join(reads)
+
+
+def _httpx_sync(module: Any, url: str, body: dict[str, Any], pacer: Pacer) -> list[bytes]:
+    with module.Client() as client, client.stream("POST", url, json=body) as response:
+        chunks = []
+        for chunk in response.iter_raw():
+            pacer.first_chunk()
+            chunks.append(chunk)
+        return chunks
+
+
+async def _httpx_async(module: Any, url: str, body: dict[str, Any], pacer: Pacer) -> list[bytes]:
+    async with module.AsyncClient() as client, client.stream("POST", url, json=body) as response:
+        chunks = []
+        async for chunk in response.aiter_raw():
+            pacer.first_chunk()
+            chunks.append(chunk)
+        return chunks
+
+
+@pytest.mark.parametrize("client", ["sync", "async"])
+@pytest.mark.parametrize("module_name", ["httpx", "httpx2"])
+def test_plain_httpx_clients_get_the_stream_live_event_by_event(
+    module_name: str, client: str, fake_llm: FakeLLM, cassette: Path
+) -> None:
+    module = pytest.importorskip(module_name)
+    pacer = Pacer()
+    fake_llm.add(reply("one two", hold=pacer.release))
+    url = f"{fake_llm.openai_url}/chat/completions"
+    body = {"model": "m", "stream": True, "messages": MESSAGES}
+    with replay.record(cassette):
+        if client == "sync":
+            chunks = _httpx_sync(module, url, body, pacer)
+        else:
+            chunks = asyncio.run(_httpx_async(module, url, body, pacer))
+
+    assert pacer.first_before_rest is True
+    events = replay.load_cassette(cassette).steps[0].http["response"]["events"]
+    # role, "one ", "two", finish, [DONE]: one chunk per event, as a replay serves them
+    assert len(events) == 5
+    assert chunks == [(event + "\n\n").encode() for event in events]
