@@ -188,13 +188,34 @@ def _openai_chunks_until_error(base_url: str) -> dict[str, Any]:
     return {"stop_reason": "completed", "output": {"texts": texts, "error": None}}
 
 
+def _openai_chunks_until_error_async(base_url: str) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        client = openai.AsyncOpenAI(base_url=base_url, max_retries=0)
+        texts: list[str] = []
+        try:
+            stream = await client.chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES, stream=True
+            )
+            async for chunk in stream:
+                texts.append(chunk.choices[0].delta.content or "")
+        except Exception as exc:
+            output = {"texts": texts, "error": type(exc).__name__}
+            return {"stop_reason": "error", "output": output}
+        return {"stop_reason": "completed", "output": {"texts": texts, "error": None}}
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    "agent", [_openai_chunks_until_error, _openai_chunks_until_error_async], ids=["sync", "async"]
+)
 def test_a_stream_dropped_mid_way_is_recorded_and_replayed_up_to_the_error(
-    fake_llm: FakeLLM, cassette: Path
+    agent: Any, fake_llm: FakeLLM, cassette: Path
 ) -> None:
     # Events: role, "Refunds ", "take ", ... ; the server hangs up after three.
     fake_llm.add(reply(ANSWER, cut_after=3))
     with replay.record(cassette) as run:
-        run.set_result(_openai_chunks_until_error(fake_llm.openai_url))
+        run.set_result(agent(fake_llm.openai_url))
 
     recorded = replay.load_cassette(cassette)
     assert recorded.outcome.output == {
@@ -209,7 +230,7 @@ def test_a_stream_dropped_mid_way_is_recorded_and_replayed_up_to_the_error(
     assert response["incomplete"].startswith("RemoteProtocolError: ")
 
     with replay.replaying(cassette) as replaying:
-        replaying.set_result(_openai_chunks_until_error(fake_llm.openai_url))
+        replaying.set_result(agent(fake_llm.openai_url))
     assert replaying.result is not None
     assert replaying.result.outcome.output == recorded.outcome.output
     assert replaying.result.diff.identical
