@@ -69,7 +69,16 @@ class HttpCapture:
         return isinstance(self.session, ReplayingSession)
 
     def describe(self, request: WireRequest) -> Described:
-        return describe_request(request, self.options, self.redactor)
+        try:
+            return describe_request(request, self.options, self.redactor)
+        except Exception as exc:
+            # A production capture (``replay.capture``) never raises into the agent: it
+            # gives up on the run's cassette, and the request goes out unrecorded.
+            give_up = getattr(self.session, "fail", None)
+            if give_up is None:
+                raise
+            give_up(f"describing {request.method} {request.url} failed: {type(exc).__name__}")
+            return Described(Call("llm", "unrecorded", None, ""), None, {})
 
     def encoder(self, described: Described) -> Callable[[WireResponse], tuple[Any, Any]]:
         return lambda response: encode_response(described, response, self.redactor)
