@@ -747,5 +747,41 @@ def _network_seams(session: CaptureSession) -> Any:
     """The HTTP and MCP seams of ``replay.engine``, for the capture session."""
     from replay.engine import _network_seams as seams
 
+    _pin_seams()
     with seams(session):
         yield
+
+
+_pinned: contextlib.ExitStack | None = None
+_pin_lock = threading.Lock()
+
+
+def _pin_seams() -> None:
+    """Keep the process-wide HTTP patches installed from the first capture on.
+
+    They are shared by open sessions and removed when the last one ends; a server
+    capturing every run would otherwise install vcrpy's patches again for each run that
+    does not overlap another (about 2 ms). Outside a run they pass traffic through.
+    """
+    global _pinned
+    if _pinned is not None:
+        return
+    with _pin_lock:
+        if _pinned is not None:
+            return
+        from replay.http import transport, vcr_bridge
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(vcr_bridge.SEAM())
+        stack.enter_context(transport.SEAM())
+        _pinned = stack
+
+
+def release_seams() -> None:
+    """Remove the HTTP patches that capture keeps installed (tests; a shutdown hook).
+    Sessions still open keep theirs until they end."""
+    global _pinned
+    with _pin_lock:
+        stack, _pinned = _pinned, None
+    if stack is not None:
+        stack.close()
