@@ -158,8 +158,8 @@ def asyncio_server(folder: Path, writer: CaptureWriter, sampler: Callable, overl
                     run.set_result(await asyncio.to_thread(agent.run, **body))
         except Exception:
             status = "500 Internal Server Error"
-        head = f"HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-        writer_.write(head.encode())
+        answer = f"HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        writer_.write(answer.encode())
         await writer_.drain()
         writer_.close()
 
