@@ -258,7 +258,7 @@ class CaptureWriter:
             outcome = "write_errors"
             try:
                 path = self._write(_cassette_of(job), _target(job))
-            except _RedactionFailed as exc:
+            except _BuildFailed as exc:
                 outcome = "recorder_errors"
                 log.error(
                     "capture: run %s not written: %s",
@@ -292,7 +292,9 @@ class CaptureWriter:
                 self._idle.notify_all()
 
 
-class _RedactionFailed(Exception):
+class _BuildFailed(Exception):
+    """Building the cassette failed (not writing it): a recorder error."""
+
     def __init__(self, cause: BaseException) -> None:
         super().__init__(str(cause))
         self.cause = cause
@@ -310,15 +312,20 @@ def _fields(job: _Job, path: Path | None) -> dict[str, Any]:
 
 
 def _cassette_of(job: _Job) -> Cassette:
+    """The run's cassette as ``replay.record`` writes it: HTTP steps kept raw described
+    and encoded (``replay.http.deferred``), then one redaction pass over everything."""
     from replay.engine import _finish_cassette
 
-    cassette = _finish_cassette(job.context, job.steps, job.outcome)
-    if job.redactor is None:
-        return cassette
     try:
-        return job.redactor.cassette(cassette)
-    except Exception as exc:  # the project's hook, or a value the rules cannot walk
-        raise _RedactionFailed(exc) from exc
+        steps = job.steps
+        if any(type(step.args).__name__ == "DeferredRequest" for step in steps):
+            from replay.http.deferred import resolve
+
+            steps = resolve(steps)
+        cassette = _finish_cassette(job.context, steps, job.outcome)
+        return cassette if job.redactor is None else job.redactor.cassette(cassette)
+    except Exception as exc:  # the project's redact hook, a value the rules cannot walk
+        raise _BuildFailed(exc) from exc
 
 
 def _target(job: _Job) -> Path:
@@ -429,7 +436,10 @@ def _otel_span() -> Any:
 
 class CaptureSession(RecordingSession):
     """A recording session that never raises into the agent: a failure of the recorder
-    marks the run ``broken`` (not written) and the calls then run live, unrecorded."""
+    marks the run ``broken`` (not written) and the calls then run live, unrecorded.
+    HTTP exchanges are kept raw until written (``replay.http.deferred``)."""
+
+    defers_http = True
 
     def __init__(self, *, trace_id: str, otel: bool) -> None:
         super().__init__(trace_id=trace_id)

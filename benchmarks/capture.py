@@ -1,0 +1,163 @@
+"""Section ``capture``: what ``replay.capture`` adds to the request path in production.
+
+- per model call: the openai SDK sending chat completions (~2 KB request, ~2 KB answer)
+  to the fake model server on 127.0.0.1, live and inside a capture block, interleaved in
+  the same run; the difference divided by the calls is the overhead per call. Targets
+  (issue 13): at most 250 µs per call, and at most 5% of a 10 ms model call;
+- per run: a capture block around nothing (settings, session, seams, keep decision);
+- saturated writer: the writer blocked and its queue full, so every kept run is dropped;
+  the time a failing run of 10 tool calls spends in capture on the request path, against
+  the same run when the writer keeps up. A saturated writer must not make the request
+  wait (target: within 2x of the unsaturated time, and under 1 ms).
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import replay
+from benchmarks.report import Report, measure_interleaved, ratio, seconds
+from replay.capturing import CaptureWriter, release_seams
+from replay.testing.fake_llm import FakeLLM, reply
+
+CALL_TARGET_S = 250e-6
+SHARE_TARGET = 0.05
+MODEL_CALL_S = 0.010
+SATURATED_TARGET_S = 1e-3
+SYSTEM = "You are a support agent for an online shop. Answer from the help centre. " * 12
+ANSWER = "Refunds are issued to the original payment method within 5 business days. " * 26
+
+
+@replay.tool
+def _lookup(key: str) -> dict:
+    return {"key": key, "value": "x" * 200}
+
+
+def _client(url: str):
+    from openai import OpenAI
+
+    return OpenAI(base_url=url, api_key="sk-bench-0000000000000000", max_retries=0)
+
+
+def _calls(client, count: int) -> None:
+    for index in range(count):
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": f"question {index}: what is the refund policy?"},
+            ],
+        )
+
+
+def _saturated_runs(folder: Path, runs: int, writer: CaptureWriter) -> list[float]:
+    """Request-path seconds of each failing run of 10 tool calls (capture enter to exit)."""
+    times = []
+    for index in range(runs):
+        started = time.perf_counter()
+        with replay.capture(folder, run_id=f"sat{index}", writer=writer) as run:
+            for turn in range(10):
+                _lookup(f"{index}-{turn}")
+            run.set_result({"stop_reason": "tool_error"})
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _tool_only(runs: int) -> list[float]:
+    times = []
+    for index in range(runs):
+        started = time.perf_counter()
+        for turn in range(10):
+            _lookup(f"{index}-{turn}")
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def run(report: Report, sizes: Sequence[int], workdir: Path) -> None:
+    calls = 20 if report.quick else 50
+    repeat = 7 if report.quick else 15
+    report.section(f"capture: overhead on the request path ({calls} model calls per block)")
+    folder = workdir / "capture"
+    discard = CaptureWriter(write=lambda cassette, path: path)
+    try:
+        with FakeLLM(lambda request: reply(ANSWER)) as llm:
+            client = _client(llm.openai_url)
+            _calls(client, 5)  # connect, import the SDK's lazy parts
+
+            def captured() -> None:
+                with replay.capture(folder, writer=discard) as run:
+                    _calls(client, calls)
+                    run.set_result("ok")
+
+            samples = measure_interleaved(
+                {"live": (lambda: _calls(client, calls), None), "captured": (captured, None)},
+                repeat=repeat,
+            )
+        live = samples["live"].median / calls
+        overhead = (samples["captured"].median - samples["live"].median) / calls
+
+        def empty() -> None:
+            for _ in range(100):
+                with replay.capture(folder, writer=discard) as run:
+                    run.set_result("ok")
+
+        per_run = measure_interleaved({"empty": (empty, None)}, repeat=5)["empty"].median / 100
+        report.table(
+            ["figure", "time", "note"],
+            [
+                ["live call", seconds(live), "openai SDK -> fake server, no capture"],
+                ["captured call", seconds(live + overhead), "same call inside replay.capture"],
+                ["overhead/call", seconds(overhead), f"{ratio(overhead / MODEL_CALL_S)} of 10 ms"],
+                ["per run", seconds(per_run), "capture block around nothing, discarded"],
+            ],
+        )
+        report.check(
+            "capture overhead per model call <= 250 µs",
+            seconds(overhead),
+            overhead <= CALL_TARGET_S,
+        )
+        report.check(
+            "capture overhead <= 5% of a 10 ms model call",
+            f"{overhead / MODEL_CALL_S * 100:.2f}%",
+            overhead <= SHARE_TARGET * MODEL_CALL_S,
+        )
+
+        gate = threading.Event()
+
+        def blocked(cassette, path):
+            gate.wait()
+            return path
+
+        runs = 100 if report.quick else 300
+        saturated = CaptureWriter(queue_size=8, write=blocked)
+        _saturated_runs(folder, 20, saturated)  # fills the queue; the writer holds one
+        flowing = CaptureWriter(queue_size=runs + 10, write=lambda cassette, path: path)
+        bare = _tool_only(runs)
+        full = _saturated_runs(folder, runs, saturated)
+        keeping = _saturated_runs(folder, runs, flowing)
+        gate.set()
+        dropped = saturated.stats().dropped_queue_full
+        base = statistics.median(bare)
+        in_full = statistics.median(full) - base
+        in_keeping = statistics.median(keeping) - base
+        worst = max(full) - base
+        report.table(
+            ["request path per failing run (10 tool calls)", "median", "max"],
+            [
+                ["no capture", seconds(base), seconds(max(bare))],
+                ["capture, writer keeping up (queued)", seconds(in_keeping), ""],
+                ["capture, writer saturated (dropped)", seconds(in_full), seconds(worst)],
+            ],
+        )
+        report.line(f"dropped while saturated: {dropped} of {runs + 20} runs (queue of 8)")
+        report.check(
+            "saturated writer: capture time per run <= 1 ms and <= 2x unsaturated",
+            f"{seconds(in_full)} vs {seconds(in_keeping)} ({ratio(in_full / in_keeping)})",
+            in_full <= SATURATED_TARGET_S and in_full <= 2 * max(in_keeping, 1e-6),
+        )
+    finally:
+        release_seams()
