@@ -39,6 +39,7 @@ Imports only the core dependencies (PyYAML and vcrpy, through the HTTP seams).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as _dt
 import errno
@@ -65,6 +66,7 @@ log = logging.getLogger("replay.capture")
 
 KEEP_CHOICES = ("failed", "all")
 DEFAULT_QUEUE_SIZE = 64
+DROP_LOG_INTERVAL_S = 10.0
 SAMPLED_FOLDER = "sampled"
 _SETTING_KEYS = frozenset({"dir", "keep", "sample", "queue_size", "release", "workflow"})
 
@@ -201,6 +203,8 @@ class CaptureWriter:
         self._idle = threading.Condition(self._lock)
         self._counts: dict[str, int] = dict.fromkeys(CaptureStats.__slots__, 0)
         self._thread: threading.Thread | None = None
+        self._unlogged_drops = 0
+        self._last_drop_log = -DROP_LOG_INTERVAL_S
 
     def count(self, name: str, by: int = 1) -> None:
         with self._lock:
@@ -218,16 +222,30 @@ class CaptureWriter:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
+            now = time.monotonic()
             with self._lock:
                 self._counts["pending"] -= 1
                 self._counts["dropped_queue_full"] += 1
+                self._unlogged_drops += 1
                 self._idle.notify_all()
-            log.warning(
-                "capture: queue full (%d cassettes waiting); dropped the cassette of run %s",
-                self.queue_size,
-                job.context.run_id,
-                extra=_fields(job, None),
-            )
+                # One line per interval while saturated: logging every drop would itself
+                # slow the requests down.
+                due = now - self._last_drop_log >= DROP_LOG_INTERVAL_S
+                if due:
+                    dropped, self._unlogged_drops, self._last_drop_log = (
+                        self._unlogged_drops,
+                        0,
+                        now,
+                    )
+            if due:
+                log.warning(
+                    "capture: queue full (%d cassettes waiting); dropped the cassette of run "
+                    "%s (%d dropped since the last such line)",
+                    self.queue_size,
+                    job.context.run_id,
+                    dropped,
+                    extra=_fields(job, None),
+                )
             return False
         return True
 
@@ -785,6 +803,7 @@ def _pin_seams() -> None:
         stack.enter_context(vcr_bridge.SEAM())
         stack.enter_context(transport.SEAM())
         _pinned = stack
+        atexit.register(release_seams)  # before interpreter teardown empties the modules
 
 
 def release_seams() -> None:
