@@ -567,8 +567,9 @@ class CapturedRun:
         try:
             self.outcome = outcome_from_return(value)
         except Exception as exc:
+            # Not known to have completed: kept by keep="failed", with the reason.
             self.outcome = Outcome(
-                "completed", note=f"the result could not be recorded: {_describe(exc)}"
+                UNKNOWN, note=f"the result could not be recorded: {_describe(exc)}"
             )
         return value
 
