@@ -70,3 +70,33 @@ def test_a_captured_cassette_is_the_recorded_one(tmp_path, writer):
     assert captured.context.model == "gpt-4o-mini"
     text = (tmp_path / day / "cap.yaml").read_text()
     assert KEY not in text and "my key is <redacted>" in text
+
+
+def streaming_agent(url: str) -> dict:
+    client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "stream it"}], stream=True
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    return {"stop_reason": "max_steps", "output": text}
+
+
+def test_a_captured_stream_is_the_recorded_one_and_replays(tmp_path, writer):
+    answer = "A streamed answer, in several events."
+    with FakeLLM([reply(answer)]) as llm, replay.record(tmp_path / "recorded.yaml") as recording:
+        recording.set_result(streaming_agent(llm.openai_url))
+    with (
+        FakeLLM([reply(answer)]) as llm,
+        replay.capture(tmp_path, run_id="s", writer=writer) as run,
+    ):
+        run.set_result(streaming_agent(llm.openai_url))
+    assert run.outcome.output == answer
+    assert writer.flush(timeout=30)
+    day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    captured = replay.load_cassette(tmp_path / day / "s.yaml")
+    assert captured.steps[0].http["response"]["events"]
+    assert comparable(captured) == comparable(replay.load_cassette(tmp_path / "recorded.yaml"))
+    with replay.replaying(captured) as replayed:
+        replayed.set_result(streaming_agent("http://127.0.0.1:9/v1"))
+    assert replayed.result.divergence is None
+    assert replayed.result.outcome.output == answer
