@@ -16,8 +16,10 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -77,6 +79,94 @@ def _interleaved(
     return cpu, wall
 
 
+def deep_size(value: object, seen: set[int] | None = None) -> int:
+    """Bytes held by ``value`` and what it refers to (each object once); a session's
+    ``HttpCapture`` (options, redactor: shared by the run, not per step) is left out."""
+    seen = set() if seen is None else seen
+    if id(value) in seen or type(value).__name__ == "HttpCapture":
+        return 0
+    seen.add(id(value))
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(deep_size(k, seen) + deep_size(v, seen) for k, v in value.items())
+    elif isinstance(value, list | tuple | set | frozenset):
+        size += sum(deep_size(item, seen) for item in value)
+    elif not isinstance(value, str | bytes | int | float):
+        for cls in type(value).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                if hasattr(value, name):
+                    size += deep_size(getattr(value, name), seen)
+        if hasattr(value, "__dict__"):
+            size += deep_size(vars(value), seen)
+    return size
+
+
+def _memory(client, folder: Path) -> tuple[int, int, int]:
+    """(bytes the run's steps hold as it ends, bytes of its cassette, steps) for a run of
+    50 model calls and 50 tool calls."""
+    from replay.boundary import current_session
+
+    writer = CaptureWriter()
+    with replay.capture(folder / "memory", keep="all", run_id="memory", writer=writer) as run:
+        for index in range(50):
+            _calls(client, 1)
+            _lookup(str(index))
+        session = current_session()
+        held = deep_size(session._steps)  # type: ignore[union-attr]
+        run.set_result("ok")
+    writer.flush(60)
+    (path,) = (folder / "memory").rglob("memory.yaml")
+    return held, path.stat().st_size, 100
+
+
+def _without_network(calls: int, repeat: int) -> tuple[float, float]:
+    """(live, overhead) CPU seconds per call when httpx2's transport answers in process: no
+    socket, no server thread, so the difference is capture's work alone."""
+    import httpx2
+
+    body = json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": "gpt-4o-mini",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": ANSWER},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 500, "completion_tokens": 500, "total_tokens": 1000},
+        }
+    ).encode()
+
+    def answer(self, request):
+        request.read()
+        headers = {"content-type": "application/json"}
+        return httpx2.Response(200, headers=headers, content=body, request=request)
+
+    release_seams()  # the seams wrap the transport in place when they are installed
+    original = httpx2.HTTPTransport.__dict__["handle_request"]
+    httpx2.HTTPTransport.handle_request = answer
+    try:
+        client = _client("http://127.0.0.1:9/v1")
+        discard = CaptureWriter(write=lambda cassette, path: path)
+        _calls(client, 5)
+
+        def captured() -> None:
+            with replay.capture("unused", writer=discard) as run:
+                _calls(client, calls)
+                run.set_result("ok")
+
+        cpu, _ = _interleaved({"live": lambda: _calls(client, calls), "captured": captured}, repeat)
+    finally:
+        release_seams()
+        httpx2.HTTPTransport.handle_request = original
+    live = statistics.median(cpu["live"]) / calls
+    return live, (statistics.median(cpu["captured"]) - statistics.median(cpu["live"])) / calls
+
+
 def _saturated_runs(folder: Path, runs: int, writer: CaptureWriter) -> list[float]:
     """Request-path seconds of each failing run of 10 tool calls (capture enter to exit)."""
     times = []
@@ -120,6 +210,7 @@ def run(report: Report, sizes: Sequence[int], workdir: Path) -> None:
             cpu, wall = _interleaved(
                 {"live": lambda: _calls(client, calls), "captured": captured}, repeat
             )
+            held, written, steps = _memory(client, folder)
         live = statistics.median(cpu["live"]) / calls
         overhead = (statistics.median(cpu["captured"]) - statistics.median(cpu["live"])) / calls
         live_wall = statistics.median(wall["live"]) / calls
@@ -132,6 +223,7 @@ def run(report: Report, sizes: Sequence[int], workdir: Path) -> None:
                 with replay.capture(folder, writer=discard) as run:
                     run.set_result("ok")
 
+        bare_live, bare_overhead = _without_network(calls, repeat)
         per_run = measure_interleaved({"empty": (empty, None)}, repeat=5)["empty"].median / 100
         report.table(
             ["figure", "time", "note"],
@@ -145,8 +237,19 @@ def run(report: Report, sizes: Sequence[int], workdir: Path) -> None:
                     seconds(wall_overhead),
                     "noisy: the round trip varies more",
                 ],
+                [
+                    "overhead/call, no network",
+                    seconds(bare_overhead),
+                    "transport answers in process",
+                ],
+                ["  live call, CPU", seconds(bare_live), "the same call without network"],
                 ["per run", seconds(per_run), "capture block around nothing, discarded"],
             ],
+        )
+        report.line(
+            f"memory held by a run of {steps} steps (50 model calls, 50 tool calls) as it "
+            f"ends: {held / 1024:,.0f} KiB; its cassette: {written / 1024:,.0f} KiB "
+            f"({ratio(held / written)})"
         )
         report.check(
             "capture overhead per model call <= 250 µs",

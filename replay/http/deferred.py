@@ -29,22 +29,69 @@ _RAW = "__deferred__"
 
 @dataclass(frozen=True, eq=False, slots=True)
 class DeferredRequest:
-    """A request not described yet: the args of its step until ``resolve``."""
+    """A request not described yet: the args of its step until ``resolve``. Headers are
+    packed in one string: a tuple of pairs costs several times its text in objects."""
 
-    request: WireRequest
+    method: str
+    url: str
+    headers: str
+    body: bytes
     capture: HttpCapture
+
+    def unpacked(self) -> WireRequest:
+        return WireRequest(self.method, self.url, unpack(self.headers), self.body)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
 class DeferredResponse:
     """A response not encoded yet: the result of its step until ``resolve``."""
 
-    response: WireResponse
+    status: int
+    reason: str
+    headers: str
+    body: bytes
+    events: tuple[str, ...] | None
+    http_version: str
+
+    @classmethod
+    def of(cls, response: WireResponse) -> DeferredResponse:
+        return cls(
+            response.status,
+            response.reason,
+            pack(response.headers),
+            response.body,
+            response.events,
+            response.http_version,
+        )
+
+    def unpacked(self) -> WireResponse:
+        return WireResponse(
+            self.status,
+            self.reason,
+            unpack(self.headers),
+            self.body,
+            self.events,
+            self.http_version,
+        )
+
+
+def pack(headers: tuple[tuple[str, str], ...]) -> str:
+    """Headers as one string (NUL and newline cannot occur in a header)."""
+    return "\n".join(f"{name}\0{value}" for name, value in headers)
+
+
+def unpack(packed: str) -> tuple[tuple[str, str], ...]:
+    if not packed:
+        return ()
+    return tuple(tuple(line.split("\0", 1)) for line in packed.split("\n"))  # type: ignore[misc]
 
 
 def describe(request: WireRequest, capture: HttpCapture) -> Described:
     """A stand-in ``Described``: the request kept as it is (no parsing, no redaction)."""
-    return Described(Call(KIND, "", DeferredRequest(request, capture), ""), None, {})
+    pending = DeferredRequest(
+        request.method, request.url, pack(request.headers), request.body, capture
+    )
+    return Described(Call(KIND, "", pending, ""), None, {})
 
 
 def encoder(described: Described) -> Callable[[WireResponse], tuple[Any, dict[str, Any]]]:
@@ -52,7 +99,7 @@ def encoder(described: Described) -> Callable[[WireResponse], tuple[Any, dict[st
     ``response`` mapping they may mark ``incomplete``)."""
 
     def keep(response: WireResponse) -> tuple[Any, dict[str, Any]]:
-        raw = DeferredResponse(response)
+        raw = DeferredResponse.of(response)
         return raw, {"request": described.record, "response": {_RAW: raw}}
 
     return keep
@@ -71,7 +118,7 @@ def resolve(steps: Sequence[Step]) -> tuple[Step, ...]:
 def _resolved(step: Step) -> Step:
     pending: DeferredRequest = step.args
     capture = pending.capture
-    described = describe_request(pending.request, capture.options, capture.redactor)
+    described = describe_request(pending.unpacked(), capture.options, capture.redactor)
     kept = step.http.get("response") if isinstance(step.http, dict) else None
     kept = kept if isinstance(kept, dict) else {}
     marks = {k: v for k, v in kept.items() if k != _RAW}
@@ -79,9 +126,9 @@ def _resolved(step: Step) -> Step:
     result: Any = None
     http: dict[str, Any] = {"request": described.record}
     if step.error is None and isinstance(step.result, DeferredResponse):
-        result, http = encode_now(described, step.result.response, capture.redactor)
+        result, http = encode_now(described, step.result.unpacked(), capture.redactor)
     elif isinstance(raw, DeferredResponse):
-        http["response"] = encode_now(described, raw.response, capture.redactor)[1]["response"]
+        http["response"] = encode_now(described, raw.unpacked(), capture.redactor)[1]["response"]
     if marks:
         http["response"] = {**http.get("response", {}), **marks}
     call = described.call
