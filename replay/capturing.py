@@ -639,7 +639,7 @@ class capture:
     def __enter__(self) -> CapturedRun:
         started = _dt.datetime.now(_dt.UTC)
         self._started = started
-        settings = self._settings()
+        settings = load_settings()
         span = _otel_span()
         run_id = self._run_id or f"run_{_uuid.uuid4().hex[:12]}"
         trace_id = format(span.trace_id, "032x") if span is not None else _uuid.uuid4().hex
@@ -691,15 +691,6 @@ class capture:
             return run
         self._stack = stack
         return run
-
-    def _settings(self) -> CaptureSettings:
-        try:
-            return load_settings()
-        except ConfigError as exc:
-            if self._args["folder"] is None:
-                raise
-            log.warning("capture: %s; using the arguments and defaults", exc)
-            return CaptureSettings()
 
     async def __aenter__(self) -> CapturedRun:
         return self.__enter__()
