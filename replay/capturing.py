@@ -67,6 +67,7 @@ log = logging.getLogger("replay.capture")
 KEEP_CHOICES = ("failed", "all")
 DEFAULT_QUEUE_SIZE = 64
 DROP_LOG_INTERVAL_S = 10.0
+EXIT_FLUSH_S = 5.0
 SAMPLED_FOLDER = "sampled"
 _SETTING_KEYS = frozenset({"dir", "keep", "sample", "queue_size", "release", "workflow"})
 
@@ -420,6 +421,8 @@ def default_writer() -> CaptureWriter:
                 except ConfigError:
                     size = DEFAULT_QUEUE_SIZE
                 _default_writer = CaptureWriter(queue_size=size)
+                # The writer is a daemon thread: give queued cassettes a few seconds at exit.
+                atexit.register(_default_writer.flush, EXIT_FLUSH_S)
     return _default_writer
 
 

@@ -358,3 +358,20 @@ def test_capture_imports_no_cli_or_test_tooling(tmp_path):
     done = run_python("-c", script, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "heavy: [] 1"
+
+
+def test_queued_cassettes_are_written_at_interpreter_exit(tmp_path):
+    script = (
+        "import time, replay\n"
+        "from replay import capturing\n"
+        "writer = capturing.default_writer()\n"
+        "write = writer._write\n"
+        "writer._write = lambda cassette, path: (time.sleep(0.5), write(cassette, path))[1]\n"
+        f"with replay.capture({str(tmp_path)!r}, run_id='late') as run:\n"
+        "    run.set_result({'stop_reason': 'error'})\n"
+        "print(replay.capture_stats().written)\n"
+    )
+    done = run_python("-c", script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0"  # not yet written when the script ended
+    assert (tmp_path / today() / "late.yaml").is_file()
