@@ -362,11 +362,13 @@ def test_capture_imports_no_cli_or_test_tooling(tmp_path):
 
 def test_queued_cassettes_are_written_at_interpreter_exit(tmp_path):
     script = (
-        "import time, replay\n"
+        "import atexit, threading, replay\n"
         "from replay import capturing\n"
-        "writer = capturing.default_writer()\n"
+        "writer = capturing.default_writer()  # registers its flush at exit\n"
+        "gate = threading.Event()\n"
+        "atexit.register(gate.set)  # runs first: atexit handlers run last-in first-out\n"
         "write = writer._write\n"
-        "writer._write = lambda cassette, path: (time.sleep(0.5), write(cassette, path))[1]\n"
+        "writer._write = lambda cassette, path: (gate.wait(), write(cassette, path))[1]\n"
         f"with replay.capture({str(tmp_path)!r}, run_id='late') as run:\n"
         "    run.set_result({'stop_reason': 'error'})\n"
         "print(replay.capture_stats().written)\n"
