@@ -78,16 +78,7 @@ class HttpCapture:
             from replay.http import deferred
 
             return deferred.describe(request, self)
-        try:
-            return describe_request(request, self.options, self.redactor)
-        except Exception as exc:
-            # A production capture (``replay.capture``) never raises into the agent: it
-            # gives up on the run's cassette, and the request goes out unrecorded.
-            give_up = getattr(self.session, "fail", None)
-            if give_up is None:
-                raise
-            give_up(f"describing {request.method} {request.url} failed: {type(exc).__name__}")
-            return Described(Call("llm", "unrecorded", None, ""), None, {})
+        return describe_request(request, self.options, self.redactor)
 
     def encoder(self, described: Described) -> Callable[[WireResponse], tuple[Any, Any]]:
         if self.defers:

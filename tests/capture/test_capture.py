@@ -11,11 +11,13 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import openai
 import pytest
 
 import replay
 from replay.capturing import CaptureWriter, write_new
 from replay.config import ConfigError
+from replay.testing.fake_llm import FakeLLM, reply
 from tests.process import run_python
 
 
@@ -175,8 +177,16 @@ def test_a_failing_redaction_hook_is_logged_and_counted(tmp_path, monkeypatch, w
     (tmp_path / "pyproject.toml").write_text('[tool.replay]\nredact_hook = "capture_hooks:scrub"\n')
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    with replay.capture("incidents", run_id="hooked", writer=writer) as run:
+    with (
+        FakeLLM([reply("fine")]) as llm,
+        replay.capture("incidents", run_id="hooked", writer=writer) as run,
+    ):
         assert lookup("x")["value"] == "X"
+        client = openai.OpenAI(base_url=llm.openai_url, api_key="sk-test", max_retries=0)
+        answer = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "q"}]
+        )
+        assert answer.choices[0].message.content == "fine"  # the hook runs in the writer
         run.set_result({"stop_reason": "error"})
     assert writer.flush(timeout=30)
     assert not (tmp_path / "incidents").exists()
