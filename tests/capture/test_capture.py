@@ -194,6 +194,22 @@ def test_a_failing_redaction_hook_is_logged_and_counted(tmp_path, monkeypatch, w
     assert "hook is broken" in caplog.text
 
 
+def test_a_hook_that_cannot_be_imported_leaves_the_run_uncaptured(
+    tmp_path, monkeypatch, writer, caplog
+):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.replay]\nredact_hook = "no_such_module_here:scrub"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    with replay.capture("incidents", run_id="nohook", writer=writer) as run:
+        assert lookup("x")["value"] == "X"
+        run.set_result({"stop_reason": "error"})
+    assert writer.flush(timeout=30)
+    assert not (tmp_path / "incidents").exists()
+    assert writer.stats().recorder_errors == 1
+    assert "run nohook not recorded: capture could not start" in caplog.text
+
+
 def test_a_write_failure_is_logged_and_counted(tmp_path, writer, caplog):
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the folder should be\n")
