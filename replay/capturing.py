@@ -367,7 +367,7 @@ def write_new(cassette: Cassette, path: Path) -> Path:
     is hard-linked at the first free name (a link fails when the name exists, so two
     processes writing into one folder cannot overwrite each other).
     """
-    from replay.storage import dumps
+    from replay.storage import _file_mode, dumps
 
     text = dumps(cassette)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -377,8 +377,8 @@ def write_new(cassette: Cassette, path: Path) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, 0o644)
+        with contextlib.suppress(OSError):  # mkstemp gives 0600; a plain file gets the umask's
+            os.chmod(tmp, _file_mode())
         for attempt in range(1, 10_000):
             target = path if attempt == 1 else path.with_name(f"{path.stem}-{attempt}{path.suffix}")
             try:
