@@ -403,3 +403,23 @@ def test_queued_cassettes_are_written_at_interpreter_exit(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0"  # not yet written when the script ended
     assert (tmp_path / today() / "late.yaml").is_file()
+
+
+def test_without_hard_links_names_are_still_never_reused(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def no_links(source, target):
+        raise OSError(errno.EPERM, "links not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    cassette = replay.Cassette(
+        context=replay.RunContext(run_id="r", trace_id="t"),
+        steps=(),
+        outcome=replay.Outcome("error"),
+    )
+    first = write_new(cassette, tmp_path / "r.yaml")
+    second = write_new(cassette, tmp_path / "r.yaml")
+    assert (first.name, second.name) == ("r.yaml", "r-2.yaml")
+    assert replay.load_cassette(second).run_id == "r"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r-2.yaml", "r.yaml"]
