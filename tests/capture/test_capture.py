@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime as dt
+import errno
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -406,9 +408,6 @@ def test_queued_cassettes_are_written_at_interpreter_exit(tmp_path):
 
 
 def test_without_hard_links_names_are_still_never_reused(tmp_path, monkeypatch):
-    import errno
-    import os
-
     def no_links(source, target):
         raise OSError(errno.EPERM, "links not supported here")
 
