@@ -597,7 +597,8 @@ class capture:
     ``keep`` is "failed" or "all"; ``sample`` the fraction of healthy runs kept as golden
     candidates, decided by ``sampler()`` (a float in [0, 1): ``random.random`` unless
     given, e.g. a seeded ``random.Random(7).random``). ``run_id``, ``release``,
-    ``workflow``, ``entrypoint``, ``input`` and ``model`` fill the cassette's run context.
+    ``workflow``, ``entrypoint``, ``input`` and ``model`` fill the cassette's run context;
+    ``trace_id`` (default: the active OpenTelemetry trace's, else a random one) too.
     A bad argument raises ``ConfigError`` at once; nothing else here raises into the run.
     """
 
@@ -608,6 +609,7 @@ class capture:
         keep: str | None = None,
         sample: float | None = None,
         run_id: str | None = None,
+        trace_id: str | None = None,
         release: str | None = None,
         workflow: str | None = None,
         entrypoint: str | None = None,
@@ -628,6 +630,7 @@ class capture:
             "workflow": workflow,
         }
         self._run_id = run_id
+        self._trace_id = trace_id
         self._entrypoint = entrypoint
         self._input = input
         self._model = model
@@ -645,7 +648,12 @@ class capture:
         settings = load_settings()
         span = _otel_span()
         run_id = self._run_id or f"run_{_uuid.uuid4().hex[:12]}"
-        trace_id = format(span.trace_id, "032x") if span is not None else _uuid.uuid4().hex
+        if self._trace_id is not None:
+            trace_id = str(self._trace_id)
+        elif span is not None:
+            trace_id = format(span.trace_id, "032x")
+        else:
+            trace_id = _uuid.uuid4().hex
         self.run = run = CapturedRun(
             RunContext(
                 run_id=str(run_id),

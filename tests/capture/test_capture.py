@@ -304,6 +304,19 @@ def test_an_active_span_gives_the_trace_id_and_each_step_its_span(tmp_path, writ
     assert line.replay_reason == "failed"
 
 
+def test_a_trace_id_given_wins(tmp_path, writer):
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("capture-test")
+    with (
+        tracer.start_as_current_span("POST /ask"),
+        replay.capture(tmp_path, run_id="given", trace_id="req-42", writer=writer) as run,
+    ):
+        run.set_result({"stop_reason": "error"})
+    assert writer.flush(timeout=30)
+    assert replay.load_cassette(tmp_path / today() / "given.yaml").context.trace_id == "req-42"
+
+
 def test_without_a_span_each_run_gets_its_own_trace_id(tmp_path, writer):
     ids = set()
     for index in range(3):
