@@ -192,6 +192,7 @@ class StepSpec:
     agent: str | None = None
     repeat: int = DEFAULT_REPEATS
     allow_hosts: tuple[str, ...] = ()
+    subfolder: str = ""  # where in the repository the command was run (a monorepo's project)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -224,10 +225,14 @@ def run_step(spec: StepSpec, *, folder: str | os.PathLike[str] = ".") -> tuple[B
     from replay.storage import load_cassette
     from replay.verdict import verdict_for
 
-    tree = str(Path(folder).resolve())
-    commit = _git(["rev-parse", "HEAD"], cwd=tree).stdout.strip()
-    subject = subject_of(tree, commit)
-    sys.path.insert(0, tree)  # the agent of this commit, after agent-replay is imported
+    commit = _git(["rev-parse", "HEAD"], cwd=folder).stdout.strip()
+    subject = subject_of(folder, commit)
+    here = Path(folder, spec.subfolder).resolve()
+    if not here.is_dir():  # the folder does not exist at this commit
+        here = Path(folder).resolve()
+    os.chdir(here)  # as 'replay run' from there: its pyproject.toml, its agent first
+    tree = str(here)
+    sys.path.insert(0, tree)  # after agent-replay itself is imported
     try:
         cassette = load_cassette(spec.cassette)
         with allowing(spec.allow_hosts), contextlib.redirect_stdout(sys.stderr):
@@ -303,9 +308,10 @@ def bisect(
     """
     from replay.storage import load_cassette
 
-    path = Path(cassette).resolve()
+    path = Path(cwd, cassette).resolve()
     load_cassette(path)  # a missing or broken cassette is refused before git is touched
     root = repository_root(cwd)
+    subfolder = Path(cwd).resolve().relative_to(root.resolve()).as_posix()
     good_id = resolve_commit(root, good, option="--good")
     bad_id = resolve_commit(root, bad, option="--bad")
     if good_id == bad_id:
@@ -326,6 +332,7 @@ def bisect(
         agent=agent,
         repeat=repeat,
         allow_hosts=tuple(allow_hosts),
+        subfolder="" if subfolder == "." else subfolder,
     )
     steps: list[BisectStep] = []
 
