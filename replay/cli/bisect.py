@@ -105,7 +105,7 @@ def bisect_command(
     from replay.bisect import bisect
 
     console = stdout_console()
-    on_step = None if as_json else _printer(stderr_console())
+    on_step = _printer(stderr_console())  # stderr: --json keeps stdout to the result
     result = bisect(
         cassette,
         good=good,

@@ -230,7 +230,14 @@ def test_outside_git_and_without_a_cassette(shop, tmp_path):
 def test_the_good_end_must_not_give_the_verdict(shop):
     repo, cassette, commits = shop
     done = cli(
-        "bisect", cassette, "--good", commits[FIRST_BAD], "--bad", commits[5], "-n", "1",
+        "bisect",
+        cassette,
+        "--good",
+        commits[FIRST_BAD],
+        "--bad",
+        commits[5],
+        "-n",
+        "1",
         cwd=repo,
     )
     assert done.code == 3, done
