@@ -62,10 +62,15 @@ def _ways(client: Any, folder: Path) -> dict[str, Callable[[], tuple[float, floa
 
     ways = {"live": live, "replay.record": recording}
     if hasattr(replay, "capture"):  # production capture (issue 13), keeping every run
+        from replay.capturing import release_seams
 
         def capturing() -> tuple[float, float]:
-            with replay.capture(folder / "captured", keep="all", run_id=f"s{next(counter)}"):
-                return _timed_stream(client)
+            try:
+                with replay.capture(folder / "captured", keep="all", run_id=f"s{next(counter)}"):
+                    return _timed_stream(client)
+            finally:
+                # Capture keeps the HTTP patches installed; the live way runs without them.
+                release_seams()
 
         ways["replay.capture"] = capturing
     ways["vcrpy (buffers)"] = vcrpy_recording

@@ -20,6 +20,7 @@ import openai
 import pytest
 
 import replay
+from replay.capturing import CaptureWriter, release_seams
 from replay.http.streaming import CLOSED_EARLY, RUN_ENDED, EventChunker
 from replay.testing import fake_llm
 from replay.testing.fake_llm import FakeLLM, reply
@@ -119,11 +120,13 @@ def _run(agent: Any, base_url: str, pacer: Pacer) -> dict[str, Any]:
 
 def _captured(folder: Path, agent: Any, base_url: str, pacer: Pacer) -> Path:
     """Run the agent under the production ``replay.capture`` and return its cassette."""
-    if not hasattr(replay, "capture"):
-        pytest.skip("replay.capture (issue 13, replay/capturing.py) is not in this checkout")
-    with replay.capture(folder, keep="all", run_id="stream-1") as run:
-        run.set_result(_run(agent, base_url, pacer))
-    assert replay.flush_captures(30)
+    writer = CaptureWriter()
+    try:
+        with replay.capture(folder, keep="all", run_id="stream-1", writer=writer) as run:
+            run.set_result(_run(agent, base_url, pacer))
+        assert writer.flush(timeout=30)
+    finally:
+        release_seams()  # capture keeps the HTTP patches installed for the next run
     (path,) = folder.rglob("stream-1.yaml")
     return path
 
