@@ -72,16 +72,13 @@ with FakeLLM(lambda request: reply("It ships today.")) as llm:
     report["replayed_identical"] = same.diff.identical and same.divergence is None
     other = replay.replay(out / "recorded.yaml", agent="tiny_agent:run_other_order")
     report["divergence_diff"] = list(other.divergence.args_diff) if other.divergence else None
-    if hasattr(replay, "capture"):  # replay.capture (issue 13), once merged
-        with replay.capture(
-            out / "incidents", keep="all", run_id="run-1", entrypoint="tiny_agent:run",
-            input=inputs,
-        ) as captured:
-            captured.set_result(tiny_agent.run(**inputs))
-        replay.flush_captures(30)
-        report["captured"] = sorted(
-            p.relative_to(out / "incidents").name for p in (out / "incidents").rglob("*.yaml")
-        )
+    with replay.capture(
+        out / "incidents", keep="all", run_id="run-1", entrypoint="tiny_agent:run",
+        input=inputs,
+    ) as captured:
+        captured.set_result(tiny_agent.run(**inputs))
+    replay.flush_captures(30)
+    report["captured"] = sorted(p.name for p in (out / "incidents").rglob("*.yaml"))
 report["modules"] = sorted({name.partition(".")[0] for name in sys.modules})
 print(json.dumps(report))
 """
@@ -145,8 +142,7 @@ def test_a_core_install_records_captures_and_replays_without_the_extras(
     assert report["replayed_identical"] is True
     # Without deepdiff the divergence still says what changed in the request.
     assert "args.messages[0].content: 'where is A1?' -> 'where is B2?'" in report["divergence_diff"]
-    if (ROOT / "replay" / "capturing.py").exists():  # replay.capture (issue 13) is merged
-        assert report["captured"] == ["run-1.yaml"]
+    assert report["captured"] == ["run-1.yaml"]
     text = (tmp_path / "recorded.yaml").read_text(encoding="utf-8")
     assert "sk-core-123" not in text
 
