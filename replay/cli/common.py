@@ -13,6 +13,7 @@ imported for ``replay --help``.
 from __future__ import annotations
 
 import contextlib
+import enum
 import inspect
 import json
 import os
@@ -78,6 +79,37 @@ AllowHostOption = Annotated[
         help="Let the replay reach this host live (repeatable; loopback included: replay "
         "refuses every connection otherwise). Adds to \\[tool.replay] allow_hosts.",
         show_default=False,
+    ),
+]
+
+
+class OnMissChoice(enum.StrEnum):
+    """``--on-miss`` (the values of ``replay.on_miss.OnMiss``, repeated here so that
+    ``replay --help`` does not import the replay engine)."""
+
+    NEAREST = "nearest"
+    REPEAT = "repeat"
+    ERROR = "error"
+    LIVE = "live"
+
+
+OnMissOption = Annotated[
+    OnMissChoice | None,
+    typer.Option(
+        "--on-miss",
+        help="Answer calls the recording does not hold instead of diverging, under a named "
+        "assumption (the verdict is then a hypothesis): nearest (the most similar recorded "
+        "call's answer), repeat (the tool's last recorded answer), error (its recorded "
+        "error), live (the real model and tools; needs --allow-network).",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+AllowNetworkOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-network",
+        help="Allow --on-miss live to reach the real model and tools over the network.",
     ),
 ]
 
