@@ -229,6 +229,4 @@ def derive_cassette(original: Cassette, result: ReplayResult) -> Cassette:
         "live answers to calls it did not hold (replay run --on-miss live), kept so the "
         "code that asked for them replays on evidence"
     )
-    return replace(
-        original, steps=(*original.steps, *added), provenance=previous, path=None
-    )
+    return replace(original, steps=(*original.steps, *added), provenance=previous, path=None)

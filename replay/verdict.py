@@ -30,12 +30,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from replay import on_miss as policies
 from replay.canonical import short_class_name
 from replay.cassette import Cassette, Outcome, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.engine import ReplayResult
 from replay.engine import replay as replay_once
-from replay import on_miss as policies
 from replay.matching import comparable_steps
 from replay.on_miss import AssumedCall
 from replay.signals import run_error_class
@@ -295,8 +295,7 @@ def _judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
             )
             return Verdict(
                 VerdictKind.FIXED,
-                f"the original ended with {_describe(original)}; every replay completes, "
-                f"{served}",
+                f"the original ended with {_describe(original)}; every replay completes, {served}",
                 cassette,
                 results,
                 diff,
@@ -428,9 +427,7 @@ def verdict_for(
     results = []
     served_from, derived_at = original, None
     for i in range(repeats):
-        result = replay_once(
-            served_from, agent=agent, on_miss=policy, allow_network=allow_network
-        )
+        result = replay_once(served_from, agent=agent, on_miss=policy, allow_network=allow_network)
         if i == 0 and policy is OnMiss.LIVE and any(c.policy == "live" for c in result.assumed):
             served_from, derived_at = _derive(original, result)
             policy = None
