@@ -541,6 +541,16 @@ def _replaying_session(cassette: Cassette) -> ReplayingSession:
     )
 
 
+def _assumed_in_baseline(original: Cassette, session: ReplayingSession) -> tuple[str, ...]:
+    if original.provenance is None:
+        return ()
+    from replay.rerecord import assumed_in_baseline
+
+    unserved = {step.index for step in session.index.unserved()}
+    served = [step.index for step in original.steps if step.index not in unserved]
+    return assumed_in_baseline(original, served)
+
+
 def _result_of(
     original: Cassette, session: ReplayingSession, outcome: Outcome | None, clock: VirtualClock
 ) -> ReplayResult:
@@ -573,7 +583,10 @@ def _result_of(
         unserved=tuple(step.index for step in session.index.unserved()),
         policies=dict(session.policies),
         virtual_wait_s=round(clock.waited_s, 6),
-        approximations=tuple(getattr(session, "approximations", ())),
+        approximations=(
+            *getattr(session, "approximations", ()),
+            *_assumed_in_baseline(original, session),
+        ),
         on_miss=session.on_miss.value if session.on_miss is not None else None,
         assumed=tuple(sorted(session.assumed, key=lambda call: call.step)),
     )

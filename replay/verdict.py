@@ -407,6 +407,7 @@ def verdict_for(
     on_replay: Callable[[int, ReplayResult], None] | None = None,
     on_miss: str | None = None,
     allow_network: bool = False,
+    keep_derived: bool = True,
 ) -> Verdict:
     """Replay ``cassette`` ``repeats`` times against ``agent`` and judge the results.
 
@@ -415,7 +416,8 @@ def verdict_for(
     ``live`` (which needs ``allow_network``) only the first replay asks the live model:
     its answers are added to a derived cassette (written next to the original, see
     ``derived_path``), and the other replays are served from that, so they check that
-    the run is deterministic given those answers.
+    the run is deterministic given those answers. ``keep_derived=False`` does not write
+    the derived cassette (the other replays are still served from it).
     """
     from replay.on_miss import OnMiss, parse_on_miss, require_network
 
@@ -429,7 +431,7 @@ def verdict_for(
     for i in range(repeats):
         result = replay_once(served_from, agent=agent, on_miss=policy, allow_network=allow_network)
         if i == 0 and policy is OnMiss.LIVE and any(c.policy == "live" for c in result.assumed):
-            served_from, derived_at = _derive(original, result)
+            served_from, derived_at = _derive(original, result, write=keep_derived)
             policy = None
         results.append(result)
         if on_replay is not None:
@@ -438,14 +440,16 @@ def verdict_for(
     return replace(verdict, derived_cassette=derived_at) if derived_at else verdict
 
 
-def _derive(original: Cassette, result: ReplayResult) -> tuple[Cassette, str | None]:
+def _derive(
+    original: Cassette, result: ReplayResult, *, write: bool
+) -> tuple[Cassette, str | None]:
     """The derived cassette of a live replay (written when the original has a file)."""
     from replay.on_miss import derive_cassette, derived_path
     from replay.redact import redact_cassette
     from replay.storage import save_cassette
 
     derived = redact_cassette(derive_cassette(original, result))
-    if original.path is None:
+    if original.path is None or not write:
         return derived, None
     target = derived_path(original.path)
     save_cassette(derived, target)

@@ -113,6 +113,39 @@ AllowNetworkOption = Annotated[
     ),
 ]
 
+UpdateOption = Annotated[
+    bool,
+    typer.Option(
+        "--update",
+        help="Accept intended changes: re-record the baselines that differ from their "
+        "replay (the diff is shown first; the model source is stated in each new "
+        "cassette's provenance).",
+    ),
+]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help="With --update, overwrite without asking (required when stdin is not a terminal).",
+    ),
+]
+
+
+def confirm_overwrite(what: str, *, yes: bool) -> bool:
+    """Whether to overwrite ``what``: ``--yes``, or the user's answer on a terminal;
+    never without ``--yes`` in a non-interactive shell (as syrupy's --snapshot-update)."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        stderr_console().print(
+            f"nothing written: pass --yes to re-record {what} (stdin is not a terminal, so "
+            "there is no one to ask)",
+            markup=False,
+        )
+        return False
+    return typer.confirm(f"Re-record {what}?", default=False, err=True)
+
 
 def debug_requested(ctx: typer.Context | None = None) -> bool:
     """``--debug`` given on any level of the command line, or ``REPLAY_DEBUG=1``."""
