@@ -105,14 +105,16 @@ def run_agent(
     *,
     max_turns: int = 6,
     double_check_orders: bool = False,
+    prompts: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The agent loop: ask the model, run the tool it names, until it answers.
 
     ``double_check_orders`` is the regression the tests ship: every order lookup is
-    repeated "to be safe", one extra identical tool call per refund run.
+    repeated "to be safe", one extra identical tool call per refund run. ``prompts``
+    replaces system prompts by workflow (an intended prompt change).
     """
     messages = [
-        {"role": "system", "content": SYSTEM_PROMPTS[workflow]},
+        {"role": "system", "content": {**SYSTEM_PROMPTS, **(prompts or {})}[workflow]},
         {"role": "user", "content": question},
     ]
     for _ in range(max_turns):
