@@ -358,6 +358,7 @@ def _accept_changes(
     from rich.text import Text
 
     from replay import golden
+    from replay.cli.render import updates_view
     from replay.rerecord import plan_update, write_update
 
     changed = [
@@ -389,19 +390,7 @@ def _accept_changes(
                 )
             )
     ready = [u for u in updates if u.cassette is not None]
-    console.print(
-        Text(f"Intended changes to accept ({len(ready)} of {len(updates)})", style="bold")
-    )
-    for item in updates:
-        mark = Text("~ " if item.cassette is not None else "x ", style="bold")
-        mark.append(item.label)
-        console.print(mark)
-        if item.refused:
-            console.print(Text(f"    not re-recorded: {item.refused}", style="yellow"))
-            continue
-        for line in item.changes:
-            console.print(Text(f"    {line}"), soft_wrap=True)
-        console.print(Text(f"    answers: {item.source}", style="dim"), soft_wrap=True)
+    console.print(updates_view(updates))
     written: list[str] = []
     noun = f"{len(ready)} baseline{'s' if len(ready) != 1 else ''}"
     confirmed = bool(ready) and confirm_overwrite(noun, yes=yes)
