@@ -434,15 +434,18 @@ def _accept_changes(
 
     from replay.cli.render import updates_view
     from replay.rerecord import Update, plan_update, write_update
-    from replay.scenarios import FailureSignature, save_scenario, with_verdict
+    from replay.scenarios import save_scenario, with_verdict
     from replay.storage import load_cassette
+    from replay.verdict import FailureSignature
 
     console = stderr_console() if as_json else stdout_console()
     plans: list[tuple[int, Update]] = []
     with agent_stdout_to_stderr():
         for position, (scenario, result) in enumerate(zip(chosen, results, strict=True)):
-            if result is None or result.ok or result.verdict is None:
+            if result is None or result.verdict is None:
                 continue
+            if result.ok and not result.verdict.assumed:
+                continue  # as expected on the recording alone: nothing to accept
             path = scenario.cassette_path(root)
             recorded = load_cassette(path).context.entrypoint
             if result.verdict.verdict == "flaky":
