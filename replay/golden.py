@@ -474,7 +474,7 @@ def record_from_verdict(entry: GoldenEntry, cassette: Cassette, verdict: Verdict
         changes=tuple(lines),
         baseline=RunFigures.of(cassette.steps, cassette.outcome),
         candidate=RunFigures.of(first.history, first.outcome),
-        assumption=verdict.headline if verdict.assumed else None,
+        assumption=verdict.assumption,
         assumed_calls=tuple(call.to_dict() for call in verdict.assumed),
     )
 

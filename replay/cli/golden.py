@@ -563,6 +563,16 @@ def render_report(
             counts.append(f"{number} {kind}", style=VERDICT_STYLES.get(kind, ""))
             counts.append("  ")
     console.print(counts)
+    assumed = [r for r in report.runs if r.assumed_calls]
+    if assumed:
+        texts = sorted({r.assumption for r in assumed if r.assumption})
+        console.print(
+            Text(
+                f"{len(assumed)} run{'s' if len(assumed) != 1 else ''} judged under on-miss "
+                f"{report.on_miss}, a hypothesis: assuming {'; '.join(texts)}",
+                style="yellow",
+            )
+        )
     console.print()
 
     changed = report.changed

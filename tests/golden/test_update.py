@@ -35,6 +35,27 @@ def test_update_turns_an_intended_prompt_change_back_to_all_match(project):
     before = snapshot(project)
     assert sorted(k for k, v in verdicts(project).items() if v == "diverged") == FAQ
 
+    # Under on-miss nearest the change replays as match, a hypothesis naming its assumption.
+    assumed = golden_cli(
+        "--agent",
+        REWORDED,
+        "-n",
+        "0",
+        "--no-progress",
+        "--on-miss",
+        "nearest",
+        "--json",
+        cwd=project,
+    )
+    report = json.loads(assumed.stdout)
+    assert (report["on_miss"], report["summary"]["match"]) == ("nearest", len(RUNS))
+    faq = [run for run in report["runs"] if run["key"] in FAQ]
+    assert {run["assumption"] for run in faq} == {
+        "the model answers as recorded after the prompt change"
+    }
+    assert [[c["step"] for c in run["assumed_calls"]] for run in faq] == [[0, 2]] * 3
+    assert all(run["assumed_calls"] == [] for run in report["runs"] if run["key"] not in FAQ)
+
     # Not on a terminal and no --yes: the diff is shown, nothing is written.
     asked = golden_cli(
         "--agent",
@@ -51,6 +72,7 @@ def test_update_turns_an_intended_prompt_change_back_to_all_match(project):
     assert "Intended changes to accept (3 of 3)" in asked.stdout, asked.stderr
     assert "step 0: changed llm 'gld-large' (prompt changed)" in asked.stdout
     assert "Quote" in asked.stdout  # the reworded prompt, in the diff shown first
+    assert "3 runs judged under on-miss nearest, a hypothesis: assuming the model" in asked.stdout
     assert "nothing written: pass --yes" in asked.stderr
     assert snapshot(project) == before
 
