@@ -103,6 +103,14 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    note: Annotated[
+        bool,
+        typer.Option(
+            "--note",
+            help="Record the verdict and mode in the scenarios of this cassette and agent "
+            "(scenarios/*.yaml); without it nothing is written.",
+        ),
+    ] = False,
     allow_host: AllowHostOption = None,
     on_miss: OnMissOption = None,
     allow_network: AllowNetworkOption = False,
@@ -126,6 +134,9 @@ def run_command(
     Exit status: 0 match or fixed, 1 reproduced or regressed, 2 diverged or flaky, 3 a
     usage, cassette or entrypoint error; with --expect, 0 exactly when the verdict is the
     expected one, else 1.
+
+    Nothing is written: --note records the verdict in the scenarios of this cassette
+    and agent.
 
     Examples:
 
@@ -156,7 +167,8 @@ def run_command(
             on_miss=policy,
             allow_network=allow_network,
         )
-    _note_in_scenarios(verdict)
+    if note:
+        _note_in_scenarios(verdict)
     command = ["replay", "run", str(cassette)]
     if agent:
         command += ["--agent", agent]
@@ -180,8 +192,8 @@ def run_command(
 
 
 def _note_in_scenarios(verdict: Verdict) -> None:
-    """Scenarios of this cassette and agent take their mode from the last ``replay run``;
-    a scenario file that cannot be updated is reported, not fatal to the replay."""
+    """``--note``: the scenarios of this cassette and agent take this verdict and mode; a
+    scenario file that cannot be updated is reported, not fatal to the replay."""
     from replay.errors import ReplayError
     from replay.scenarios import note_verdict
 

@@ -1,7 +1,7 @@
 """``replay scenario``: keep reproduced incidents as regression tests (``scenarios/*.yaml``).
 
 ``add`` turns an incident's cassette into a scenario, ``list`` shows them, ``check``
-replays them as the pytest plugin does (and records each one's mode), ``fix`` and
+replays them as the pytest plugin does (``--write`` records each one's mode), ``fix`` and
 ``reopen`` change what is expected. The judging is ``replay.scenarios``'; this module
 only shows it.
 """
@@ -233,8 +233,12 @@ def check_command(
         list[str] | None, typer.Argument(help="Scenario ids (default: all).", show_default=False)
     ] = None,
     write: Annotated[
-        bool, typer.Option("--write/--no-write", help="Record mode and verdict in the files.")
-    ] = True,
+        bool,
+        typer.Option(
+            "--write/--no-write",
+            help="Record mode and verdict in the scenario files (default: read-only).",
+        ),
+    ] = False,
     repeat: RepeatsOption = None,
     on_miss: OnMissOption = None,
     allow_network: AllowNetworkOption = False,
@@ -243,11 +247,12 @@ def check_command(
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Replay scenarios as the pytest plugin does, and record each one's mode.
+    """Replay scenarios as the pytest plugin does; --write records each one's mode.
 
     A fixed scenario passes on the verdict fixed; an open one while it still reproduces.
-    Diverged or flaky replays are not evidence: they fail, and the scenario's mode
-    becomes hypothesis (then pytest skips it with the reason until it is re-recorded).
+    Diverged or flaky replays are not evidence: they fail. With --write the verdict,
+    reason and mode go into the scenario file, and a hypothesis scenario is then skipped
+    by pytest with the reason until it is re-recorded. Without --write nothing changes.
     --on-miss (or on_miss in the scenario file) answers missing calls under a named
     assumption (see 'replay run --help'). --update re-records the incident of a scenario
     that no longer replays as recorded because the code changed on purpose: with its

@@ -92,7 +92,7 @@ def test_update_re_records_an_incident_after_an_intended_prompt_change(tmp_path:
 
     # Replayed as it is now: reproduced, with no policy; a hypothesis, since the model's
     # answer to the new prompt was assumed when re-recording, and the scenario says so.
-    again = cli("scenario", "check", "late", cwd=project)
+    again = cli("scenario", "check", "late", "--write", cwd=project)
     assert again.code == 0, again
     scenario = yaml.safe_load((project / "scenarios" / "late.yaml").read_text())
     assert (scenario["last_verdict"], scenario["mode"]) == ("reproduced", "hypothesis")
