@@ -135,8 +135,8 @@ def run_command(
     usage, cassette or entrypoint error; with --expect, 0 exactly when the verdict is the
     expected one, else 1.
 
-    Nothing is written: --note records the verdict in the scenarios of this cassette
-    and agent.
+    Nothing is written (but RUN.live.yaml by --on-miss live): --note records the verdict
+    in the scenarios of this cassette and agent.
 
     Examples:
 
