@@ -735,12 +735,15 @@ def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
 
 def _segment(records: Sequence[RunRecord]) -> dict[str, Any]:
     """``runs`` of the segment, how many were ``replayed`` to the end and how many
-    ``diverged``; both sides are computed over the replayed runs only."""
+    ``diverged``, how many of the replayed were ``assumed`` (some call answered by an
+    ``--on-miss`` policy, so their figures rest on that assumption); both sides are
+    computed over the replayed runs only."""
     replayed = [r for r in records if r.replayed]
     return {
         "runs": len(records),
         "replayed": len(replayed),
         "diverged": len(records) - len(replayed),
+        "assumed": sum(1 for r in replayed if r.assumed_calls),
         "baseline": _side([r.baseline for r in replayed if r.baseline is not None]),
         "candidate": _side([r.candidate for r in replayed if r.candidate is not None]),
     }
@@ -894,12 +897,14 @@ def describe_change(figure: str, baseline: float | None, candidate: float | None
     return f"{delta / baseline * 100:+.1f}%"
 
 
-def coverage_text(runs: int, replayed: int, errors: int = 0) -> str:
-    """Over which runs the figures are: ``over 3 of 4 runs; 1 diverged``."""
+def coverage_text(runs: int, replayed: int, errors: int = 0, assumed: int = 0) -> str:
+    """Over which runs the figures are: ``over 3 of 4 runs; 1 diverged``, naming the
+    replayed runs whose figures rest on an ``--on-miss`` assumption."""
     total = runs + errors
+    hedge = f" ({assumed} under an on-miss assumption)" if assumed else ""
     if replayed == total:
-        return f"over {total} run{'s' if total != 1 else ''}"
-    apart = []
+        return f"over {total} run{'s' if total != 1 else ''}{hedge}"
+    apart = [f"{assumed} under an on-miss assumption"] if assumed else []
     if runs > replayed:
         apart.append(f"{runs - replayed} diverged")
     if errors:
@@ -1021,7 +1026,9 @@ class GoldenReport:
     def coverage(self) -> str:
         """Over which runs the release diff is: ``over 3 of 4 runs; 1 diverged``."""
         overall = self.diff["overall"]
-        return coverage_text(overall["runs"], overall["replayed"], len(self.errors))
+        return coverage_text(
+            overall["runs"], overall["replayed"], len(self.errors), overall.get("assumed", 0)
+        )
 
     @property
     def counts(self) -> dict[str, int]:

@@ -55,6 +55,13 @@ def test_update_turns_an_intended_prompt_change_back_to_all_match(project):
     }
     assert [[c["step"] for c in run["assumed_calls"]] for run in faq] == [[0, 2]] * 3
     assert all(run["assumed_calls"] == [] for run in report["runs"] if run["key"] not in FAQ)
+    # The figures cover every run, and say that the three faq runs rest on the assumption.
+    assert report["diff"]["overall"]["assumed"] == len(FAQ) == 3
+    shown = golden_cli(
+        "--agent", REWORDED, "-n", "0", "--no-progress", "--on-miss", "nearest", cwd=project,
+        columns=200,
+    )
+    assert f"Release diff over {len(RUNS)} runs (3 under an on-miss assumption)" in shown.stdout
 
     # Not on a terminal and no --yes: the diff is shown, nothing is written.
     asked = golden_cli(
