@@ -16,9 +16,14 @@ the set grows, and every aggregate can be recomputed exactly from the records: s
 reports merge into the same report an unsharded run gives.
 
 Run latency is the sum of the run's steps' ``latency_ms``. In a replay a served step
-carries its recorded latency and a new, unserved call 0 ms, so the build's latency is
-"what the recorded world would have cost", not wall time: it tracks calls added or
-dropped, and a diverged run stops early (lower latency). Read it with steps and verdicts.
+carries its recorded latency, so the build's latency is "what the recorded world would
+have cost", not wall time: it tracks calls added or dropped.
+
+A run whose replay diverged stopped where the recording has no answer: it has no
+measured latency or outcome of this build. Such runs are counted apart (``diverged`` in
+each segment) and every figure, on both sides, is computed over the runs replayed to the
+end only, so a prompt change that diverges every run reads "no run replayed", never as
+"+100 pts error rate, -100% latency".
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from replay.errors import ReplayError
+from replay.on_miss import is_derived_name
 from replay.usage import tokens_of
 
 if TYPE_CHECKING:
@@ -106,15 +112,17 @@ def _threshold_value(value: Any, where: str) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class GoldenSettings:
-    """``[tool.replay.golden]``: the set's folder, replays per run, workers, thresholds."""
+    """``[tool.replay.golden]``: the set's folder, replays per run, workers, thresholds,
+    and the on-miss policy (``replay.on_miss``) its replays answer missing calls with."""
 
     dir: str = DEFAULT_DIR
     repeat: int = DEFAULT_REPEAT
     workers: str = "auto"
     thresholds: Thresholds = field(default_factory=Thresholds)
+    on_miss: str | None = None
 
 
-SETTING_KEYS = ("dir", "repeat", "workers")
+SETTING_KEYS = ("dir", "repeat", "workers", "on_miss")
 
 
 def settings_from_config(table: Mapping[str, Any]) -> GoldenSettings:
@@ -147,7 +155,19 @@ def settings_from_config(table: Mapping[str, Any]) -> GoldenSettings:
         resolve_workers(workers)
     except GoldenError as exc:
         raise ConfigError(f"{where} workers: {exc}") from None
-    return GoldenSettings(dir=folder, repeat=repeat, workers=workers, thresholds=thresholds)
+    from replay.on_miss import OnMissError, parse_on_miss
+
+    try:
+        on_miss = parse_on_miss(table.get("on_miss"), where=f"{where} on_miss in pyproject.toml")
+    except OnMissError as exc:
+        raise ConfigError(str(exc)) from None
+    return GoldenSettings(
+        dir=folder,
+        repeat=repeat,
+        workers=workers,
+        thresholds=thresholds,
+        on_miss=on_miss.value if on_miss is not None else None,
+    )
 
 
 def resolve_workers(spec: str | int | None) -> int:
@@ -221,6 +241,8 @@ def discover(dirs: Sequence[str | os.PathLike[str]]) -> tuple[GoldenEntry, ...]:
             for name in sorted(files):
                 if name.startswith(".") or not name.endswith(CASSETTE_SUFFIXES):
                     continue
+                if is_derived_name(name):
+                    continue  # a replay's live answers (--on-miss live), not a baseline
                 path = Path(folder, name)
                 key = prefix + path.relative_to(root).as_posix()
                 entries[key] = GoldenEntry(key, str(path))
@@ -354,6 +376,8 @@ class RunRecord:
     changes: tuple[str, ...] = ()
     baseline: RunFigures | None = None
     candidate: RunFigures | None = None
+    assumption: str | None = None
+    assumed_calls: tuple[dict[str, Any], ...] = ()
 
     @property
     def failing(self) -> bool:
@@ -362,6 +386,18 @@ class RunRecord:
     @property
     def measured(self) -> bool:
         return self.baseline is not None and self.candidate is not None
+
+    @property
+    def replayed(self) -> bool:
+        """Replayed to the end: the figures of both sides count in the release diff. A
+        replay that diverged stopped at a call the recording cannot answer, so its
+        latency and outcome say nothing about this build."""
+        return (
+            self.candidate is not None
+            and self.baseline is not None
+            and self.divergence is None
+            and self.candidate.stop_reason != "diverged"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -380,6 +416,8 @@ class RunRecord:
             "changes": list(self.changes),
             "baseline": self.baseline.to_dict() if self.baseline else None,
             "candidate": self.candidate.to_dict() if self.candidate else None,
+            "assumption": self.assumption,
+            "assumed_calls": list(self.assumed_calls),
         }
 
     @classmethod
@@ -400,6 +438,8 @@ class RunRecord:
             changes=tuple(data.get("changes") or ()),
             baseline=RunFigures.from_dict(data["baseline"]) if data.get("baseline") else None,
             candidate=RunFigures.from_dict(data["candidate"]) if data.get("candidate") else None,
+            assumption=data.get("assumption"),
+            assumed_calls=tuple(data.get("assumed_calls") or ()),
         )
 
 
@@ -451,6 +491,8 @@ def record_from_verdict(entry: GoldenEntry, cassette: Cassette, verdict: Verdict
         changes=tuple(lines),
         baseline=RunFigures.of(cassette.steps, cassette.outcome),
         candidate=RunFigures.of(first.history, first.outcome),
+        assumption=verdict.assumption,
+        assumed_calls=tuple(call.to_dict() for call in verdict.assumed),
     )
 
 
@@ -475,23 +517,41 @@ def error_record(
 
 
 def evaluate(
-    entry: GoldenEntry, *, agent: str | None = None, repeat: int = DEFAULT_REPEAT
+    entry: GoldenEntry,
+    *,
+    agent: str | None = None,
+    repeat: int = DEFAULT_REPEAT,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> RunRecord:
-    """Load, replay ``repeat`` times and judge one run; any failure becomes its record."""
+    """Load, replay ``repeat`` times and judge one run; any failure becomes its record.
+    ``on_miss`` answers calls the cassette does not hold (``replay.on_miss``); live
+    answers are not written next to the set (``replay golden --update`` keeps them)."""
     from replay.storage import load_cassette
     from replay.verdict import verdict_for
 
     cassette = None
     try:
         cassette = load_cassette(entry.path)
-        verdict = verdict_for(cassette, agent=agent, repeats=repeat)
+        verdict = verdict_for(
+            cassette,
+            agent=agent,
+            repeats=repeat,
+            on_miss=on_miss,
+            allow_network=allow_network,
+            keep_derived=False,
+        )
         return record_from_verdict(entry, cassette, verdict)
     except Exception as exc:  # collected per run: one bad cassette must not end the set
         return error_record(entry, exc, cassette)
 
 
 def _evaluate_batch(
-    entries: Sequence[GoldenEntry], agent: str | None, repeat: int
+    entries: Sequence[GoldenEntry],
+    agent: str | None,
+    repeat: int,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> list[RunRecord]:
     """A worker's unit of work. The agent's prints go to stderr, as in the serial path:
     stdout carries only the report (``--json``)."""
@@ -499,7 +559,12 @@ def _evaluate_batch(
     import sys
 
     with contextlib.redirect_stdout(sys.stderr):
-        return [evaluate(entry, agent=agent, repeat=repeat) for entry in entries]
+        return [
+            evaluate(
+                entry, agent=agent, repeat=repeat, on_miss=on_miss, allow_network=allow_network
+            )
+            for entry in entries
+        ]
 
 
 def _batches(entries: Sequence[GoldenEntry], size: int) -> Iterator[Sequence[GoldenEntry]]:
@@ -514,6 +579,8 @@ def run_set(
     repeat: int = DEFAULT_REPEAT,
     workers: int = 0,
     on_result: Callable[[RunRecord], None] | None = None,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> tuple[RunRecord, ...]:
     """Evaluate every entry, serially (``workers=0``) or in a pool of worker processes.
 
@@ -533,9 +600,21 @@ def run_set(
 
     if workers <= 0 or len(entries) <= 1:
         for entry in entries:
-            keep(evaluate(entry, agent=agent, repeat=repeat))
+            keep(
+                evaluate(
+                    entry, agent=agent, repeat=repeat, on_miss=on_miss, allow_network=allow_network
+                )
+            )
     else:
-        _run_in_pool(entries, agent=agent, repeat=repeat, workers=workers, keep=keep)
+        _run_in_pool(
+            entries,
+            agent=agent,
+            repeat=repeat,
+            workers=workers,
+            keep=keep,
+            on_miss=on_miss,
+            allow_network=allow_network,
+        )
     records.sort(key=lambda r: r.key)
     return tuple(records)
 
@@ -547,6 +626,8 @@ def _run_in_pool(
     repeat: int,
     workers: int,
     keep: Callable[[RunRecord], None],
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -576,7 +657,9 @@ def _run_in_pool(
                     batch = next(batches, None)
                     if batch is None:
                         return
-                    pending.add(pool.submit(_evaluate_batch, batch, agent, repeat))
+                    pending.add(
+                        pool.submit(_evaluate_batch, batch, agent, repeat, on_miss, allow_network)
+                    )
 
             fill()
             while pending:
@@ -606,9 +689,27 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+SIDE_FIGURES = (
+    "error_rate",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "steps",
+    "steps_per_run",
+    "llm_calls",
+    "tool_calls",
+    "repeated_tool_calls",
+    "input_tokens",
+    "output_tokens",
+    "tokens",
+)
+
+
 def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
-    """Aggregate figures of one side (baseline or candidate) of a segment."""
+    """Aggregate figures of one side (baseline or candidate) of a segment; over no runs
+    every figure is None (nothing was measured, which is not the same as 0)."""
     runs = len(figures)
+    if not runs:
+        return {"runs": 0, "errors": 0, "stop_reasons": {}, **dict.fromkeys(SIDE_FIGURES)}
     errors = sum(1 for f in figures if f.failed)
     steps = sum(f.steps for f in figures)
     latencies = [f.latency_ms for f in figures]
@@ -617,12 +718,12 @@ def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
     return {
         "runs": runs,
         "errors": errors,
-        "error_rate": errors / runs if runs else 0.0,
+        "error_rate": errors / runs,
         "stop_reasons": dict(sorted(Counter(f.stop_reason for f in figures).items())),
         "p50_latency_ms": percentile(latencies, 50),
         "p95_latency_ms": percentile(latencies, 95),
         "steps": steps,
-        "steps_per_run": steps / runs if runs else 0.0,
+        "steps_per_run": steps / runs,
         "llm_calls": sum(f.llm_calls for f in figures),
         "tool_calls": sum(sum(f.tool_calls.values()) for f in figures),
         "repeated_tool_calls": sum(f.repeated_total for f in figures),
@@ -633,10 +734,18 @@ def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
 
 
 def _segment(records: Sequence[RunRecord]) -> dict[str, Any]:
+    """``runs`` of the segment, how many were ``replayed`` to the end and how many
+    ``diverged``, how many of the replayed were ``assumed`` (some call answered by an
+    ``--on-miss`` policy, so their figures rest on that assumption); both sides are
+    computed over the replayed runs only."""
+    replayed = [r for r in records if r.replayed]
     return {
         "runs": len(records),
-        "baseline": _side([r.baseline for r in records if r.baseline is not None]),
-        "candidate": _side([r.candidate for r in records if r.candidate is not None]),
+        "replayed": len(replayed),
+        "diverged": len(records) - len(replayed),
+        "assumed": sum(1 for r in replayed if r.assumed_calls),
+        "baseline": _side([r.baseline for r in replayed if r.baseline is not None]),
+        "candidate": _side([r.candidate for r in replayed if r.candidate is not None]),
     }
 
 
@@ -651,9 +760,10 @@ def _tool_side(figures: Sequence[RunFigures], tool: str) -> dict[str, int]:
 def release_diff(records: Sequence[RunRecord]) -> dict[str, Any]:
     """Baseline vs candidate, overall and by workflow, model and tool (no run ids).
 
-    Only runs with figures on both sides count (``error`` runs are listed apart), and a
-    run is grouped by its recorded workflow and model on both sides, so each segment
-    compares the same runs.
+    Segments hold the runs with figures on both sides (``error`` runs are listed
+    apart); the figures are those of the runs replayed to the end (diverged runs are
+    counted, not measured). A run is grouped by its recorded workflow and model on both
+    sides, so each segment compares the same runs.
     """
     measured = sorted((r for r in records if r.measured), key=lambda r: r.key)
     by_workflow: dict[str, list[RunRecord]] = {}
@@ -662,10 +772,12 @@ def release_diff(records: Sequence[RunRecord]) -> dict[str, Any]:
     for record in measured:
         by_workflow.setdefault(record.workflow or UNKNOWN, []).append(record)
         by_model.setdefault(record.model or UNKNOWN, []).append(record)
-        assert record.baseline is not None and record.candidate is not None
-        tools.update(record.baseline.tool_calls, record.candidate.tool_calls)
-    baseline = [r.baseline for r in measured if r.baseline is not None]
-    candidate = [r.candidate for r in measured if r.candidate is not None]
+        if record.replayed:
+            assert record.baseline is not None and record.candidate is not None
+            tools.update(record.baseline.tool_calls, record.candidate.tool_calls)
+    replayed = [r for r in measured if r.replayed]
+    baseline = [r.baseline for r in replayed if r.baseline is not None]
+    candidate = [r.candidate for r in replayed if r.candidate is not None]
     return {
         "overall": _segment(measured),
         "workflows": {name: _segment(group) for name, group in sorted(by_workflow.items())},
@@ -707,10 +819,16 @@ class Check:
     threshold: str
     limit: float
     flagged: bool
+    runs: int = 0
+    replayed: int = 0
 
     @property
     def where(self) -> str:
-        return "all runs" if self.segment == "overall" else f"{self.segment} {self.name}"
+        """The segment, and over how many of its runs when some diverged."""
+        name = "all runs" if self.segment == "overall" else f"{self.segment} {self.name}"
+        if self.replayed < self.runs:
+            name += f" ({coverage_text(self.runs, self.replayed)})"
+        return name
 
     @property
     def change(self) -> str:
@@ -737,12 +855,16 @@ class Check:
             "threshold": self.threshold,
             "limit": self.limit,
             "flagged": self.flagged,
+            "runs": self.runs,
+            "replayed": self.replayed,
             "message": self.message,
         }
 
 
-def format_figure(figure: str, value: float) -> str:
-    """A figure's value as people read it (rates in %, latency in ms)."""
+def format_figure(figure: str, value: float | None) -> str:
+    """A figure's value as people read it (rates in %, latency in ms; "-" for none)."""
+    if value is None:
+        return "-"
     if figure == "error_rate":
         return f"{value * 100:.1f}%"
     if figure.endswith("latency_ms"):
@@ -752,8 +874,15 @@ def format_figure(figure: str, value: float) -> str:
     return f"{value:g}"
 
 
-def describe_change(figure: str, baseline: float, candidate: float) -> str:
-    """``+50.0 pts`` for rates, ``+3`` for counts checked by delta, ``+12.5%`` otherwise."""
+def describe_change(figure: str, baseline: float | None, candidate: float | None) -> str:
+    """``+50.0 pts`` for rates, ``+3`` for counts checked by delta, ``+12.5%`` otherwise.
+
+    "n/a" when a side measured nothing (no run replayed to the end). A latency that
+    fell to 0 ms is no measurement either (no call the recording timed), so it reads
+    "not measured", never "-100%".
+    """
+    if baseline is None or candidate is None:
+        return "n/a"
     delta = candidate - baseline
     if delta == 0:
         return "="
@@ -761,9 +890,26 @@ def describe_change(figure: str, baseline: float, candidate: float) -> str:
         return f"{delta * 100:+.1f} pts"
     if figure in ("repeated_tool_calls", "repeated"):
         return f"{delta:+g}"
+    if figure.endswith("latency_ms") and candidate <= 0:
+        return "not measured"
     if baseline == 0:
         return "new"
     return f"{delta / baseline * 100:+.1f}%"
+
+
+def coverage_text(runs: int, replayed: int, errors: int = 0, assumed: int = 0) -> str:
+    """Over which runs the figures are: ``over 3 of 4 runs; 1 diverged``, naming the
+    replayed runs whose figures rest on an ``--on-miss`` assumption."""
+    total = runs + errors
+    hedge = f" ({assumed} under an on-miss assumption)" if assumed else ""
+    if replayed == total:
+        return f"over {total} run{'s' if total != 1 else ''}{hedge}"
+    apart = [f"{assumed} under an on-miss assumption"] if assumed else []
+    if runs > replayed:
+        apart.append(f"{runs - replayed} diverged")
+    if errors:
+        apart.append(f"{errors} could not be replayed")
+    return f"over {replayed} of {total} run{'s' if total != 1 else ''}; {', '.join(apart)}"
 
 
 def _worse(kind: str, baseline: float, candidate: float, limit: float) -> bool:
@@ -781,7 +927,7 @@ def checks_of(diff: Mapping[str, Any], thresholds: Thresholds) -> tuple[Check, .
     segments += [("workflow", n, s) for n, s in diff["workflows"].items()]
     segments += [("model", n, s) for n, s in diff["models"].items()]
     for segment, name, data in segments:
-        if not data["runs"]:
+        if not data["replayed"]:
             continue
         for figure, label, threshold, kind in SEGMENT_CHECKS:
             limit = getattr(thresholds, threshold)
@@ -799,8 +945,11 @@ def checks_of(diff: Mapping[str, Any], thresholds: Thresholds) -> tuple[Check, .
                     threshold,
                     limit,
                     _worse(kind, before, after, limit),
+                    data["runs"],
+                    data["replayed"],
                 )
             )
+    overall = diff["overall"]
     for tool, data in diff["tools"].items():
         for figure, label, threshold, kind in TOOL_CHECKS:
             limit = getattr(thresholds, threshold)
@@ -818,6 +967,8 @@ def checks_of(diff: Mapping[str, Any], thresholds: Thresholds) -> tuple[Check, .
                     threshold,
                     limit,
                     _worse(kind, before, after, limit),
+                    overall["runs"],
+                    overall["replayed"],
                 )
             )
     return tuple(out)
@@ -838,6 +989,7 @@ class GoldenReport:
     agent: str | None = None
     repeat: int = DEFAULT_REPEAT
     shard: tuple[int, int] | None = None
+    on_miss: str | None = None
     diff: dict[str, Any] = field(init=False, repr=False, compare=False)
     checks: tuple[Check, ...] = field(init=False, repr=False, compare=False)
 
@@ -864,6 +1016,19 @@ class GoldenReport:
     def changed(self) -> tuple[RunRecord, ...]:
         """Runs that did not replay as recorded (failing, fixed, or error)."""
         return tuple(r for r in self.runs if r.verdict != "match")
+
+    @property
+    def diverged(self) -> tuple[RunRecord, ...]:
+        """Runs whose replay stopped at a divergence: counted apart, not measured."""
+        return tuple(r for r in self.runs if r.measured and not r.replayed)
+
+    @property
+    def coverage(self) -> str:
+        """Over which runs the release diff is: ``over 3 of 4 runs; 1 diverged``."""
+        overall = self.diff["overall"]
+        return coverage_text(
+            overall["runs"], overall["replayed"], len(self.errors), overall.get("assumed", 0)
+        )
 
     @property
     def counts(self) -> dict[str, int]:
@@ -908,6 +1073,7 @@ class GoldenReport:
             "baseline_releases": self.baseline_releases,
             "agent": self.agent,
             "repeat": self.repeat,
+            "on_miss": self.on_miss,
             "golden_dirs": list(self.golden_dirs),
             "shard": None
             if self.shard is None
@@ -915,7 +1081,11 @@ class GoldenReport:
             "thresholds": self.thresholds.to_dict(),
             "exit_code": self.exit_code,
             "passed": self.exit_code == 0,
-            "summary": {"runs": len(self.runs), **self.counts},
+            "summary": {
+                "runs": len(self.runs),
+                **self.counts,
+                "replayed": self.diff["overall"]["replayed"],
+            },
             "affected_workflows": list(self.affected_workflows),
             "flags": [c.to_dict() for c in self.flags],
             "checks": len(self.checks),
@@ -938,6 +1108,8 @@ def run_golden(
     shard: tuple[int, int] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> GoldenReport:
     """Discover, shard, replay and judge a golden set; return its report.
 
@@ -951,9 +1123,20 @@ def run_golden(
         from replay.engine import import_entrypoint
 
         import_entrypoint(agent)
+    from replay.on_miss import parse_on_miss, require_network
+
+    require_network(parse_on_miss(on_miss), allow_network=allow_network)
     if on_start is not None:
         on_start(len(entries))
-    records = run_set(entries, agent=agent, repeat=repeat, workers=workers, on_result=on_result)
+    records = run_set(
+        entries,
+        agent=agent,
+        repeat=repeat,
+        workers=workers,
+        on_result=on_result,
+        on_miss=on_miss,
+        allow_network=allow_network,
+    )
     return GoldenReport(
         runs=records,
         candidate_release=release,
@@ -962,6 +1145,7 @@ def run_golden(
         agent=agent,
         repeat=repeat,
         shard=shard,
+        on_miss=on_miss,
     )
 
 
@@ -987,6 +1171,7 @@ def report_from_dict(data: Any, *, source: str = "report") -> GoldenReport:
             agent=data.get("agent"),
             repeat=int(data["repeat"]),
             shard=None if shard is None else (int(shard["index"]), int(shard["count"])),
+            on_miss=data.get("on_miss"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise GoldenError(
@@ -1019,7 +1204,14 @@ def merge_reports(
     names = list(sources) or [f"report {i + 1}" for i in range(len(reports))]
     first = reports[0]
     for name, report in zip(names[1:], reports[1:], strict=False):
-        for attribute in ("candidate_release", "agent", "repeat", "thresholds", "golden_dirs"):
+        for attribute in (
+            "candidate_release",
+            "agent",
+            "repeat",
+            "thresholds",
+            "golden_dirs",
+            "on_miss",
+        ):
             mine, theirs = getattr(report, attribute), getattr(first, attribute)
             if mine != theirs:
                 raise GoldenError(
@@ -1068,6 +1260,7 @@ def merge_reports(
         agent=first.agent,
         repeat=first.repeat,
         shard=None,
+        on_miss=first.on_miss,
     )
 
 
@@ -1119,7 +1312,10 @@ def add_to_golden(
         text = dumps(redacted)
     folder = Path(to)
     suffix = source.suffix if source.suffix in CASSETTE_SUFFIXES else ".yaml"
-    candidates = [folder / source.name, folder / f"{_safe_name(loaded.run_id)}{suffix}"]
+    name = source.name
+    if is_derived_name(source):  # run.live.yaml (--on-miss live) joins the set as run.yaml
+        name = source.stem.removesuffix(".live") + suffix
+    candidates = [folder / name, folder / f"{_safe_name(loaded.run_id)}{suffix}"]
     for target in candidates:
         if not target.exists():
             atomic_write_text(target, text)

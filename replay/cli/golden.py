@@ -20,11 +20,16 @@ import typer
 from replay.cli.common import (
     EXIT_OK,
     AllowHostOption,
+    AllowNetworkOption,
     DebugOption,
     JsonOption,
+    OnMissOption,
     ReplayGroup,
+    UpdateOption,
+    YesOption,
     agent_stdout_to_stderr,
     command_help,
+    confirm_overwrite,
     print_json,
     stderr_console,
     stdout_console,
@@ -64,6 +69,8 @@ Examples:
   replay golden --shard 1/4 --json > shard-1.json
 
   replay golden merge shard-*.json --markdown diff.md --junit golden.xml
+
+  replay golden --on-miss nearest --update
 """
 
 app = typer.Typer(
@@ -158,6 +165,10 @@ def run_command(
         ),
     ] = None,
     allow_host: AllowHostOption = None,
+    on_miss: OnMissOption = None,
+    allow_network: AllowNetworkOption = False,
+    update: UpdateOption = False,
+    yes: YesOption = False,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -171,17 +182,27 @@ def run_command(
     Exit status: 0 passing, 1 a run regressed/diverged/was flaky or a figure crossed its
     threshold, 3 usage error or a run that could not be replayed at all.
 
+    --on-miss (or on_miss in \\[tool.replay.golden]) answers calls a baseline does not
+    hold under a named assumption (see 'replay run --help'). --update accepts intended
+    changes: runs whose replay differs are re-recorded from it after the diff is shown
+    (asked on a terminal; --yes otherwise), then judged again.
+
     Examples:
 
       replay golden -n auto --markdown golden.md --junit golden.xml
+
+      replay golden --on-miss nearest --update --yes
 
       replay golden cassettes/golden --agent support_agent.v2:run --release v2.0
     """
     from replay import golden
     from replay.config import section
     from replay.hermetic import allowing
+    from replay.on_miss import parse_on_miss, require_network
 
     settings = golden.settings_from_config(section("golden"))
+    policy = on_miss.value if on_miss is not None else settings.on_miss
+    require_network(parse_on_miss(policy), allow_network=allow_network)
     folders = [str(d) for d in dirs] if dirs else [settings.dir]
     worker_count = golden.resolve_workers(workers if workers is not None else settings.workers)
     repeats = repeat if repeat is not None else settings.repeat
@@ -205,12 +226,34 @@ def run_command(
             shard=shard_spec,
             on_start=on_start,
             on_result=on_result,
+            on_miss=policy,
+            allow_network=allow_network,
         )
     elapsed = time.perf_counter() - started
     how = f"{repeats} replay{'s' if repeats != 1 else ''} per run, " + (
         f"{worker_count} worker{'s' if worker_count != 1 else ''}" if worker_count else "serial"
     )
-    _finish(report, as_json=as_json, junit=junit, markdown=markdown, note=f"{how}, {elapsed:.1f} s")
+    if policy is not None:
+        how += f", on-miss {policy}"
+    note = f"{how}, {elapsed:.1f} s"
+    accepted = None
+    if update:
+        with allowing(allow_host or ()):
+            report, accepted = _accept_changes(
+                report,
+                note=note,
+                as_json=as_json,
+                yes=yes,
+                allow_network=allow_network,
+            )
+    _finish(
+        report,
+        as_json=as_json,
+        junit=junit,
+        markdown=markdown,
+        note=note,
+        accepted=accepted,
+    )
 
 
 def merge_command(
@@ -305,6 +348,86 @@ for _name, _command in (("run", run_command), ("merge", merge_command), ("add", 
 # ------------------------------------------------------------------ output
 
 
+def _accept_changes(
+    report: GoldenReport, *, note: str, as_json: bool, yes: bool, allow_network: bool
+) -> tuple[GoldenReport, dict[str, Any]]:
+    """``--update``: show the report and the difference of every changed run, re-record
+    them once confirmed, judge them again; the report after, and what was done."""
+    from dataclasses import replace
+
+    from rich.text import Text
+
+    from replay import golden
+    from replay.cli.render import updates_view
+    from replay.rerecord import plan_update, write_update
+
+    changed = [
+        r
+        for r in report.runs
+        if r.verdict != "error" and (r.verdict != "match" or r.changes or r.assumed_calls)
+    ]
+    console = stderr_console() if as_json else stdout_console()
+    if not as_json:
+        render_report(console, report, note=note, status=False)
+    if not changed:
+        console.print("--update: every run replays as recorded; nothing to re-record")
+        return report, {"planned": [], "written": [], "confirmed": False}
+    updates = []
+    with agent_stdout_to_stderr():
+        for record in changed:
+            if record.verdict == "flaky":
+                refused = "the replays disagree: re-recording would keep one of several behaviours"
+                updates.append(_refused(record, refused))
+                continue
+            updates.append(
+                plan_update(
+                    record.path,
+                    label=record.key,
+                    agent=report.agent,
+                    on_miss=report.on_miss,
+                    allow_network=allow_network,
+                    release=report.candidate_release,
+                )
+            )
+    ready = [u for u in updates if u.cassette is not None]
+    console.print(updates_view(updates))
+    written: list[str] = []
+    noun = f"{len(ready)} baseline{'s' if len(ready) != 1 else ''}"
+    confirmed = bool(ready) and confirm_overwrite(noun, yes=yes)
+    if confirmed:
+        for item in ready:
+            written.append(str(write_update(item)))
+            console.print(f"re-recorded {item.path}", markup=False)
+        entries = {r.key: r for r in report.runs}
+        with agent_stdout_to_stderr():
+            for item in ready:
+                record = entries[item.label]
+                entry = golden.GoldenEntry(record.key, record.path)
+                entries[item.label] = golden.evaluate(
+                    entry,
+                    agent=report.agent,
+                    repeat=report.repeat,
+                    on_miss=report.on_miss,
+                    allow_network=allow_network,
+                )
+        report = replace(report, runs=tuple(entries.values()))
+        counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items() if n)
+        console.print(Text(f"after re-recording: {counts}", style="bold"))
+    console.print()
+    done = {
+        "planned": [item.to_dict() for item in updates],
+        "written": written,
+        "confirmed": confirmed,
+    }
+    return report, done
+
+
+def _refused(record: RunRecord, reason: str) -> Any:
+    from replay.rerecord import Update
+
+    return Update(record.path, record.key, None, refused=reason)
+
+
 def _finish(
     report: GoldenReport,
     *,
@@ -312,8 +435,10 @@ def _finish(
     junit: Path | None,
     markdown: Path | None,
     note: str,
+    accepted: dict[str, Any] | None = None,
 ) -> None:
-    """Write the requested files, print the report, exit with its status."""
+    """Write the requested files, print the report, exit with its status (after
+    ``--update``, the report of the set as it is now, and only its status line)."""
     from replay.report import render_junit, render_markdown
     from replay.storage import atomic_write_text
 
@@ -323,7 +448,12 @@ def _finish(
     if markdown is not None:
         written.append(atomic_write_text(markdown, render_markdown(report)))
     if as_json:
-        print_json(report.to_dict())
+        data = report.to_dict()
+        if accepted is not None:
+            data["update"] = accepted
+        print_json(data)
+    elif accepted is not None:
+        _status_line(stdout_console(), report)
     else:
         render_report(stdout_console(), report, note=note)
     for path in written:
@@ -407,7 +537,15 @@ def _pair(figure: str, baseline: Any, candidate: Any) -> str:
     return before if before == after else f"{before} → {after}"
 
 
-def render_report(console: Console, report: GoldenReport, *, note: str = "") -> None:
+def _tokens_in_out(side: dict[str, Any]) -> str:
+    if side["input_tokens"] is None:
+        return "-"
+    return f"{side['input_tokens']}/{side['output_tokens']}"
+
+
+def render_report(
+    console: Console, report: GoldenReport, *, note: str = "", status: bool = True
+) -> None:
     """The human report, readable at 80 columns: verdict counts, the runs that changed,
     the overall diff, the diff by workflow, model and tool, flagged figures, the status."""
     from rich import box
@@ -431,6 +569,16 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
             counts.append(f"{number} {kind}", style=VERDICT_STYLES.get(kind, ""))
             counts.append("  ")
     console.print(counts)
+    assumed = [r for r in report.runs if r.assumed_calls]
+    if assumed:
+        texts = sorted({r.assumption for r in assumed if r.assumption})
+        console.print(
+            Text(
+                f"{len(assumed)} run{'s' if len(assumed) != 1 else ''} judged under on-miss "
+                f"{report.on_miss}, a hypothesis: assuming {'; '.join(texts)}",
+                style="yellow",
+            )
+        )
     console.print()
 
     changed = report.changed
@@ -458,8 +606,20 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
 
     flagged = {(c.segment, c.name, c.figure) for c in report.flags}
     overall = report.diff["overall"]
+    diverged = report.diverged
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
-    table.title = Text(f"Release diff, {overall['runs']} runs", style="bold")
+    table.title = Text(f"Release diff {report.coverage}", style="bold")
+    if diverged:
+        console.print(
+            Text(
+                f"{len(diverged)} run{'s' if len(diverged) != 1 else ''} diverged: the replay "
+                "stopped where the recording has no answer, so there is no latency or "
+                "outcome of this build to measure. They are listed above and left out of "
+                "every figure below (both sides).",
+                style="yellow",
+            )
+        )
+        console.print()
     table.add_column("figure")
     table.add_column(f"baseline ({report.baseline_label})", overflow="fold")
     table.add_column(f"this build ({report.candidate_release})", overflow="fold")
@@ -481,18 +641,26 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
         table.add_row(
             title_text.lower(), format_figure(figure, before), format_figure(figure, after), change
         )
-    console.print(table)
+    if overall["replayed"]:
+        console.print(table)
+    else:
+        console.print(table.title)
+        console.print(Text("no run replayed to the end: no figures to compare", style="yellow"))
     console.print()
 
     workflows = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
     workflows.title = Text("By workflow", style="bold")
     workflows.add_column("workflow", overflow="fold")
     workflows.add_column("runs", justify="right")
+    if diverged:
+        workflows.add_column("diverged", justify="right")
     for heading in ("error rate", "p95 latency", "steps/run", "repeated"):
         workflows.add_column(heading, overflow="fold")
     columns = ("error_rate", "p95_latency_ms", "steps_per_run", "repeated_tool_calls")
     for name, segment in report.diff["workflows"].items():
         cells: list[Any] = [name, str(segment["runs"])]
+        if diverged:
+            cells.append(str(segment["diverged"]))
         for figure in columns:
             cell = Text(_pair(figure, segment["baseline"][figure], segment["candidate"][figure]))
             if ("workflow", name, figure) in flagged:
@@ -511,8 +679,8 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
     models.add_column("tokens in/out", overflow="fold")
     for name, segment in report.diff["models"].items():
         before, after = segment["baseline"], segment["candidate"]
-        tokens_before = f"{before['input_tokens']}/{before['output_tokens']}"
-        tokens_after = f"{after['input_tokens']}/{after['output_tokens']}"
+        tokens_before = _tokens_in_out(before)
+        tokens_after = _tokens_in_out(after)
         error = Text(_pair("error_rate", before["error_rate"], after["error_rate"]))
         if ("model", name, "error_rate") in flagged:
             error.stylize("bold red")
@@ -556,7 +724,8 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
         console.print(flags)
         console.print()
 
-    _status_line(console, report)
+    if status:
+        _status_line(console, report)
 
 
 def _status_line(console: Console, report: GoldenReport) -> None:

@@ -63,28 +63,62 @@ class HttpCapture:
             self.redactor = shared
         else:
             self.redactor = Redactor(options)
+        # Event streams passed on live whose step is not stored yet (replay.http.streaming).
+        self._streams: set[Any] = set()
+        self._streams_lock = threading.Lock()
 
     @property
     def replaying(self) -> bool:
         return isinstance(self.session, ReplayingSession)
 
+    @property
+    def defers(self) -> bool:
+        """Whether steps keep requests and responses raw until written (``deferred``)."""
+        return getattr(self.session, "defers_http", False)
+
     def describe(self, request: WireRequest) -> Described:
+        if self.defers:
+            from replay.http import deferred
+
+            return deferred.describe(request, self)
         return describe_request(request, self.options, self.redactor)
 
     def encoder(self, described: Described) -> Callable[[WireResponse], tuple[Any, Any]]:
+        if self.defers:
+            from replay.http import deferred
+
+            return deferred.encoder(described)
         return lambda response: encode_response(described, response, self.redactor)
 
     def decode(self, step: Step) -> WireResponse:
         return decode_response(step, cassette=self.session.cassette_path)
 
     def exchange(self, described: Described, live: Callable[[], WireResponse]) -> WireResponse:
-        """Record ``live()`` as a step, or serve the step that answers it (never ``live``)."""
+        """Record ``live()`` as a step, or serve the step that answers it (``live`` only when
+        an ``--on-miss live`` policy answers a call the recording does not hold)."""
         try:
             return self.session.call(
                 described.call, live, encode=self.encoder(described), decode=self.decode
             )
         except Divergence as exc:
             raise offline_error(exc, described.call) from None
+
+    def streams_opened(self, stream: Any) -> None:
+        with self._streams_lock:
+            self._streams.add(stream)
+
+    def streams_closed(self, stream: Any) -> None:
+        with self._streams_lock:
+            self._streams.discard(stream)
+
+    def end_streams(self) -> None:
+        """Store the steps of streams still open as the run ends (what they received)."""
+        from replay.http.streaming import RUN_ENDED
+
+        with self._streams_lock:
+            open_streams, self._streams = list(self._streams), set()
+        for stream in open_streams:
+            stream.closed(RUN_ENDED)
 
     async def aexchange(self, described: Described, live: Callable[[], Any]) -> WireResponse:
         """``exchange`` for async clients (``live`` returns an awaitable)."""
