@@ -1281,11 +1281,15 @@ def add_to_golden(
 ) -> tuple[Path, bool]:
     """Copy a recorded run into the golden set, atomically; returns (path, copied).
 
-    A failed run is refused unless ``force``. The file keeps its name; when another
+    The copy goes through the project's redaction policy (``redact.redact_cassette``): a
+    run recorded before the policy named a secret, or edited by hand, reaches the golden
+    set without it (the source file is left as it is). A failed run is refused unless
+    ``force``. The file keeps its name; when another
     cassette already has that name the run id is used (``<run_id>.yaml``). Adding the
     same file again is a no-op (``copied`` False).
     """
-    from replay.storage import atomic_write_text, load_cassette
+    from replay.redact import redact_cassette
+    from replay.storage import atomic_write_text, dumps, load_cassette
 
     source = Path(cassette)
     loaded = load_cassette(source)
@@ -1303,6 +1307,9 @@ def add_to_golden(
             "set holds healthy runs. Pass --force to add it anyway"
         )
     text = source.read_text(encoding="utf-8")
+    redacted = redact_cassette(loaded)
+    if dumps(redacted) != dumps(loaded):
+        text = dumps(redacted)
     folder = Path(to)
     suffix = source.suffix if source.suffix in CASSETTE_SUFFIXES else ".yaml"
     name = source.name

@@ -383,6 +383,12 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         _in_hook.active = False
 
 
+# CPython pauses tracing while audit hooks run unless a hook says it may be traced: this
+# one may, so coverage measures it and a debugger can step into it (re-entry is guarded
+# by ``_in_hook``, and the hook returns at once for events it does not watch).
+_audit.__cantrace__ = True  # type: ignore[attr-defined]
+
+
 def _check_blocked(args: tuple[Any, ...]) -> None:
     sock, address = args[0], args[1]
     if address is not None and not is_loopback(getattr(sock, "family", -1), address):
