@@ -83,6 +83,15 @@ JunitOption = Annotated[
         show_default=False,
     ),
 ]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        help="Also write the HTML report: release diff, charts, runs that changed.",
+        show_default=False,
+    ),
+]
 MarkdownOption = Annotated[
     Path | None,
     typer.Option(
@@ -149,6 +158,7 @@ def run_command(
     ] = None,
     junit: JunitOption = None,
     markdown: MarkdownOption = None,
+    html: HtmlOption = None,
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -210,7 +220,14 @@ def run_command(
     how = f"{repeats} replay{'s' if repeats != 1 else ''} per run, " + (
         f"{worker_count} worker{'s' if worker_count != 1 else ''}" if worker_count else "serial"
     )
-    _finish(report, as_json=as_json, junit=junit, markdown=markdown, note=f"{how}, {elapsed:.1f} s")
+    _finish(
+        report,
+        as_json=as_json,
+        junit=junit,
+        markdown=markdown,
+        html=html,
+        note=f"{how}, {elapsed:.1f} s",
+    )
 
 
 def merge_command(
@@ -224,6 +241,7 @@ def merge_command(
     ] = False,
     junit: JunitOption = None,
     markdown: MarkdownOption = None,
+    html: HtmlOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -242,7 +260,7 @@ def merge_command(
     loaded = [golden.load_report(path) for path in reports]
     report = golden.merge_reports(loaded, sources=[str(p) for p in reports], partial=partial)
     note = f"merged {len(loaded)} report{'s' if len(loaded) != 1 else ''}"
-    _finish(report, as_json=as_json, junit=junit, markdown=markdown, note=note)
+    _finish(report, as_json=as_json, junit=junit, markdown=markdown, html=html, note=note)
 
 
 def add_command(
@@ -312,6 +330,7 @@ def _finish(
     junit: Path | None,
     markdown: Path | None,
     note: str,
+    html: Path | None = None,
 ) -> None:
     """Write the requested files, print the report, exit with its status."""
     from replay.report import render_junit, render_markdown
@@ -322,6 +341,10 @@ def _finish(
         written.append(atomic_write_text(junit, render_junit(report)))
     if markdown is not None:
         written.append(atomic_write_text(markdown, render_markdown(report)))
+    if html is not None:
+        from replay.report.html import render_golden
+
+        written.append(atomic_write_text(html, render_golden(report.to_dict()), durable=False))
     if as_json:
         print_json(report.to_dict())
     else:
