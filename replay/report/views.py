@@ -232,17 +232,18 @@ def first_divergence_row(
     new: Sequence[Mapping[str, Any]],
     step: int | None,
 ) -> int | None:
-    """The aligned row of the first divergence (a step index of the new history, or of
-    the original for a removed step); the first row that differs when none names it."""
+    """The aligned row of the first divergence: ``step`` names a step of the new history
+    (of the original for a removed step, as ``replay.diff`` does); the first row that
+    differs when no row has it."""
+    differing = [(n, row) for n, row in enumerate(rows) if row[2] != "equal"]
     if step is not None:
-        for number, (left, right, status, _) in enumerate(rows):
-            if status == "equal":
-                continue
+        for number, (_, right, _, _) in differing:
             if right is not None and new[right]["index"] == step:
                 return number
+        for number, (left, right, _, _) in differing:
             if right is None and left is not None and original[left]["index"] == step:
                 return number
-    return next((n for n, row in enumerate(rows) if row[2] != "equal"), None)
+    return differing[0][0] if differing else None
 
 
 def _row_dicts(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
