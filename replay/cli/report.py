@@ -54,7 +54,7 @@ def report_command(
 
       replay report cassettes/incidents/run_9fd2.yaml -o run_9fd2.html
 
-      replay golden --json > golden.json; replay report --json golden.json -o golden.html
+      replay report --json golden.json -o golden.html
     """
     from replay.report import html
     from replay.storage import atomic_write_text, load_cassette

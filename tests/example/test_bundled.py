@@ -108,8 +108,9 @@ def test_rerecording_is_byte_stable_apart_from_timestamps(tmp_path):
         assert _masked(path.read_text()) == _masked(committed.read_text()), path.name
 
 
-def test_demo_prints_the_verdicts_and_the_signals_table():
-    shown = run_python("-m", "examples.demo", cwd=ROOT)
+def test_demo_prints_the_verdicts_and_the_signals_table(tmp_path):
+    reports = tmp_path / "reports"
+    shown = run_python("-m", "examples.demo", cwd=ROOT, env={"REPLAY_DEMO_REPORTS": str(reports)})
     assert shown.returncode == 0, shown.stdout + shown.stderr
     out = shown.stdout
     assert "Incident signals" in out and "Replay verdicts" in out
@@ -119,3 +120,11 @@ def test_demo_prints_the_verdicts_and_the_signals_table():
     assert re.search(r"run_9fd2\s+tool search_docs\s+tool", out)
     assert re.search(r"run_a113\s+llm gpt-4o-mini\s+llm gpt-4o-mini\s+step_error", out)
     assert re.search(r"\(inferred\)", out)
+    # It ends with the HTML reports it wrote: each incident's run and fixed replay, golden.
+    names = [
+        f"{i}{kind}.html" for i in ("run_9fd2", "run_a113", "run_d77c") for kind in ("", ".fixed")
+    ]
+    assert sorted(p.name for p in reports.iterdir()) == sorted([*names, "golden.html"])
+    golden = re.escape(str(reports / "golden.html"))
+    assert re.search(rf"golden set on the released code +{golden}\n", out)
+    assert f"open them in a browser: {reports.as_uri()}/" in out

@@ -268,10 +268,18 @@ def test_the_templates_ship_with_the_package():
     assert {"base.html.j2", "report.css", "report.js"} <= shipped
 
 
-def test_report_help_names_both_inputs():
-    done = replay_cli("report", "--help")
-    assert done.returncode == 0
-    assert "--json" in done.stdout and "--output" in done.stdout
+def test_report_help_has_real_examples_and_fits_80_columns():
+    from tests.cli.test_help import assert_fits, cli, examples, options_of
+
+    result = cli("report", "--help")
+    assert result.code == 0, result
+    found = examples(result.stdout)
+    assert [argv[:2] for argv in found] == [["replay", "report"]] * 2
+    for argv in found:
+        used = {a for a in argv[2:] if a.startswith("-")}
+        assert used <= options_of("report"), argv
+    assert {"--json", "--output", "-o"} <= options_of("report")
+    assert_fits(result.stdout)
 
 
 def test_writing_into_a_missing_folder_creates_it(tmp_path: Path):

@@ -225,8 +225,10 @@
       var node = el("div", "step-row");
       node.appendChild(el("span", "idx", "#" + row[1]));
       node.appendChild(el("span", "kind kind-" + row[2], row[2]));
-      var label = el("span", "name", row[3]);
-      label.title = row[3] + (row[6] ? " (" + row[6] + (row[7] ? ": " + row[7] : "") + ")" : "");
+      var label = el("span", "name");
+      var text = el("span", "text", row[3]);
+      text.title = row[3] + (row[6] ? " (" + row[6] + (row[7] ? ": " + row[7] : "") + ")" : "");
+      label.appendChild(text);
       node.appendChild(label);
       var track = el("span", "track");
       var bar = el("span", "bar kind-bg-" + row[2] + (row[6] ? " error" : ""));
@@ -279,7 +281,7 @@
       node.appendChild(side("replay", row[1]));
       if (String(position) === first) {
         node.className += " is-first-divergence";
-        status.appendChild(el("span", "badge badge-divergence", "first divergence"));
+        node.appendChild(el("span", "badge badge-divergence", "first divergence"));
       }
       return node;
     }
