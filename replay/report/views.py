@@ -41,6 +41,12 @@ KNOWN_VERDICT_FIELDS = frozenset(
         "exit_status",
         "reproduce",
         "history",
+        # A counterfactual verdict (replay run --on-miss): shown in their own places.
+        "headline",
+        "on_miss",
+        "assumption",
+        "assumed_calls",
+        "derived_cassette",
     }
 )
 KNOWN_GOLDEN_FIELDS = frozenset(
@@ -63,6 +69,7 @@ KNOWN_GOLDEN_FIELDS = frozenset(
         "diff",
         "runs",
         "sources",
+        "on_miss",
     }
 )
 KNOWN_RUN_RECORD_FIELDS = frozenset(
@@ -82,6 +89,8 @@ KNOWN_RUN_RECORD_FIELDS = frozenset(
         "changes",
         "baseline",
         "candidate",
+        "assumption",
+        "assumed_calls",
     }
 )
 CHART_FIGURES = (
@@ -281,6 +290,11 @@ def verdict_view(
     extras = {k: v for k, v in data.items() if k not in KNOWN_VERDICT_FIELDS}
     view = {
         "verdict": data.get("verdict"),
+        "headline": data.get("headline") if data.get("headline") != data.get("verdict") else None,
+        "on_miss": data.get("on_miss"),
+        "assumption": data.get("assumption"),
+        "assumed_calls": list(data.get("assumed_calls") or []),
+        "derived_cassette": data.get("derived_cassette"),
         "mode": data.get("mode"),
         "mode_note": MODE_NOTES.get(str(data.get("mode")), ""),
         "reason": data.get("reason"),
@@ -345,13 +359,18 @@ def _outcome_rows(change: Mapping[str, Any] | None) -> list[tuple[str, Any, Any]
 # --------------------------------------------------------------------- a release
 
 
-def _bars(pairs: Sequence[tuple[str, float, float]], scale_max: float) -> list[dict[str, Any]]:
+def _bars(
+    pairs: Sequence[tuple[str, float | None, float | None]], scale_max: float
+) -> list[dict[str, Any]]:
     """Baseline and candidate bars of one chart, one group per segment, in SVG units; a
-    value above zero is at least one unit wide, so that it never looks like zero."""
+    value above zero is at least one unit wide, so that it never looks like zero, and a
+    figure nothing measured (None) has no bar."""
     span = CHART_WIDTH - CHART_LABEL - 70
 
-    def width(value: float) -> float:
-        return max(1.0, span * value / scale_max) if value > 0 and scale_max > 0 else 0.0
+    def width(value: float | None) -> float:
+        if value is None or value <= 0 or scale_max <= 0:
+            return 0.0
+        return max(1.0, span * value / scale_max)
 
     groups = []
     for number, (name, before, after) in enumerate(pairs):
@@ -365,24 +384,42 @@ def _bars(pairs: Sequence[tuple[str, float, float]], scale_max: float) -> list[d
     return groups
 
 
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def figure_text(figure: str, value: Any) -> str:
+    """A release figure as people read it; ``-`` when nothing measured it (a segment
+    whose runs all diverged has no figures)."""
+    from replay.golden import format_figure
+
+    return "-" if value is None else format_figure(figure, value)
+
+
+def change_text(figure: str, before: Any, after: Any) -> str:
+    from replay.golden import describe_change
+
+    if before is None or after is None:
+        return "n/a"
+    return describe_change(figure, before, after)
+
+
 def golden_charts(diff: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Small bar charts (error rate, p95 latency, repeated tool calls) by workflow and
     overall, baseline against candidate, and the stop_reason mix of each side."""
-    from replay.golden import format_figure
-
     segments = [("all runs", diff["overall"]), *diff["workflows"].items()]
     charts = []
     for figure, title in CHART_FIGURES:
         pairs = [
-            (name, float(s["baseline"][figure]), float(s["candidate"][figure]))
+            (name, _number(s["baseline"].get(figure)), _number(s["candidate"].get(figure)))
             for name, s in segments
             if s["runs"]
         ]
-        top = max((max(b, a) for _, b, a in pairs), default=0.0)
+        top = max((v for _, b, a in pairs for v in (b, a) if v is not None), default=0.0)
         groups = _bars(pairs, top)
         for group in groups:
             for bar in group["bars"]:
-                bar["text"] = format_figure(figure, bar["value"])
+                bar["text"] = figure_text(figure, bar["value"])
         charts.append(
             {
                 "title": title,
@@ -442,7 +479,7 @@ def run_anchor(key: str) -> str:
 def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
     """A golden report (``replay golden --json``): status, the diff by workflow, model
     and tool, the charts, the flagged thresholds and the runs that changed."""
-    from replay.golden import UNKNOWN, RunRecord, describe_change, format_figure
+    from replay.golden import UNKNOWN, RunRecord
     from replay.report.text import divergence_text
 
     diff = data["diff"]
@@ -450,8 +487,8 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
     flagged = {(f.get("segment"), f.get("name"), f.get("figure")) for f in flags}
 
     def arrow(figure: str, segment: Mapping[str, Any]) -> str:
-        before = format_figure(figure, segment["baseline"][figure])
-        after = format_figure(figure, segment["candidate"][figure])
+        before = figure_text(figure, segment["baseline"].get(figure))
+        after = figure_text(figure, segment["candidate"].get(figure))
         return before if before == after else f"{before} → {after}"
 
     def segment_rows(kind: str, segments: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -459,6 +496,7 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
             {
                 "name": name,
                 "runs": segment["runs"],
+                "diverged": segment.get("diverged"),
                 "cells": [
                     {"text": arrow(figure, segment), "flagged": (kind, name, figure) in flagged}
                     for figure, _ in WORKFLOW_COLUMNS
@@ -471,10 +509,10 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
     overall_rows = [
         {
             "title": title,
-            "baseline": format_figure(figure, overall["baseline"][figure]),
-            "candidate": format_figure(figure, overall["candidate"][figure]),
-            "change": describe_change(
-                figure, overall["baseline"][figure], overall["candidate"][figure]
+            "baseline": figure_text(figure, overall["baseline"].get(figure)),
+            "candidate": figure_text(figure, overall["candidate"].get(figure)),
+            "change": change_text(
+                figure, overall["baseline"].get(figure), overall["candidate"].get(figure)
             ),
             "flagged": ("overall", "", figure) in flagged,
         }
@@ -510,6 +548,8 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
                 "outcome_change": _outcome_rows(record.outcome_change),
                 "changes": list(record.changes),
                 "reproduce": command,
+                "assumption": raw.get("assumption"),
+                "assumed_calls": list(raw.get("assumed_calls") or []),
                 "extras": {k: v for k, v in raw.items() if k not in KNOWN_RUN_RECORD_FIELDS},
             }
         )
@@ -520,7 +560,11 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
         "passed": bool(data.get("passed")),
         "exit_code": data.get("exit_code"),
         "agent": agent,
+        "on_miss": data.get("on_miss"),
         "repeat": data.get("repeat"),
+        "diverged_column": any(
+            "diverged" in segment for segment in diff.get("workflows", {}).values()
+        ),
         "golden_dirs": list(data.get("golden_dirs") or []),
         "summary": [(k, v) for k, v in summary.items() if k != "runs"],
         "total_runs": summary.get("runs", len(runs)),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from replay.report.html import render_run, render_verdict
+from replay.report.html import render_golden, render_run, render_verdict
 from replay.report.views import align, first_divergence_row
 from replay.storage import load_cassette
 from tests.agents.report_payload import PAYLOAD
@@ -215,13 +215,76 @@ def test_recorded_markup_stays_text(reports):
 
 
 def test_fields_a_verdict_adds_are_shown_as_they_come(reports):
-    """A counterfactual verdict's assumption (fields this renderer does not know) is
-    shown under 'More about this verdict', escaped like any recorded value."""
+    """Fields this renderer does not know are shown under 'More about this verdict',
+    escaped like any recorded value."""
     data = json.loads(reports["diverged.json"].read_text())
-    data["assumption"] = {"on_miss": "nearest", "calls": ["step 2 llm <b>gpt-4o-mini</b>"]}
+    data["replayed_under"] = {"policy": "nearest", "calls": ["step 2 llm <b>gpt-4o-mini</b>"]}
     html = render_verdict(data)
-    block = html[html.index('data-field="assumption"') :][:600]
-    assert "on_miss" in block and "&lt;b&gt;gpt-4o-mini&lt;/b&gt;" in block
+    block = html[html.index('data-field="replayed_under"') :][:600]
+    assert "policy" in block and "&lt;b&gt;gpt-4o-mini&lt;/b&gt;" in block
+
+
+def test_a_counterfactual_verdict_names_its_assumption_and_the_calls_under_it(reports):
+    """The fields of 'replay run --on-miss': the headline, the assumption in words and
+    the calls it answered, in their own places (not under 'More about this verdict')."""
+    data = json.loads(reports["fixed.json"].read_text())
+    data.update(
+        mode="hypothesis",
+        on_miss="nearest",
+        headline="fixed, assuming the model answers as recorded after the prompt change "
+        "(1 call served by nearest)",
+        assumption="the model answers as recorded after the prompt change",
+        assumed_calls=[
+            {
+                "step": 1,
+                "kind": "llm",
+                "name": "gpt-4o-mini",
+                "policy": "nearest",
+                "answered_by": 1,
+                "host": None,
+            },
+        ],
+        derived_cassette=None,
+    )
+    html = render_verdict(data)
+    assert "<strong>fixed, assuming the model answers as recorded after the prompt change" in html
+    box = html[html.index('data-part="assumption"') :]
+    box = box[: box.index("</table>")]
+    said = (
+        "1 call answered by on-miss <code>nearest</code>, not from the recording, assuming "
+        "the model answers as recorded after the prompt change."
+    )
+    assert said in box
+    call = (
+        '<td>1</td><td><span class="kind kind-llm">llm</span></td><td>gpt-4o-mini</td>'
+        "<td>nearest</td><td>recorded step 1</td>"
+    )
+    assert call in box
+    assert 'data-mode="hypothesis"' in html
+    assert "More about this verdict" not in html
+
+
+def test_a_release_whose_runs_diverged_shows_no_made_up_figures(reports):
+    """A golden report where diverged runs are counted apart and a segment replayed no
+    run to the end: its figures are None, shown as '-', never as 0."""
+    data = json.loads(reports["golden.json"].read_text())
+    for name, segment in data["diff"]["workflows"].items():
+        diverged = segment["runs"] if name == "orders" else 0
+        segment.update(replayed=segment["runs"] - diverged, diverged=diverged)
+        if diverged:  # nothing replayed to the end: every figure unmeasured
+            for side in ("baseline", "candidate"):
+                unmeasured = dict.fromkeys(segment[side])
+                segment[side] = {**unmeasured, "runs": 0, "errors": 0, "stop_reasons": {}}
+    data["flags"] = [f for f in data["flags"] if f["name"] != "orders"]  # nothing to check
+    html = render_golden(data)
+    assert '<th scope="col">Diverged</th>' in html
+    table = html[html.index('data-part="workflows"') :]
+    row = table[table.index("<code>orders</code>") :]
+    row = row[: row.index("</tr>")]
+    assert row.endswith("<td>7</td><td>7</td>" + "<td>-</td>" * 5)
+    chart = html[html.index('data-figure="error_rate"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert ">orders</text>" in chart and "orders, candidate: -" in chart
 
 
 def test_a_long_run_hands_its_steps_to_the_page_without_drawing_them():
