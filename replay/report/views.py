@@ -125,27 +125,29 @@ def step_row(step: Step, position: int) -> list[Any]:
 
 def step_detail(step: Step) -> dict[str, Any]:
     """What a step's details show on demand: args, result or error, the HTTP exchange
-    and, for a streamed response, its SSE events one by one."""
+    and, for a streamed response, its SSE events one by one (apart from the exchange)."""
     detail: dict[str, Any] = {"args": step.args}
     if step.error is not None:
         detail["error"] = step.error.to_dict()
     else:
         detail["result"] = step.result
     if step.http is not None:
-        detail["http"] = step.http
         events = sse_events(step.http)
+        detail["http"] = _without_events(step.http, len(events)) if events else step.http
         if events:
             detail["sse"] = events
     return detail
 
 
 def sse_events(http: Any) -> list[str]:
-    """The events of a streamed (text/event-stream) response body, one string each."""
-    if not isinstance(http, Mapping):
-        return []
-    response = http.get("response")
+    """The server-sent events of a streamed response: the ``events`` a capture keeps (one
+    string each), or the blocks of a ``text/event-stream`` body."""
+    response = http.get("response") if isinstance(http, Mapping) else None
     if not isinstance(response, Mapping):
         return []
+    events = response.get("events")
+    if isinstance(events, list):
+        return [event if isinstance(event, str) else str(event) for event in events]
     headers = response.get("headers")
     kind = ""
     if isinstance(headers, Mapping):
@@ -154,6 +156,15 @@ def sse_events(http: Any) -> list[str]:
     if "event-stream" not in kind or not isinstance(body, str):
         return []
     return [block.strip() for block in body.replace("\r\n", "\n").split("\n\n") if block.strip()]
+
+
+def _without_events(http: Mapping[str, Any], count: int) -> dict[str, Any]:
+    """The exchange with its events named, not repeated (they are shown one by one)."""
+    response = dict(http["response"])
+    response.pop("events", None)
+    response.pop("body", None)
+    response["events"] = f"{count} server-sent events, listed apart"
+    return {**http, "response": response}
 
 
 def steps_data(steps: Sequence[Step]) -> dict[str, Any]:

@@ -92,6 +92,30 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return pages
 
 
+@pytest.fixture(scope="session")
+def streamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run whose model calls were streamed (SSE), recorded with the real OpenAI SDK
+    against the fake model server: a tool call, then the answer."""
+    from replay.testing.fake_llm import FakeLLM, reply, tool_call
+
+    cassette = tmp_path_factory.mktemp("streamed") / "streamed.yaml"
+    script = [tool_call("search_docs", {"query": "refunds"}), reply("Refunds take five days.")]
+    with pytest.MonkeyPatch.context() as patch, FakeLLM(script) as llm:
+        patch.setenv("OPENAI_API_KEY", "sk-proj-TESTKEYopenai0123456789abcdefXYZ")
+        patch.delenv("OPENAI_BASE_URL", raising=False)
+        replay.record_run(
+            "tests.http.agents:openai_support",
+            cassette,
+            input={
+                "base_url": llm.openai_url,
+                "question": "How long do refunds take?",
+                "stream": True,
+            },
+            run_id="run_streamed",
+        )
+    return cassette
+
+
 def long_run(steps: int = LONG_RUN_STEPS) -> Cassette:
     """A run of ``steps`` tool calls, two at a time (each pair overlaps in time), one of
     which fails half way: built as values, as a capture of a long agent would be."""

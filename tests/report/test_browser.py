@@ -4,11 +4,13 @@ with the keyboard, and a 10,000-step run drawn lazily."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from replay.report.html import render_run
+from replay.storage import load_cassette
 from replay.testing.browser import open_report
 from tests.agents.report_payload import PAYLOAD
 from tests.report.conftest import long_run
@@ -90,6 +92,29 @@ def test_a_model_call_shows_its_http_exchange_collapsed(browser, reports):
         assert not exchange.locator("pre").is_visible()
         exchange.locator("summary").click()
         assert "/v1/chat/completions" in exchange.locator("pre").inner_text()
+    finally:
+        page.close()
+
+
+def test_server_sent_events_are_collapsed_until_asked_for(browser, streamed, tmp_path):
+    path = tmp_path / "streamed.html"
+    path.write_text(render_run(load_cassette(streamed)))
+    check = open_report(browser, path)
+    page = check.page
+    try:
+        llm_row = page.locator(".waterfall .vrow", has=page.locator(".kind-llm")).last
+        llm_row.click()
+        sections = page.locator("[data-detail='run'] details")
+        assert sections.locator("summary").all_inner_texts()[0] == "HTTP exchange"
+        sse = sections.nth(1)
+        label = sse.locator("summary").inner_text()
+        assert re.fullmatch(r"SSE events \((\d+)\)", label)
+        assert not sse.locator("li").first.is_visible()
+        sse.locator("summary").click()
+        events = sse.locator("li")
+        assert events.count() == int(label[len("SSE events (") : -1]) > 3
+        assert events.last.inner_text() == "data: [DONE]"
+        assert check.problems == []
     finally:
         page.close()
 

@@ -287,6 +287,25 @@ def test_a_release_whose_runs_diverged_shows_no_made_up_figures(reports):
     assert ">orders</text>" in chart and "orders, candidate: -" in chart
 
 
+def test_a_streamed_model_call_lists_its_server_sent_events(streamed):
+    cassette = load_cassette(streamed)
+    html = render_run(cassette)
+    details = page_data(html)["run"]["details"]
+    model_calls = [d for d, s in zip(details, cassette.steps, strict=True) if s.kind == "llm"]
+    assert len(model_calls) == 2
+    for detail, step in zip(
+        model_calls, [s for s in cassette.steps if s.kind == "llm"], strict=True
+    ):
+        events = step.http["response"]["events"]
+        assert len(events) > 3 and detail["sse"] == events
+        # The exchange names them instead of repeating them.
+        response = detail["http"]["response"]
+        assert response["events"] == f"{len(events)} server-sent events, listed apart"
+        assert response["status"] == 200
+    assert '"name":"search_docs"' in "".join(model_calls[0]["sse"])
+    assert model_calls[1]["sse"][-1] == "data: [DONE]"
+
+
 def test_a_long_run_hands_its_steps_to_the_page_without_drawing_them():
     cassette = long_run()
     html = render_run(cassette)
