@@ -15,6 +15,40 @@ from replay.testing.browser import open_report
 from tests.agents.report_payload import PAYLOAD
 from tests.report.conftest import long_run
 
+# Every element with text of its own, in view or not: its colour against the first opaque
+# background behind it (WCAG 2 relative luminance); below 4.5:1 (3:1 for large text) is
+# reported. SVG text (fill, not color) and hidden elements are left out.
+LOW_CONTRAST = """() => {
+  const channel = c => {
+    c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const rgb = text => (text.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const background = node => {
+    for (let el = node; el; el = el.parentElement) {
+      const [r, g, b, a = 1] = rgb(getComputedStyle(el).backgroundColor);
+      if (a > 0.5) return [r, g, b];
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("svg") || !el.getClientRects().length) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden") continue;
+    const [fg, bg] = [luminance(rgb(style.color)), luminance(background(el))];
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const large = size >= 24 || (bold && size >= 18.66);
+    const text = el.textContent.trim().slice(0, 30);
+    if (ratio < (large ? 3 : 4.5)) low.push(`${el.className}: ${ratio.toFixed(2)} "${text}"`);
+  }
+  return low;
+}"""
+
 PAGES = ("run_9fd2", "run_a113", "run_d77c", "diverged", "fixed", "golden", "payload")
 WIDTHS = (1280, 390)
 
@@ -32,6 +66,11 @@ def test_each_report_opens_cleanly_at_desktop_and_phone_width(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0
+        # Open a step so that its details are checked too.
+        first_row = check.page.locator(".vrow").first
+        if first_row.count():
+            first_row.click()
+        assert check.page.evaluate(LOW_CONTRAST) == []
         shot = tmp_path / f"{name}-{width}.png"
         check.page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
