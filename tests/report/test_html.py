@@ -369,3 +369,28 @@ def test_writing_into_a_missing_folder_creates_it(tmp_path: Path):
     done = replay_cli("report", "cassettes/incidents/run_9fd2.yaml", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert out.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_golden_merge_writes_the_same_page(reports, tmp_path):
+    out = tmp_path / "merged.html"
+    done = replay_cli("golden", "merge", str(reports["golden.json"]), "--html", str(out))
+    assert done.returncode == 1, done.stderr  # the regressed build still fails
+    assert f"wrote {out}" in done.stderr
+    assert out.read_text() == reports["golden"].read_text()
+
+
+def test_a_flaky_verdict_lists_its_replays(reports):
+    data = json.loads(reports["fixed.json"].read_text())
+    data.update(
+        verdict="flaky",
+        mode="hypothesis",
+        flaky_step=3,
+        replays=[
+            {"stop_reason": "completed", "steps": 4, "divergence_step": None, "identical": False},
+            {"stop_reason": None, "steps": 3, "divergence_step": 3, "identical": False},
+        ],
+    )
+    html = render_verdict(data)
+    assert 'data-verdict="flaky"' in html
+    assert "<li>4 steps, stop_reason completed</li><li>diverged at step 3</li>" in html
+    assert "They first disagree at step 3." in html
