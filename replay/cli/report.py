@@ -14,7 +14,6 @@ import typer
 from replay.cli.common import EXIT_OK, DebugOption
 from replay.errors import ReportError
 
-GOLDEN_SCHEMA = "agent-replay/golden-report"
 SAVED_KINDS = "a saved 'replay run --json' or 'replay golden --json' output"
 
 
@@ -79,10 +78,11 @@ def report_command(
 def html_from_saved(path: Path) -> tuple[str, str]:
     """The kind and page of a saved ``--json`` output: a golden report, or a verdict (with its
     recorded run when the cassette it names can be read, from here or beside the file)."""
+    from replay.golden import REPORT_SCHEMA
     from replay.report import html
 
     data = _read_saved(path)
-    if data.get("schema") == GOLDEN_SCHEMA:
+    if data.get("schema") == REPORT_SCHEMA:
         if not isinstance(data.get("diff"), dict) or not isinstance(data.get("runs"), list):
             raise ReportError(
                 f"{path}: a golden report without its diff and runs; save the "
@@ -93,7 +93,7 @@ def html_from_saved(path: Path) -> tuple[str, str]:
         original = _recorded_run(path, data.get("cassette"))
         return "verdict", html.render_verdict(data, original=original)
     raise ReportError(
-        f"{path}: not {SAVED_KINDS} (no 'schema: {GOLDEN_SCHEMA}', no 'verdict' and 'diff'); "
+        f"{path}: not {SAVED_KINDS} (no 'schema: {REPORT_SCHEMA}', no 'verdict' and 'diff'); "
         "for a cassette, run 'replay report CASSETTE'"
     )
 
