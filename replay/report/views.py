@@ -487,6 +487,18 @@ def run_anchor(key: str) -> str:
     return "run-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in key)
 
 
+VERDICT_KINDS = ("match", "fixed", "regressed", "diverged", "flaky", "error")
+
+
+def _coverage(overall: Mapping[str, Any], errors: int) -> str:
+    """Over which runs the figures are (``over 15 of 22 runs; 7 diverged``); a report
+    written before diverged runs were counted apart covers every measured run."""
+    from replay.golden import coverage_text
+
+    runs = int(overall.get("runs", 0))
+    return coverage_text(runs, int(overall.get("replayed", runs)), errors)
+
+
 def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
     """A golden report (``replay golden --json``): status, the diff by workflow, model
     and tool, the charts, the flagged thresholds and the runs that changed."""
@@ -565,6 +577,10 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
     summary = data.get("summary") or {}
+    errors = int(summary.get("error") or 0)
+    not_replayed = int(overall.get("runs", 0)) - int(
+        overall.get("replayed", overall.get("runs", 0))
+    )
     return {
         "baseline_label": ", ".join(data.get("baseline_releases") or {}) or "recorded",
         "candidate": data.get("candidate_release"),
@@ -577,7 +593,9 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
             "diverged" in segment for segment in diff.get("workflows", {}).values()
         ),
         "golden_dirs": list(data.get("golden_dirs") or []),
-        "summary": [(k, v) for k, v in summary.items() if k != "runs"],
+        "summary": [(k, v) for k, v in summary.items() if k in VERDICT_KINDS],
+        "not_replayed": not_replayed,
+        "coverage": _coverage(overall, errors),
         "total_runs": summary.get("runs", len(runs)),
         "affected": list(data.get("affected_workflows") or []),
         "flags": flags,

@@ -95,6 +95,25 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def flagged_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The golden tests' set (tests/golden/conftest.py) replayed on the build whose refund
+    runs give up (every call served, so every run is measured): the error rate of all
+    runs, of workflow refund and of model gld-small is over its threshold. The page and
+    its JSON."""
+    from tests.golden.conftest import GIVES_UP, record_set
+
+    folder = tmp_path_factory.mktemp("flagged")
+    golden_set = record_set(folder / "golden")
+    page = folder / "release.html"
+    done = replay_cli(
+        "golden", str(golden_set), "--agent", GIVES_UP, "--release", "v1.1",
+        "--no-progress", "--repeat", "1", "-n", "0", "--html", str(page), "--json",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    return page, json.loads(done.stdout)
+
+
+@pytest.fixture(scope="session")
 def streamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run whose model calls were streamed (SSE), recorded with the real OpenAI SDK
     against the fake model server: a tool call, then the answer."""

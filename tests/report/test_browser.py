@@ -78,6 +78,17 @@ def test_each_report_opens_cleanly_at_desktop_and_phone_width(
         check.page.close()
 
 
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_flagged_release_opens_cleanly(browser, flagged_release, width):
+    check = open_report(browser, flagged_release[0], width=width)
+    try:
+        assert check.problems == []
+        assert check.page.evaluate(LOW_CONTRAST) == []
+        assert check.page.locator("td.flagged").count() >= 2
+    finally:
+        check.page.close()
+
+
 def test_recorded_markup_never_runs(browser, reports):
     check = open_report(browser, reports["payload"])
     page = check.page

@@ -132,18 +132,53 @@ def test_the_golden_report_of_a_regressed_build(reports):
     saved = json.loads(reports["golden.json"].read_text())
     assert 'data-status="failed"' in html
     assert "<code>orders</code>" in html[html.index("Affected workflows") :][:200]
-    # The bundled set: 7 orders runs diverge on the extra search_docs call, 15 match.
+    # The bundled set: the 7 orders runs diverge on the extra search_docs call, 15 match.
     assert saved["summary"]["diverged"] == 7 and saved["summary"]["match"] == 15
     assert ">7 diverged</span>" in html and ">15 match</span>" in html
+    assert ">15 replayed</span>" not in html  # a count of runs, not a verdict
+    # Diverged runs are counted apart: no figure of this build for them, none made up.
+    assert "<strong>7 runs diverged</strong>: not replayed to the end" in html
+    assert html.count('<span class="dim">over 15 of 22 runs; 7 diverged</span>') == 2
+    table = html[html.index('data-part="workflows"') :]
+    row = table[table.index("<code>orders</code>") :]
+    row = row[: row.index("</tr>")]
+    assert row.endswith("<td>7</td><td>7</td>" + "<td>-</td>" * 5)
+    chart = html[html.index('data-figure="error_rate"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "orders, baseline: -" in chart and "orders, candidate: -" in chart
     for figure in ("error_rate", "p95_latency_ms", "repeated_tool_calls", "stop_reasons"):
         assert f'data-figure="{figure}"' in html
-    flagged = [f for f in saved["flags"]]
-    assert flagged and all(str(escape(f["message"])) in html for f in flagged)
+    assert saved["flags"] == [] and "Figures over threshold (0)" in html
     links = re.findall(r'<a href="#(run-[^"]+)">', html)
     assert len(links) == 7
     for anchor in links:
         assert f'<article class="run-replay" id="{anchor}"' in html
     assert html.count('class="first-divergence" data-step=') == 7
+
+
+def test_a_release_over_its_thresholds_shows_every_flag(flagged_release):
+    page, saved = flagged_release
+    html = page.read_text()
+    assert_self_contained(html)
+    # The refund runs give up after the lookup: error rate 0% -> 100% in workflow refund.
+    flagged = {(f["segment"], f["name"], f["figure"]) for f in saved["flags"]}
+    assert flagged == {
+        ("overall", "", "error_rate"),
+        ("workflow", "refund", "error_rate"),
+        ("model", "gld-small", "error_rate"),
+    }
+    assert "Figures over threshold (3)" in html
+    for flag in saved["flags"]:
+        assert f'<li class="bad">{escape(flag["message"])}</li>' in html
+    table = html[html.index('data-part="workflows"') :]
+    row = table[table.index("<code>refund</code>") :]
+    assert row.startswith(
+        '<code>refund</code></th><td>3</td><td>0</td><td class="flagged">0.0% → 100.0% '
+    )
+    chart = html[html.index('data-figure="error_rate"') :]
+    chart = chart[: chart.index("</figure>")]
+    assert "refund, baseline: 0.0%" in chart and "refund, candidate: 100.0%" in chart
+    assert html.count('class="run-replay"') == 3  # the three refund runs regressed
 
 
 def test_a_saved_golden_json_gives_the_same_page(reports, tmp_path):
@@ -264,29 +299,6 @@ def test_a_counterfactual_verdict_names_its_assumption_and_the_calls_under_it(re
     assert "More about this verdict" not in html
 
 
-def test_a_release_whose_runs_diverged_shows_no_made_up_figures(reports):
-    """A golden report where diverged runs are counted apart and a segment replayed no
-    run to the end: its figures are None, shown as '-', never as 0."""
-    data = json.loads(reports["golden.json"].read_text())
-    for name, segment in data["diff"]["workflows"].items():
-        diverged = segment["runs"] if name == "orders" else 0
-        segment.update(replayed=segment["runs"] - diverged, diverged=diverged)
-        if diverged:  # nothing replayed to the end: every figure unmeasured
-            for side in ("baseline", "candidate"):
-                unmeasured = dict.fromkeys(segment[side])
-                segment[side] = {**unmeasured, "runs": 0, "errors": 0, "stop_reasons": {}}
-    data["flags"] = [f for f in data["flags"] if f["name"] != "orders"]  # nothing to check
-    html = render_golden(data)
-    assert '<th scope="col">Diverged</th>' in html
-    table = html[html.index('data-part="workflows"') :]
-    row = table[table.index("<code>orders</code>") :]
-    row = row[: row.index("</tr>")]
-    assert row.endswith("<td>7</td><td>7</td>" + "<td>-</td>" * 5)
-    chart = html[html.index('data-figure="error_rate"') :]
-    chart = chart[: chart.index("</figure>")]
-    assert ">orders</text>" in chart and "orders, candidate: -" in chart
-
-
 def test_a_streamed_model_call_lists_its_server_sent_events(streamed):
     cassette = load_cassette(streamed)
     html = render_run(cassette)
@@ -394,3 +406,15 @@ def test_a_flaky_verdict_lists_its_replays(reports):
     assert 'data-verdict="flaky"' in html
     assert "<li>4 steps, stop_reason completed</li><li>diverged at step 3</li>" in html
     assert "They first disagree at step 3." in html
+
+
+def test_a_report_saved_before_diverged_runs_were_counted_apart_still_renders(flagged_release):
+    _, saved = flagged_release
+    for segment in [saved["diff"]["overall"], *saved["diff"]["workflows"].values()]:
+        del segment["replayed"], segment["diverged"]
+    for segment in saved["diff"]["models"].values():
+        del segment["replayed"], segment["diverged"]
+    html = render_golden(saved)
+    assert '<th scope="col">Diverged</th>' not in html
+    assert '<span class="dim">over 6 runs</span>' in html
+    assert "Figures over threshold (3)" in html
