@@ -445,11 +445,16 @@ def golden_charts(diff: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def stop_reason_mix(diff: Mapping[str, Any]) -> dict[str, Any]:
-    """The stop_reason mix of all runs, baseline and candidate, as stacked bars."""
-    names = sorted(
-        set(diff["overall"]["baseline"]["stop_reasons"])
-        | set(diff["overall"]["candidate"]["stop_reasons"])
+    """The stop_reason mix of all runs, baseline and candidate, as stacked bars:
+    ``completed`` first and always green (tone 0), the other endings after it."""
+    found = set(diff["overall"]["baseline"]["stop_reasons"]) | set(
+        diff["overall"]["candidate"]["stop_reasons"]
     )
+    names = sorted(found, key=lambda name: (name != "completed", name))
+    tones = {
+        name: 0 if name == "completed" else 1 + n % 5
+        for n, name in enumerate(n for n in names if n != "completed")
+    } | ({"completed": 0} if "completed" in found else {})
     span = CHART_WIDTH - CHART_LABEL - 10
     sides = []
     for number, side in enumerate(("baseline", "candidate")):
@@ -457,11 +462,11 @@ def stop_reason_mix(diff: Mapping[str, Any]) -> dict[str, Any]:
         total = sum(counts.values())
         x = float(CHART_LABEL)
         parts = []
-        for position, name in enumerate(names):
+        for name in names:
             count = counts.get(name, 0)
             width = span * count / total if total else 0
             parts.append(
-                {"name": name, "count": count, "x": x, "width": width, "tone": position % 6}
+                {"name": name, "count": count, "x": x, "width": width, "tone": tones[name]}
             )
             x += width
         sides.append(
@@ -473,7 +478,7 @@ def stop_reason_mix(diff: Mapping[str, Any]) -> dict[str, Any]:
             }
         )
     return {
-        "names": [(name, position % 6) for position, name in enumerate(names)],
+        "names": [(name, tones[name]) for name in names],
         "sides": sides,
         "width": CHART_WIDTH,
         "height": 2 * CHART_BAR * 2,

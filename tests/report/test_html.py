@@ -418,3 +418,20 @@ def test_a_report_saved_before_diverged_runs_were_counted_apart_still_renders(fl
     assert '<th scope="col">Diverged</th>' not in html
     assert '<span class="dim">over 6 runs</span>' in html
     assert "Figures over threshold (3)" in html
+
+
+def test_the_stop_reason_mix_keeps_completed_first_and_green():
+    from replay.report.views import stop_reason_mix
+
+    diff = {
+        "overall": {
+            "baseline": {"stop_reasons": {"cancelled": 1, "completed": 3}},
+            "candidate": {"stop_reasons": {"tool_error": 2, "completed": 2}},
+        }
+    }
+    mix = stop_reason_mix(diff)
+    assert mix["names"] == [("completed", 0), ("cancelled", 1), ("tool_error", 2)]
+    # 230 units of bar after the 120-unit label: 3/4 and 1/4 of the baseline's runs.
+    baseline = [(p["name"], p["x"], p["width"]) for p in mix["sides"][0]["parts"]]
+    assert baseline == [("completed", 120.0, 172.5), ("cancelled", 292.5, 57.5),
+                        ("tool_error", 350.0, 0.0)]  # fmt: skip
