@@ -31,7 +31,15 @@ TEMPLATES = "templates"
 
 @cache
 def _environment() -> jinja2.Environment:
-    import jinja2
+    try:
+        import jinja2
+    except ImportError:
+        from replay.errors import ReportError
+
+        raise ReportError(
+            "the HTML report needs Jinja2, which comes with the command line: "
+            "pip install 'agent-replay[cli]'"
+        ) from None
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("replay.report", TEMPLATES),
