@@ -15,6 +15,7 @@ from replay.report.html import render_golden, render_run, render_verdict
 from replay.report.views import align, first_divergence_row
 from replay.storage import load_cassette
 from tests.agents.report_payload import PAYLOAD
+from tests.process import run_python
 from tests.report.conftest import INCIDENTS, ROOT, long_run, page_data, replay_cli
 
 
@@ -435,3 +436,20 @@ def test_the_stop_reason_mix_keeps_completed_first_and_green():
     baseline = [(p["name"], p["x"], p["width"]) for p in mix["sides"][0]["parts"]]
     assert baseline == [("completed", 120.0, 172.5), ("cancelled", 292.5, 57.5),
                         ("tool_error", 350.0, 0.0)]  # fmt: skip
+
+
+def test_without_jinja2_the_report_says_which_extra_brings_it(tmp_path):
+    script = (
+        "import sys; sys.modules['jinja2'] = None\n"  # as if it were not installed
+        "from replay.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    out = tmp_path / "run.html"
+    done = run_python("-c", script, "report", "cassettes/incidents/run_9fd2.yaml", "-o", str(out),
+                      cwd=ROOT)  # fmt: skip
+    assert done.returncode == 3
+    assert done.stderr.strip() == (
+        "replay: error: the HTML report needs Jinja2, which comes with the command line: "
+        "pip install 'agent-replay[cli]'"
+    )
+    assert not out.exists()
