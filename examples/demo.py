@@ -1,7 +1,12 @@
 """``make demo``: the bundled incidents, triaged and replayed with the real CLI.
 
 For each incident in ``cassettes/incidents/`` it runs ``replay inspect``, then
-``replay run`` on the released agent and on the fixed one, printing what each shows.
+``replay run`` on the released agent and on the fixed one, printing what each shows. The
+fixed agent runs with ``--on-miss nearest``: a fix that only removes calls is still
+judged on evidence, and run_a113's repair (a new request to the model) gets a verdict
+under that named assumption instead of ``diverged``. Then run_a113's fix asks the
+model server the incidents were recorded against (``--on-miss live --allow-network``);
+its answers are kept in a derived cassette, which both agents replay on evidence.
 Then one production-trace incident: ``cassettes/traces/run_d77c.otlp.jsonl`` is the
 OTLP/JSON trace of the loop incident as the agent, deployed with OpenInference tracing,
 exported it (``examples/support_agent/traced.py``): it is triaged with ``replay
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +31,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from examples.support_agent.agent import LLM_URL_ENV
+from replay.testing.fake_llm import FakeLLM, reply, tool_call
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXED_AGENT = "examples.support_agent.fixed:run"
 RELEASED_AGENT = "examples.support_agent.agent:run"
@@ -33,16 +42,24 @@ TRACE = "cassettes/traces/run_d77c.otlp.jsonl"
 REPORTS = Path(os.environ.get("REPLAY_DEMO_REPORTS", ROOT / "reports")).resolve()
 EXPECTED = {
     "run_9fd2": ("reproduced", "fixed"),
-    "run_a113": ("reproduced", "diverged"),
+    "run_a113": ("reproduced", "regressed"),
+    "run_a113 live": ("reproduced", "fixed"),
     "run_d77c": ("reproduced", "fixed"),
     "trace run_d77c": ("reproduced", "fixed"),
 }
+# What the model server answers run_a113's fix when it asks for a repaired call.
+REPAIR_SCRIPT = (
+    tool_call("get_order", {"order_id": "A-1002"}),
+    reply("Your order A-1002 is being prepared and should arrive by 2026-11-30."),
+)
 
 
-def replay_cli(console: Console, *args: str, show: bool = True) -> dict:
+def replay_cli(
+    console: Console, *args: str, show: bool = True, env: dict[str, str] | None = None
+) -> dict:
     """Run ``replay ARGS`` as a user would; show its output, return its --json report."""
     command = [sys.executable, "-m", "replay", *args]
-    env = {**os.environ, "COLUMNS": str(console.width)}
+    env = {**os.environ, **(env or {}), "COLUMNS": str(console.width)}
     if show:
         console.print(f"[bold]$ replay {' '.join(args)}[/bold]")
         shown = subprocess.run(command, cwd=ROOT, env=env, text=True, capture_output=True)
@@ -94,6 +111,23 @@ def span(value: dict | None) -> str:
     return f"{text} (inferred)" if value.get("inferred") else text
 
 
+def live_answers(console: Console, incident: Path) -> tuple[dict, dict]:
+    """run_a113's fix with live answers from the model server (in a temporary copy, so
+    the derived cassette is not left in the bundle); both agents then replay it."""
+    with tempfile.TemporaryDirectory(prefix="replay-demo-") as folder:
+        copy = Path(folder) / incident.name
+        shutil.copy(incident, copy)
+        console.rule("[bold]run_a113: the fix asks the model server (--on-miss live)")
+        with FakeLLM(REPAIR_SCRIPT * 2) as server:  # replay_cli runs it twice
+            env = {LLM_URL_ENV: server.openai_url}
+            live = (str(copy), "--agent", FIXED_AGENT, "--on-miss", "live", "--allow-network")
+            replay_cli(console, "run", *live, env=env)
+        derived = str(copy.with_name(f"{copy.stem}.live{copy.suffix}"))
+        original = replay_cli(console, "run", derived)
+        fixed = replay_cli(console, "run", derived, "--agent", FIXED_AGENT)
+    return original, fixed
+
+
 def main() -> int:
     console = Console(width=min(Console().width, 100))
     incidents = sorted((ROOT / "cassettes" / "incidents").glob("*.yaml"))
@@ -103,8 +137,10 @@ def main() -> int:
         console.rule(f"[bold]{path.stem}")
         signals = replay_cli(console, "inspect", cassette)
         original = replay_cli(console, "run", cassette)
-        fixed = replay_cli(console, "run", cassette, "--agent", FIXED_AGENT)
+        fixed = replay_cli(console, "run", cassette, "--agent", FIXED_AGENT, "--on-miss", "nearest")
         rows.append((path.stem, signals, original, fixed))
+        if path.stem == "run_a113":
+            rows.append(("run_a113 live", signals, *live_answers(console, path)))
     with tempfile.TemporaryDirectory(prefix="replay-demo-") as folder:
         console.rule("[bold]production trace of run_d77c (OpenInference)")
         signals = replay_cli(console, "inspect", TRACE)
@@ -125,13 +161,14 @@ def main() -> int:
         verdicts_table.add_column(column)
     wrong = []
     for run_id, signals, original, fixed in rows:
-        signals_table.add_row(
-            run_id,
-            span(signals["first_error_span"]),
-            span(signals["slowest_span"]),
-            signals["stop_reason"],
-            signals.get("conclusion", ""),
-        )
+        if not run_id.endswith(" live"):  # the same incident: its signals are listed once
+            signals_table.add_row(
+                run_id,
+                span(signals["first_error_span"]),
+                span(signals["slowest_span"]),
+                signals["stop_reason"],
+                signals.get("conclusion", ""),
+            )
         verdicts_table.add_row(
             run_id,
             f"{original['verdict']} ({original['mode']})",

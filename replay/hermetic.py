@@ -255,6 +255,20 @@ def allow_in_worker(hosts: Iterable[str]) -> None:
     _allowed.set(parse_hosts(list(hosts), where="--allow-host"))
 
 
+_live: contextvars.ContextVar[bool] = contextvars.ContextVar("replay_going_live", default=False)
+
+
+@contextmanager
+def going_live() -> Iterator[None]:
+    """The replayed run's own call answered live (``--on-miss live --allow-network``):
+    its connections, lookups and processes are let through while the block runs."""
+    token = _live.set(True)
+    try:
+        yield
+    finally:
+        _live.reset(token)
+
+
 # ------------------------------------------------------------------------ the seal
 
 
@@ -388,6 +402,8 @@ class _Attempt:
 def _check(event: str, args: tuple[Any, ...]) -> None:
     session = current_session()
     if session is not None and session.mode is Mode.RECORDING:
+        return
+    if _live.get():
         return
     seals = _seals
     seal = seals.get(id(session)) if session is not None else None

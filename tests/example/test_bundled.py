@@ -54,6 +54,25 @@ def test_incidents_replay_with_their_verdicts(run_id):
     assert signals_of(replay.load_cassette(path)).conclusion == conclusion
 
 
+@pytest.mark.parametrize("run_id", sorted(INCIDENT_TABLE))
+def test_the_fixes_under_on_miss_nearest(run_id):
+    """A fix that only drops calls stays evidence; run_a113's repair asks the model anew:
+    if it answers as recorded (the malformed call again), the fix loops to max_steps."""
+    fix = verdict_for(
+        CASSETTES / "incidents" / f"{run_id}.yaml", agent=FIXED, repeats=2, on_miss="nearest"
+    )
+    if run_id != "run_a113":
+        assert (fix.verdict, fix.mode, fix.assumed) == ("fixed", "evidence", ())
+        return
+    assert (fix.verdict, fix.mode) == ("regressed", "hypothesis")
+    assert fix.replay.outcome.stop_reason == "max_steps"  # max_steps=5 model turns
+    assert [(c.step, c.answered_by) for c in fix.assumed] == [(2, 1), (3, 1), (4, 1), (5, 1)]
+    assert fix.headline == (
+        "regressed, assuming the model answers as recorded after the prompt change "
+        "(4 calls served by nearest)"
+    )
+
+
 def test_incident_signals_match_the_snapshot():
     rows = {}
     for run_id in INCIDENT_TABLE:
@@ -125,7 +144,10 @@ def test_demo_prints_the_verdicts_and_the_signals_table(tmp_path):
     out = shown.stdout
     assert "Incident signals" in out and "Replay verdicts" in out
     assert re.search(r"run_9fd2\s+reproduced \(evidence\)\s+fixed \(evidence\)", out)
-    assert re.search(r"run_a113\s+reproduced \(evidence\)\s+diverged \(hypothesis\)", out)
+    # The fix's repair under on-miss nearest, then with live answers from the model server.
+    assert re.search(r"run_a113\s+reproduced \(evidence\)\s+regressed \(hypothesis\)", out)
+    assert re.search(r"run_a113 live\s+reproduced \(evidence\)\s+fixed \(evidence\)", out)
+    assert "regressed, assuming the model answers as recorded after the prompt change" in out
     assert re.search(r"run_d77c\s+reproduced \(evidence\)\s+fixed \(evidence\)", out)
     assert re.search(r"run_9fd2\s+tool search_docs\s+tool", out)
     assert re.search(r"run_a113\s+llm gpt-4o-mini\s+llm gpt-4o-mini\s+step_error", out)
