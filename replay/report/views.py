@@ -496,12 +496,14 @@ VERDICT_KINDS = ("match", "fixed", "regressed", "diverged", "flaky", "error")
 
 
 def _coverage(overall: Mapping[str, Any], errors: int) -> str:
-    """Over which runs the figures are (``over 15 of 22 runs; 7 diverged``); a report
-    written before diverged runs were counted apart covers every measured run."""
+    """Over which runs the figures are (``over 15 of 22 runs; 7 diverged``, and how many
+    rest on an on-miss assumption); a report written before diverged runs were counted
+    apart covers every measured run."""
     from replay.golden import coverage_text
 
     runs = int(overall.get("runs", 0))
-    return coverage_text(runs, int(overall.get("replayed", runs)), errors)
+    replayed = int(overall.get("replayed", runs))
+    return coverage_text(runs, replayed, errors, int(overall.get("assumed") or 0))
 
 
 def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -453,3 +453,29 @@ def test_without_jinja2_the_report_says_which_extra_brings_it(tmp_path):
         "pip install 'agent-replay[cli]'"
     )
     assert not out.exists()
+
+
+def test_a_verdict_under_on_miss_names_its_assumption_and_its_calls(tmp_path):
+    """run_a113 on the fixed code with --on-miss nearest: the model calls the recording
+    lacks (steps 2 to 5) are answered by recorded step 1, and the verdict says so."""
+    page = tmp_path / "onmiss.html"
+    done = replay_cli(
+        "run", "cassettes/incidents/run_a113.yaml", "--agent", "examples.support_agent.fixed:run",
+        "--on-miss", "nearest", "--repeat", "1", "--html", str(page),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    html = page.read_text()
+    assert 'data-verdict="regressed"' in html and 'data-mode="hypothesis"' in html
+    assert (
+        "<strong>regressed, assuming the model answers as recorded after the prompt change "
+        "(4 calls served by nearest)</strong>"
+    ) in html
+    box = html[html.index('data-part="assumption"') :]
+    box = box[: box.index("</table>")]
+    assert "4 calls answered by on-miss <code>nearest</code>, not from the recording" in box
+    for step in (2, 3, 4, 5):
+        assert (
+            f'<tr><td>{step}</td><td><span class="kind kind-llm">llm</span></td>'
+            "<td>gpt-4o-mini</td><td>nearest</td><td>recorded step 1</td></tr>"
+        ) in box
+    assert "More about this verdict" not in html
