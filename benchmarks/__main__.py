@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import capture, core, golden, otel, streaming, vcrpy_peer
+from benchmarks import capture, core, golden, html_report, otel, streaming, vcrpy_peer
 from benchmarks.report import Report
 
 Section = Callable[[Report, Sequence[int], Path], None]
@@ -27,6 +27,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "otel": ("replay inspect over 1 GB of OTLP/JSON traces vs bare json.loads", otel.run),
     "capture": ("replay.capture overhead per model call and with a saturated writer", capture.run),
     "streaming": ("time to first chunk, live vs while recording", streaming.run),
+    "html": ("the HTML report of a 10,000-step run, opened in Chromium", html_report.run),
 }
 SIZES = (100, 1_000, 10_000)
 QUICK_SIZES = (100, 1_000)

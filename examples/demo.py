@@ -11,8 +11,10 @@ Then one production-trace incident: ``cassettes/traces/run_d77c.otlp.jsonl`` is 
 OTLP/JSON trace of the loop incident as the agent, deployed with OpenInference tracing,
 exported it (``examples/support_agent/traced.py``): it is triaged with ``replay
 inspect``, imported with ``replay import`` and replayed the same way. It ends with one
-table: the signals of each incident and the verdicts. Exits non-zero if a verdict is not
-the one the incident is known to give, so the demo cannot rot.
+table: the signals of each incident and the verdicts, and writes the HTML reports into
+``reports/`` (each incident's run and its replay on the fixed code, and the golden set
+replayed on the released code), printing where they are. Exits non-zero if a verdict is
+not the one the incident is known to give, so the demo cannot rot.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXED_AGENT = "examples.support_agent.fixed:run"
 RELEASED_AGENT = "examples.support_agent.agent:run"
 TRACE = "cassettes/traces/run_d77c.otlp.jsonl"
+# Where the HTML reports go; the tests point it at a temporary folder.
+REPORTS = Path(os.environ.get("REPLAY_DEMO_REPORTS", ROOT / "reports")).resolve()
 EXPECTED = {
     "run_9fd2": ("reproduced", "fixed"),
     "run_a113": ("reproduced", "regressed"),
@@ -64,6 +68,40 @@ def replay_cli(
     if report.returncode == 3:
         raise SystemExit(f"replay {' '.join(args)} failed: {report.stderr.strip()}")
     return json.loads(report.stdout)
+
+
+def write_reports(incidents: list[Path]) -> list[tuple[str, Path]]:
+    """The HTML reports of the demo, in ``reports/``: each incident's run (``replay
+    report``) and its replay on the fixed code (``replay run --html``), and the golden
+    set replayed on the released code (``replay golden --html``)."""
+    pages: list[tuple[str, Path]] = []
+    commands: list[tuple[str, Path, list[str]]] = []
+    for path in incidents:
+        cassette = str(path.relative_to(ROOT))
+        run, fixed = REPORTS / f"{path.stem}.html", REPORTS / f"{path.stem}.fixed.html"
+        commands.append((f"{path.stem}: the recorded run", run, ["report", cassette, "-o"]))
+        commands.append(
+            (
+                f"{path.stem}: replayed on the fixed code",
+                fixed,
+                ["run", cassette, "--agent", FIXED_AGENT, "--html"],
+            )
+        )
+    golden = REPORTS / "golden.html"
+    commands.append(
+        ("golden set on the released code", golden, ["golden", "--no-progress", "--html"])
+    )
+    for title, page, args in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "replay", *args, str(page)],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+        )
+        if done.returncode == 3 or not page.is_file():
+            raise SystemExit(f"replay {' '.join(args)} {page} failed: {done.stderr.strip()}")
+        pages.append((title, page))
+    return pages
 
 
 def span(value: dict | None) -> str:
@@ -146,6 +184,11 @@ def main() -> int:
     console.print(verdicts_table)
     for line in wrong:
         console.print(f"[red]unexpected verdict: {line}[/red]")
+    console.rule("[bold]HTML reports")
+    for title, page in write_reports(incidents):
+        shown = page.relative_to(ROOT) if page.is_relative_to(ROOT) else page
+        console.print(f"{title:<36} {shown}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"open them in a browser: {REPORTS.as_uri()}/", highlight=False, soft_wrap=True)
     return 1 if wrong else 0
 
 

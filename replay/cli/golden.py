@@ -90,6 +90,15 @@ JunitOption = Annotated[
         show_default=False,
     ),
 ]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        help="Also write the HTML report: release diff, charts, runs that changed.",
+        show_default=False,
+    ),
+]
 MarkdownOption = Annotated[
     Path | None,
     typer.Option(
@@ -156,6 +165,7 @@ def run_command(
     ] = None,
     junit: JunitOption = None,
     markdown: MarkdownOption = None,
+    html: HtmlOption = None,
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -251,6 +261,7 @@ def run_command(
         as_json=as_json,
         junit=junit,
         markdown=markdown,
+        html=html,
         note=note,
         accepted=accepted,
     )
@@ -267,6 +278,7 @@ def merge_command(
     ] = False,
     junit: JunitOption = None,
     markdown: MarkdownOption = None,
+    html: HtmlOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -285,7 +297,7 @@ def merge_command(
     loaded = [golden.load_report(path) for path in reports]
     report = golden.merge_reports(loaded, sources=[str(p) for p in reports], partial=partial)
     note = f"merged {len(loaded)} report{'s' if len(loaded) != 1 else ''}"
-    _finish(report, as_json=as_json, junit=junit, markdown=markdown, note=note)
+    _finish(report, as_json=as_json, junit=junit, markdown=markdown, html=html, note=note)
 
 
 def add_command(
@@ -436,6 +448,7 @@ def _finish(
     markdown: Path | None,
     note: str,
     accepted: dict[str, Any] | None = None,
+    html: Path | None = None,
 ) -> None:
     """Write the requested files, print the report, exit with its status (after
     ``--update``, the report of the set as it is now, and only its status line)."""
@@ -447,6 +460,10 @@ def _finish(
         written.append(atomic_write_text(junit, render_junit(report)))
     if markdown is not None:
         written.append(atomic_write_text(markdown, render_markdown(report)))
+    if html is not None:
+        from replay.report.html import render_golden
+
+        written.append(atomic_write_text(html, render_golden(report.to_dict()), durable=False))
     if as_json:
         data = report.to_dict()
         if accepted is not None:

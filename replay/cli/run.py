@@ -114,6 +114,16 @@ def run_command(
     allow_host: AllowHostOption = None,
     on_miss: OnMissOption = None,
     allow_network: AllowNetworkOption = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Also write the HTML report: the verdict, both histories side by side, "
+            "the step diff and the recorded run.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -184,11 +194,23 @@ def run_command(
         code = verdict.exit_code
     else:
         code = EXIT_OK if verdict.verdict == expect.value else EXIT_FAILED
+    data = verdict_dict(verdict, command=command, expect=expect, exit_status=code)
+    if html is not None:
+        _write_html(html, verdict, data)
     if as_json:
-        print_json(verdict_dict(verdict, command=command, expect=expect, exit_status=code))
+        print_json(data)
     else:
         render_verdict(stdout_console(), verdict, command=command, expect=expect, passing=code == 0)
     raise typer.Exit(code)
+
+
+def _write_html(path: Path, verdict: Verdict, data: dict[str, Any]) -> None:
+    from replay.report.html import render_verdict as verdict_page
+    from replay.storage import atomic_write_text
+
+    page = verdict_page(data, original=verdict.cassette, history=verdict.replay.history)
+    written = atomic_write_text(path, page, durable=False)
+    sys.stderr.write(f"wrote {written}\n")
 
 
 def _note_in_scenarios(verdict: Verdict) -> None:

@@ -127,7 +127,7 @@ def test_rerecording_is_byte_stable_apart_from_timestamps(tmp_path):
         assert _masked(path.read_text()) == _masked(committed.read_text()), path.name
 
 
-def test_demo_prints_the_verdicts_and_the_signals_table():
+def test_demo_prints_the_verdicts_and_the_signals_table(tmp_path):
     def files() -> dict[Path, tuple[bytes, int, int]]:
         # an atomic rewrite, even to the same bytes, makes a new inode and mtime
         return {
@@ -136,7 +136,8 @@ def test_demo_prints_the_verdicts_and_the_signals_table():
         }
 
     scenarios = files()
-    shown = run_python("-m", "examples.demo", cwd=ROOT)
+    reports = tmp_path / "reports"
+    shown = run_python("-m", "examples.demo", cwd=ROOT, env={"REPLAY_DEMO_REPORTS": str(reports)})
     assert shown.returncode == 0, shown.stdout + shown.stderr
     # replay run is read-only: the tracked scenarios of the incidents are not rewritten
     assert scenarios and files() == scenarios
@@ -151,3 +152,11 @@ def test_demo_prints_the_verdicts_and_the_signals_table():
     assert re.search(r"run_9fd2\s+tool search_docs\s+tool", out)
     assert re.search(r"run_a113\s+llm gpt-4o-mini\s+llm gpt-4o-mini\s+step_error", out)
     assert re.search(r"\(inferred\)", out)
+    # It ends with the HTML reports it wrote: each incident's run and fixed replay, golden.
+    names = [
+        f"{i}{kind}.html" for i in ("run_9fd2", "run_a113", "run_d77c") for kind in ("", ".fixed")
+    ]
+    assert sorted(p.name for p in reports.iterdir()) == sorted([*names, "golden.html"])
+    golden = re.escape(str(reports / "golden.html"))
+    assert re.search(rf"golden set on the released code +{golden}\n", out)
+    assert f"open them in a browser: {reports.as_uri()}/" in out
