@@ -45,6 +45,7 @@ import datetime as _dt
 import errno
 import logging
 import os
+import pickle
 import queue
 import random as _random
 import sys
@@ -52,6 +53,7 @@ import tempfile
 import threading
 import time
 import uuid as _uuid
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -455,6 +457,11 @@ def _otel_span() -> Any:
 # --- the session and the block -----------------------------------------------------------
 
 
+_PICKLE = pickle.HIGHEST_PROTOCOL
+_BATCH = 64  # finished steps packed together (small batches compress poorly)
+_DONE: Any = True  # a finished step's slot; the step itself is in a batch
+
+
 class CaptureSession(RecordingSession):
     """A recording session that never raises into the agent: a failure of the recorder
     marks the run ``broken`` (not written) and the calls then run live, unrecorded.
@@ -469,6 +476,34 @@ class CaptureSession(RecordingSession):
         # Span ids of steps reserved when their request was sent (a stream's step is
         # stored when it ends, maybe after the caller's span has ended).
         self._reserved_spans: dict[int, str] = {}
+        self._unpacked: list[Step] = []
+        self._packed: list[bytes | list[Step]] = []
+
+    def _store(self, step: Step) -> None:
+        """Keep finished steps packed in batches (pickled, then zlib), so that a run
+        held until it ends costs less memory than its cassette; a batch that cannot be
+        pickled is kept as it is."""
+        with self._lock:
+            self._steps[step.index] = _DONE
+            self._unpacked.append(step)
+            if len(self._unpacked) < _BATCH:
+                return
+            batch, self._unpacked = self._unpacked, []
+        try:
+            packed: Any = zlib.compress(pickle.dumps(batch, _PICKLE), 1)
+        except Exception:
+            packed = batch
+        with self._lock:
+            self._packed.append(packed)
+
+    @property
+    def history(self) -> tuple[Step, ...]:
+        with self._lock:
+            packed, unpacked = list(self._packed), list(self._unpacked)
+        steps = [*unpacked]
+        for batch in packed:
+            steps.extend(pickle.loads(zlib.decompress(batch)) if type(batch) is bytes else batch)
+        return tuple(sorted(steps, key=lambda step: step.index))
 
     def fail(self, reason: str) -> None:
         """Give up on this run's cassette (the first reason is kept)."""

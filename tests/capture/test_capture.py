@@ -331,6 +331,33 @@ def test_a_streamed_call_keeps_the_span_it_was_sent_in(tmp_path, writer):
     assert step.span_id == format(llm_span.get_span_context().span_id, "016x")
 
 
+def test_a_long_run_holds_less_memory_than_its_cassette(tmp_path, writer):
+    """10,000 steps held until the run ends (its keep decision comes last) take less
+    memory than the cassette written for them, and come back whole and in order."""
+    import tracemalloc
+
+    with replay.capture(tmp_path, run_id="warm", keep="all", writer=writer) as run:
+        lookup("warm")
+        run.set_result("ok")
+    assert writer.flush(timeout=30)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        with replay.capture(tmp_path, run_id="long", writer=writer) as run:
+            for index in range(10_000):
+                lookup(f"key-{index}")
+            held = tracemalloc.get_traced_memory()[0] - before
+            run.set_result({"stop_reason": "max_steps"})
+    finally:
+        tracemalloc.stop()
+    assert writer.flush(timeout=120)
+    path = tmp_path / today() / "long.yaml"
+    steps = replay.load_cassette(path).steps
+    assert [s.args["key"] for s in steps] == [f"key-{index}" for index in range(10_000)]
+    assert [s.index for s in steps] == list(range(10_000))
+    assert held < path.stat().st_size, (held, path.stat().st_size)
+
+
 def test_a_trace_id_given_wins(tmp_path, writer):
     from opentelemetry.sdk.trace import TracerProvider
 
