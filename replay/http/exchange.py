@@ -180,8 +180,11 @@ def describe_request(request: WireRequest, options: HttpOptions, redactor: Redac
     }
     if ignored:
         record["ignored"] = redactor.data(to_plain(ignored))
-    args = redactor.hooked(KIND, name, args)
-    return Described(Call.of(KIND, name, args, options.policy), wire, record)
+    if redactor.policy.hook is None:
+        call = Call.of_plain(KIND, name, args, options.policy)  # to_plain'ed above
+    else:
+        call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
+    return Described(call, wire, record)
 
 
 def encode_response(

@@ -226,19 +226,48 @@ class _Bridge:
 BRIDGE = _Bridge()
 
 
+class _Patchers:
+    """vcrpy's patches around the bridge cassette, built once per process.
+
+    Building them (``CassettePatcherBuilder``) tries to import every HTTP library vcrpy
+    supports, and retries the missing ones each time: ~1 ms that a session would pay on
+    every start. The patch objects are reusable (each ``__enter__`` saves what is there
+    then, each ``__exit__`` puts it back), so every installation enters the same ones.
+    A client library first installed after the first session of the process is not
+    patched until the process restarts.
+    """
+
+    cassette: Any = None
+    patchers: tuple[Any, ...] = ()
+
+    @classmethod
+    def built(cls) -> tuple[Any, tuple[Any, ...]]:
+        if cls.cassette is None:
+            from vcr.patch import CassettePatcherBuilder
+
+            bridge = _bridge_class()
+            try:
+                cassette = bridge.load(path="agent-replay", skip_patchers=SKIPPED)
+            except TypeError:
+                # vcrpy before skip_patchers: httpx traffic then passes vcrpy's stubs
+                # inside our transport seam, where the session sees it as part of the
+                # step (not twice).
+                cassette = bridge.load(path="agent-replay")
+            cls.patchers = tuple(CassettePatcherBuilder(cassette).build())
+            cls.cassette = cassette
+        return cls.cassette, cls.patchers
+
+
 def _install() -> Callable[[], None]:
-    cls = _bridge_class()
-    try:
-        context = cls.use(path="agent-replay", skip_patchers=SKIPPED)
-        cassette = context.__enter__()
-    except TypeError:
-        # vcrpy before skip_patchers: httpx traffic then passes vcrpy's stubs inside our
-        # transport seam, where the session sees it as part of the step (not twice).
-        context = cls.use(path="agent-replay")
-        cassette = context.__enter__()
-    BRIDGE.cassette = cassette
+    cassette, patchers = _Patchers.built()
     stack = ExitStack()
-    stack.callback(context.__exit__, None, None, None)
+    try:
+        for patcher in patchers:
+            stack.enter_context(patcher)
+    except BaseException:
+        stack.close()
+        raise
+    BRIDGE.cassette = cassette
 
     def undo() -> None:
         BRIDGE.cassette = None
