@@ -129,21 +129,32 @@ def make_client(provider: str, base_url: str, http_client: Any) -> Any:
 
 
 class Floor:
-    """An in-memory ``httpx2.MockTransport`` serving recorded responses in order."""
+    """An in-memory ``httpx2.MockTransport`` serving recorded responses in order, in the
+    chunks a replay hands over (and the server sent): one per SSE event, else one."""
 
-    def __init__(self, responses: Sequence[tuple[int, list[tuple[str, str]], bytes]]) -> None:
+    def __init__(self, responses: Sequence[tuple[int, list[tuple[str, str]], list[bytes]]]):
+        import httpx2
+
+        class Chunks(httpx2.SyncByteStream):
+            def __init__(self, chunks: list[bytes]) -> None:
+                self.chunks = chunks
+
+            def __iter__(self) -> Any:
+                yield from self.chunks
+
+        self.stream = Chunks
         self.responses = list(responses)
         self.next = 0
 
     def handler(self, request: Any) -> Any:
         import httpx2
 
-        status, headers, body = self.responses[self.next]
+        status, headers, chunks = self.responses[self.next]
         self.next += 1
-        return httpx2.Response(status, headers=headers, content=body)
+        return httpx2.Response(status, headers=headers, stream=self.stream(chunks))
 
 
-def recorded_responses(path: Path) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+def recorded_responses(path: Path) -> list[tuple[int, list[tuple[str, str]], list[bytes]]]:
     """The responses a cassette holds, as bytes: what the floor serves."""
     from replay import storage
     from replay.http.exchange import decode_response
@@ -152,7 +163,7 @@ def recorded_responses(path: Path) -> list[tuple[int, list[tuple[str, str]], byt
     out = []
     for step in cassette.steps:
         wire = decode_response(step)
-        out.append((wire.status, list(wire.headers), wire.content))
+        out.append((wire.status, list(wire.headers), list(wire.chunks())))
     return out
 
 
