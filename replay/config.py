@@ -21,10 +21,19 @@ class ConfigError(ReplayError):
     """``[tool.replay]`` in pyproject.toml is malformed or has an invalid value."""
 
 
+_real_folders: dict[str, str] = {}
+
+
 def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The nearest ``pyproject.toml`` at or above ``start`` (the working folder)."""
-    # os.path, not pathlib: every recording and replay asks several times.
-    folder = os.path.realpath(start or os.getcwd())
+    # os.path, not pathlib, and the real path of a folder remembered: every recording
+    # and replay asks several times.
+    where = os.fspath(start) if start else os.getcwd()
+    folder = _real_folders.get(where)
+    if folder is None:
+        folder = os.path.realpath(where)
+        if len(_real_folders) < 256:
+            _real_folders[where] = folder
     while True:
         candidate = os.path.join(folder, "pyproject.toml")
         if os.path.isfile(candidate):

@@ -464,6 +464,7 @@ class Redactor:
         # the previous rules in it, never in this one.
         self._texts: dict[str, str] = {}
         self._header_names: dict[str, bool] = {}
+        self._streams: dict[int, list[str]] = {}
 
     # --- redacting --------------------------------------------------------------------
 
@@ -640,10 +641,21 @@ class Redactor:
         return self.text(url)
 
     def events(self, events: Iterable[str]) -> list[str]:
-        """SSE events redacted one by one, and secrets split across events' text deltas."""
+        """SSE events redacted one by one, and secrets split across events' text deltas.
+
+        A list this returned is returned as it is while the rules are unchanged: the
+        whole-cassette pass at the end of a recording sees each stream a second time.
+        """
         from replay.http.sse import redact_stream
 
-        return redact_stream([self.text(event) for event in events], self)
+        streams = self._streams
+        if isinstance(events, list) and streams.get(id(events)) is events:
+            return events
+        clean = redact_stream([self.text(event) for event in events], self)
+        if len(streams) >= _CACHED_TEXTS:
+            streams.clear()
+        streams[id(clean)] = clean  # kept alive here, so its id is not reused meanwhile
+        return clean
 
     # --- whole cassettes ---------------------------------------------------------------
 
