@@ -22,6 +22,7 @@ class ConfigError(ReplayError):
 
 
 _real_folders: dict[str, str] = {}
+_found: dict[str, Path] = {}
 
 
 def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
@@ -37,7 +38,10 @@ def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
     while True:
         candidate = os.path.join(folder, "pyproject.toml")
         if os.path.isfile(candidate):
-            return Path(candidate)
+            found = _found.get(candidate)
+            if found is None:
+                found = _found[candidate] = Path(candidate)
+            return found
         parent = os.path.dirname(folder)
         if parent == folder:
             return None
