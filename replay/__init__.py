@@ -6,6 +6,7 @@ The public API::
     replay.now() / uuid4() / random()   nondeterminism that is recorded and served
     replay.record(path, ...)            record the run inside a ``with`` block
     replay.record_run(entrypoint, path) import an entrypoint, run it live, record it
+    replay.capture(folder, keep=...)    production: capture every run, write the failing ones
     replay.replay(path, agent=...)      re-drive the agent from the cassette -> ReplayResult
     replay.replaying(path)              serve calls in a ``with`` block (for tests)
     replay.load_cassette(path)          read and validate a cassette
@@ -35,6 +36,11 @@ __version__ = "0.1.0"
 _LAZY = {
     "record": "replay.engine",
     "record_run": "replay.engine",
+    "capture": "replay.capturing",
+    "capture_stats": "replay.capturing",
+    "flush_captures": "replay.capturing",
+    "CaptureStats": "replay.capturing",
+    "CaptureWriter": "replay.capturing",
     "replay": "replay.engine",
     "replaying": "replay.engine",
     "ReplayResult": "replay.engine",
@@ -49,6 +55,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from replay.capturing import CaptureStats, CaptureWriter, capture, capture_stats, flush_captures
     from replay.cassette import Cassette, Outcome, RunContext, Step
     from replay.diff import HistoryDiff, diff_histories
     from replay.engine import ReplayResult, record, record_run, replay, replaying
@@ -67,6 +74,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CaptureStats",
+    "CaptureWriter",
     "Cassette",
     "CassetteError",
     "CassetteVersionError",
@@ -83,7 +92,10 @@ __all__ = [
     "SessionError",
     "Step",
     "__version__",
+    "capture",
+    "capture_stats",
     "diff_histories",
+    "flush_captures",
     "llm",
     "load_cassette",
     "now",

@@ -16,9 +16,14 @@ the set grows, and every aggregate can be recomputed exactly from the records: s
 reports merge into the same report an unsharded run gives.
 
 Run latency is the sum of the run's steps' ``latency_ms``. In a replay a served step
-carries its recorded latency and a new, unserved call 0 ms, so the build's latency is
-"what the recorded world would have cost", not wall time: it tracks calls added or
-dropped, and a diverged run stops early (lower latency). Read it with steps and verdicts.
+carries its recorded latency, so the build's latency is "what the recorded world would
+have cost", not wall time: it tracks calls added or dropped.
+
+A run whose replay diverged stopped where the recording has no answer: it has no
+measured latency or outcome of this build. Such runs are counted apart (``diverged`` in
+each segment) and every figure, on both sides, is computed over the runs replayed to the
+end only, so a prompt change that diverges every run reads "no run replayed", never as
+"+100 pts error rate, -100% latency".
 """
 
 from __future__ import annotations
@@ -365,6 +370,18 @@ class RunRecord:
     def measured(self) -> bool:
         return self.baseline is not None and self.candidate is not None
 
+    @property
+    def replayed(self) -> bool:
+        """Replayed to the end: the figures of both sides count in the release diff. A
+        replay that diverged stopped at a call the recording cannot answer, so its
+        latency and outcome say nothing about this build."""
+        return (
+            self.candidate is not None
+            and self.baseline is not None
+            and self.divergence is None
+            and self.candidate.stop_reason != "diverged"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
@@ -619,9 +636,27 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+SIDE_FIGURES = (
+    "error_rate",
+    "p50_latency_ms",
+    "p95_latency_ms",
+    "steps",
+    "steps_per_run",
+    "llm_calls",
+    "tool_calls",
+    "repeated_tool_calls",
+    "input_tokens",
+    "output_tokens",
+    "tokens",
+)
+
+
 def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
-    """Aggregate figures of one side (baseline or candidate) of a segment."""
+    """Aggregate figures of one side (baseline or candidate) of a segment; over no runs
+    every figure is None (nothing was measured, which is not the same as 0)."""
     runs = len(figures)
+    if not runs:
+        return {"runs": 0, "errors": 0, "stop_reasons": {}, **dict.fromkeys(SIDE_FIGURES)}
     errors = sum(1 for f in figures if f.failed)
     steps = sum(f.steps for f in figures)
     latencies = [f.latency_ms for f in figures]
@@ -630,12 +665,12 @@ def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
     return {
         "runs": runs,
         "errors": errors,
-        "error_rate": errors / runs if runs else 0.0,
+        "error_rate": errors / runs,
         "stop_reasons": dict(sorted(Counter(f.stop_reason for f in figures).items())),
         "p50_latency_ms": percentile(latencies, 50),
         "p95_latency_ms": percentile(latencies, 95),
         "steps": steps,
-        "steps_per_run": steps / runs if runs else 0.0,
+        "steps_per_run": steps / runs,
         "llm_calls": sum(f.llm_calls for f in figures),
         "tool_calls": sum(sum(f.tool_calls.values()) for f in figures),
         "repeated_tool_calls": sum(f.repeated_total for f in figures),
@@ -646,10 +681,15 @@ def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
 
 
 def _segment(records: Sequence[RunRecord]) -> dict[str, Any]:
+    """``runs`` of the segment, how many were ``replayed`` to the end and how many
+    ``diverged``; both sides are computed over the replayed runs only."""
+    replayed = [r for r in records if r.replayed]
     return {
         "runs": len(records),
-        "baseline": _side([r.baseline for r in records if r.baseline is not None]),
-        "candidate": _side([r.candidate for r in records if r.candidate is not None]),
+        "replayed": len(replayed),
+        "diverged": len(records) - len(replayed),
+        "baseline": _side([r.baseline for r in replayed if r.baseline is not None]),
+        "candidate": _side([r.candidate for r in replayed if r.candidate is not None]),
     }
 
 
@@ -664,9 +704,10 @@ def _tool_side(figures: Sequence[RunFigures], tool: str) -> dict[str, int]:
 def release_diff(records: Sequence[RunRecord]) -> dict[str, Any]:
     """Baseline vs candidate, overall and by workflow, model and tool (no run ids).
 
-    Only runs with figures on both sides count (``error`` runs are listed apart), and a
-    run is grouped by its recorded workflow and model on both sides, so each segment
-    compares the same runs.
+    Segments hold the runs with figures on both sides (``error`` runs are listed
+    apart); the figures are those of the runs replayed to the end (diverged runs are
+    counted, not measured). A run is grouped by its recorded workflow and model on both
+    sides, so each segment compares the same runs.
     """
     measured = sorted((r for r in records if r.measured), key=lambda r: r.key)
     by_workflow: dict[str, list[RunRecord]] = {}
@@ -675,10 +716,12 @@ def release_diff(records: Sequence[RunRecord]) -> dict[str, Any]:
     for record in measured:
         by_workflow.setdefault(record.workflow or UNKNOWN, []).append(record)
         by_model.setdefault(record.model or UNKNOWN, []).append(record)
-        assert record.baseline is not None and record.candidate is not None
-        tools.update(record.baseline.tool_calls, record.candidate.tool_calls)
-    baseline = [r.baseline for r in measured if r.baseline is not None]
-    candidate = [r.candidate for r in measured if r.candidate is not None]
+        if record.replayed:
+            assert record.baseline is not None and record.candidate is not None
+            tools.update(record.baseline.tool_calls, record.candidate.tool_calls)
+    replayed = [r for r in measured if r.replayed]
+    baseline = [r.baseline for r in replayed if r.baseline is not None]
+    candidate = [r.candidate for r in replayed if r.candidate is not None]
     return {
         "overall": _segment(measured),
         "workflows": {name: _segment(group) for name, group in sorted(by_workflow.items())},
@@ -720,10 +763,16 @@ class Check:
     threshold: str
     limit: float
     flagged: bool
+    runs: int = 0
+    replayed: int = 0
 
     @property
     def where(self) -> str:
-        return "all runs" if self.segment == "overall" else f"{self.segment} {self.name}"
+        """The segment, and over how many of its runs when some diverged."""
+        name = "all runs" if self.segment == "overall" else f"{self.segment} {self.name}"
+        if self.replayed < self.runs:
+            name += f" ({coverage_text(self.runs, self.replayed)})"
+        return name
 
     @property
     def change(self) -> str:
@@ -750,12 +799,16 @@ class Check:
             "threshold": self.threshold,
             "limit": self.limit,
             "flagged": self.flagged,
+            "runs": self.runs,
+            "replayed": self.replayed,
             "message": self.message,
         }
 
 
-def format_figure(figure: str, value: float) -> str:
-    """A figure's value as people read it (rates in %, latency in ms)."""
+def format_figure(figure: str, value: float | None) -> str:
+    """A figure's value as people read it (rates in %, latency in ms; "-" for none)."""
+    if value is None:
+        return "-"
     if figure == "error_rate":
         return f"{value * 100:.1f}%"
     if figure.endswith("latency_ms"):
@@ -765,8 +818,15 @@ def format_figure(figure: str, value: float) -> str:
     return f"{value:g}"
 
 
-def describe_change(figure: str, baseline: float, candidate: float) -> str:
-    """``+50.0 pts`` for rates, ``+3`` for counts checked by delta, ``+12.5%`` otherwise."""
+def describe_change(figure: str, baseline: float | None, candidate: float | None) -> str:
+    """``+50.0 pts`` for rates, ``+3`` for counts checked by delta, ``+12.5%`` otherwise.
+
+    "n/a" when a side measured nothing (no run replayed to the end). A latency that
+    fell to 0 ms is no measurement either (no call the recording timed), so it reads
+    "not measured", never "-100%".
+    """
+    if baseline is None or candidate is None:
+        return "n/a"
     delta = candidate - baseline
     if delta == 0:
         return "="
@@ -774,9 +834,24 @@ def describe_change(figure: str, baseline: float, candidate: float) -> str:
         return f"{delta * 100:+.1f} pts"
     if figure in ("repeated_tool_calls", "repeated"):
         return f"{delta:+g}"
+    if figure.endswith("latency_ms") and candidate <= 0:
+        return "not measured"
     if baseline == 0:
         return "new"
     return f"{delta / baseline * 100:+.1f}%"
+
+
+def coverage_text(runs: int, replayed: int, errors: int = 0) -> str:
+    """Over which runs the figures are: ``over 3 of 4 runs; 1 diverged``."""
+    total = runs + errors
+    if replayed == total:
+        return f"over {total} run{'s' if total != 1 else ''}"
+    apart = []
+    if runs > replayed:
+        apart.append(f"{runs - replayed} diverged")
+    if errors:
+        apart.append(f"{errors} could not be replayed")
+    return f"over {replayed} of {total} run{'s' if total != 1 else ''}; {', '.join(apart)}"
 
 
 def _worse(kind: str, baseline: float, candidate: float, limit: float) -> bool:
@@ -794,7 +869,7 @@ def checks_of(diff: Mapping[str, Any], thresholds: Thresholds) -> tuple[Check, .
     segments += [("workflow", n, s) for n, s in diff["workflows"].items()]
     segments += [("model", n, s) for n, s in diff["models"].items()]
     for segment, name, data in segments:
-        if not data["runs"]:
+        if not data["replayed"]:
             continue
         for figure, label, threshold, kind in SEGMENT_CHECKS:
             limit = getattr(thresholds, threshold)
@@ -812,8 +887,11 @@ def checks_of(diff: Mapping[str, Any], thresholds: Thresholds) -> tuple[Check, .
                     threshold,
                     limit,
                     _worse(kind, before, after, limit),
+                    data["runs"],
+                    data["replayed"],
                 )
             )
+    overall = diff["overall"]
     for tool, data in diff["tools"].items():
         for figure, label, threshold, kind in TOOL_CHECKS:
             limit = getattr(thresholds, threshold)
@@ -831,6 +909,8 @@ def checks_of(diff: Mapping[str, Any], thresholds: Thresholds) -> tuple[Check, .
                     threshold,
                     limit,
                     _worse(kind, before, after, limit),
+                    overall["runs"],
+                    overall["replayed"],
                 )
             )
     return tuple(out)
@@ -882,6 +962,17 @@ class GoldenReport:
         return tuple(r for r in self.runs if r.verdict != "match")
 
     @functools.cached_property
+    def diverged(self) -> tuple[RunRecord, ...]:
+        """Runs whose replay stopped at a divergence: counted apart, not measured."""
+        return tuple(r for r in self.runs if r.measured and not r.replayed)
+
+    @property
+    def coverage(self) -> str:
+        """Over which runs the release diff is: ``over 3 of 4 runs; 1 diverged``."""
+        overall = self.diff["overall"]
+        return coverage_text(overall["runs"], overall["replayed"], len(self.errors))
+
+    @functools.cached_property
     def counts(self) -> dict[str, int]:
         counter = Counter(r.verdict for r in self.runs)
         return {kind: counter.get(kind, 0) for kind in VERDICT_ORDER}
@@ -931,7 +1022,11 @@ class GoldenReport:
             "thresholds": self.thresholds.to_dict(),
             "exit_code": self.exit_code,
             "passed": self.exit_code == 0,
-            "summary": {"runs": len(self.runs), **self.counts},
+            "summary": {
+                "runs": len(self.runs),
+                **self.counts,
+                "replayed": self.diff["overall"]["replayed"],
+            },
             "affected_workflows": list(self.affected_workflows),
             "flags": [c.to_dict() for c in self.flags],
             "checks": len(self.checks),

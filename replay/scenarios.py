@@ -86,7 +86,7 @@ class Scenario:
 
     ``cassette`` is relative to the project root; ``agent`` is ``module:function`` or
     None for the cassette's recorded entrypoint. ``last_verdict`` and ``last_reason``
-    are written by ``replay scenario check`` (and ``replay run``) with ``mode``.
+    are written by ``replay scenario check --write`` (and ``replay run --note``) with ``mode``.
     """
 
     id: str
@@ -223,7 +223,7 @@ def scenario_from_dict(data: Any, *, path: str | os.PathLike[str] | None = None)
             f"{last_verdict!r} is not a verdict (one of {', '.join(VERDICTS)})",
             path=path,
             field="last_verdict",
-            hint="remove it; 'replay scenario check' writes it",
+            hint="remove it; 'replay scenario check --write' writes it",
         )
     if "failure" not in data:
         raise ScenarioError(
@@ -723,7 +723,7 @@ def evaluate(scenario: Scenario, verdict: Verdict) -> ScenarioCheck:
     fails when the incident stops reproducing. ``diverged`` and ``flaky`` are not
     evidence either way, so both statuses fail on them: the scenario's claim can no longer
     be checked, and the remedy (re-record, or record ``mode: hypothesis`` with
-    ``replay scenario check``) is a reviewable change to the scenario file.
+    ``replay scenario check --write``) is a reviewable change to the scenario file.
     """
     kind = verdict.verdict
     sid = scenario.id
@@ -734,8 +734,8 @@ def evaluate(scenario: Scenario, verdict: Verdict) -> ScenarioCheck:
             CheckOutcome.FAILED,
             kind,
             f"incident {sid} ({scenario.status.value}) cannot be checked on evidence: the "
-            f"replay {what}; re-record the incident, or run 'replay scenario check {sid}' "
-            "to mark it a hypothesis",
+            f"replay {what}; re-record the incident, or run 'replay scenario check {sid} "
+            "--write' to mark it a hypothesis",
             verdict,
         )
     if kind == "match":
@@ -787,7 +787,7 @@ def skipped_hypothesis(scenario: Scenario) -> ScenarioCheck:
         CheckOutcome.SKIPPED,
         "hypothesis",
         f"scenario {scenario.id} is a hypothesis, not evidence ({reason}); re-record the "
-        f"incident and run 'replay scenario check {scenario.id}'",
+        f"incident and run 'replay scenario check {scenario.id} --write'",
     )
 
 

@@ -487,9 +487,13 @@ def test_check_fix_and_reopen(shop: Path) -> None:
     }
 
     use_fix(shop, "scn_tool_errors", "diverging")
+    before = (shop / "scenarios" / "order-timeout.yaml").read_text()
     undecided = replay_cli(shop, "scenario", "check", "order-timeout")
     assert undecided.code == 2, undecided
     assert "first divergence: step 2: tool call 'search_help' diverged" in undecided.stdout
+    assert (shop / "scenarios" / "order-timeout.yaml").read_text() == before  # read-only
+    written = replay_cli(shop, "scenario", "check", "order-timeout", "--write")
+    assert written.code == 2, written
     scenario = load_scenario(shop / "scenarios" / "order-timeout.yaml")
     assert (scenario.mode, scenario.last_verdict) == (Mode.HYPOTHESIS, "diverged")
 

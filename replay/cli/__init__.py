@@ -1,4 +1,4 @@
-"""The ``replay`` command line: record, inspect, run, diff (and scenario, golden).
+"""The ``replay`` command line: record, inspect, run, diff, bisect (and scenario, golden).
 
 Built with typer; human output with rich, ``--json`` on every command for machines.
 Exit statuses (``replay.cli.common``): 0 passing, 1 failing on evidence, 2 undecided
@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from replay.cli.bisect import bisect_command
 from replay.cli.common import (
     EXIT_USAGE,
     DebugOption,
@@ -95,6 +96,7 @@ for _name, _command in (
     ("diff", diff_command),
     ("import", import_command),
     ("migrate", migrate_command),
+    ("bisect", bisect_command),
 ):
     app.command(_name, help=command_help(_command.__doc__))(_command)
 

@@ -407,6 +407,12 @@ def _pair(figure: str, baseline: Any, candidate: Any) -> str:
     return before if before == after else f"{before} → {after}"
 
 
+def _tokens_in_out(side: dict[str, Any]) -> str:
+    if side["input_tokens"] is None:
+        return "-"
+    return f"{side['input_tokens']}/{side['output_tokens']}"
+
+
 def render_report(console: Console, report: GoldenReport, *, note: str = "") -> None:
     """The human report, readable at 80 columns: verdict counts, the runs that changed,
     the overall diff, the diff by workflow, model and tool, flagged figures, the status."""
@@ -458,8 +464,20 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
 
     flagged = {(c.segment, c.name, c.figure) for c in report.flags}
     overall = report.diff["overall"]
+    diverged = report.diverged
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
-    table.title = Text(f"Release diff, {overall['runs']} runs", style="bold")
+    table.title = Text(f"Release diff {report.coverage}", style="bold")
+    if diverged:
+        console.print(
+            Text(
+                f"{len(diverged)} run{'s' if len(diverged) != 1 else ''} diverged: the replay "
+                "stopped where the recording has no answer, so there is no latency or "
+                "outcome of this build to measure. They are listed above and left out of "
+                "every figure below (both sides).",
+                style="yellow",
+            )
+        )
+        console.print()
     table.add_column("figure")
     table.add_column(f"baseline ({report.baseline_label})", overflow="fold")
     table.add_column(f"this build ({report.candidate_release})", overflow="fold")
@@ -481,18 +499,26 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
         table.add_row(
             title_text.lower(), format_figure(figure, before), format_figure(figure, after), change
         )
-    console.print(table)
+    if overall["replayed"]:
+        console.print(table)
+    else:
+        console.print(table.title)
+        console.print(Text("no run replayed to the end: no figures to compare", style="yellow"))
     console.print()
 
     workflows = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
     workflows.title = Text("By workflow", style="bold")
     workflows.add_column("workflow", overflow="fold")
     workflows.add_column("runs", justify="right")
+    if diverged:
+        workflows.add_column("diverged", justify="right")
     for heading in ("error rate", "p95 latency", "steps/run", "repeated"):
         workflows.add_column(heading, overflow="fold")
     columns = ("error_rate", "p95_latency_ms", "steps_per_run", "repeated_tool_calls")
     for name, segment in report.diff["workflows"].items():
         cells: list[Any] = [name, str(segment["runs"])]
+        if diverged:
+            cells.append(str(segment["diverged"]))
         for figure in columns:
             cell = Text(_pair(figure, segment["baseline"][figure], segment["candidate"][figure]))
             if ("workflow", name, figure) in flagged:
@@ -511,8 +537,8 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
     models.add_column("tokens in/out", overflow="fold")
     for name, segment in report.diff["models"].items():
         before, after = segment["baseline"], segment["candidate"]
-        tokens_before = f"{before['input_tokens']}/{before['output_tokens']}"
-        tokens_after = f"{after['input_tokens']}/{after['output_tokens']}"
+        tokens_before = _tokens_in_out(before)
+        tokens_after = _tokens_in_out(after)
         error = Text(_pair("error_rate", before["error_rate"], after["error_rate"]))
         if ("model", name, "error_rate") in flagged:
             error.stylize("bold red")

@@ -1,7 +1,7 @@
 """``replay scenario``: keep reproduced incidents as regression tests (``scenarios/*.yaml``).
 
 ``add`` turns an incident's cassette into a scenario, ``list`` shows them, ``check``
-replays them as the pytest plugin does (and records each one's mode), ``fix`` and
+replays them as the pytest plugin does (``--write`` records each one's mode), ``fix`` and
 ``reopen`` change what is expected. The judging is ``replay.scenarios``'; this module
 only shows it.
 """
@@ -228,17 +228,22 @@ def check_command(
         list[str] | None, typer.Argument(help="Scenario ids (default: all).", show_default=False)
     ] = None,
     write: Annotated[
-        bool, typer.Option("--write/--no-write", help="Record mode and verdict in the files.")
-    ] = True,
+        bool,
+        typer.Option(
+            "--write/--no-write",
+            help="Record mode and verdict in the scenario files (default: read-only).",
+        ),
+    ] = False,
     repeat: RepeatsOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Replay scenarios as the pytest plugin does, and record each one's mode.
+    """Replay scenarios as the pytest plugin does; --write records each one's mode.
 
     A fixed scenario passes on the verdict fixed; an open one while it still reproduces.
-    Diverged or flaky replays are not evidence: they fail, and the scenario's mode
-    becomes hypothesis (then pytest skips it with the reason until it is re-recorded).
+    Diverged or flaky replays are not evidence: they fail. With --write the verdict,
+    reason and mode go into the scenario file, and a hypothesis scenario is then skipped
+    by pytest with the reason until it is re-recorded. Without --write nothing changes.
 
     Exit status: 0 all as expected, 1 one fails on evidence, 2 one is undecided
     (diverged or flaky), 3 a scenario could not be checked.

@@ -68,10 +68,23 @@ class HttpCapture:
     def replaying(self) -> bool:
         return isinstance(self.session, ReplayingSession)
 
+    @property
+    def defers(self) -> bool:
+        """Whether steps keep requests and responses raw until written (``deferred``)."""
+        return getattr(self.session, "defers_http", False)
+
     def describe(self, request: WireRequest) -> Described:
+        if self.defers:
+            from replay.http import deferred
+
+            return deferred.describe(request, self)
         return describe_request(request, self.options, self.redactor)
 
     def encoder(self, described: Described) -> Callable[[WireResponse], tuple[Any, Any]]:
+        if self.defers:
+            from replay.http import deferred
+
+            return deferred.encoder(described)
         return lambda response: encode_response(described, response, self.redactor)
 
     def decode(self, step: Step) -> WireResponse:

@@ -32,10 +32,25 @@ def render_junit(report: GoldenReport) -> str:
             if record.divergence:
                 details.append(divergence_text(record))
                 details += [f"  {line}" for line in record.divergence.get("args_diff", [])]
+            if record.measured and not record.replayed:
+                details.append(
+                    "not replayed to the end: left out of the release diff figures "
+                    "(no latency or outcome of this build to measure)"
+                )
             details.append(f"reproduce with: {report.reproduce_command(record)}")
             node.text = "\n".join(details)
     _suite_counts(runs)
     figures = ET.SubElement(root, "testsuite", name="golden release diff")
+    overall = report.diff["overall"]
+    properties = ET.SubElement(figures, "properties")
+    for name, value in (
+        ("runs", overall["runs"] + len(report.errors)),
+        ("replayed", overall["replayed"]),
+        ("diverged", overall["diverged"]),
+        ("errors", len(report.errors)),
+        ("coverage", report.coverage),
+    ):
+        ET.SubElement(properties, "property", name=name, value=str(value))
     for check in report.checks:
         classname = "golden.diff" + ("" if check.segment == "overall" else f".{check.segment}")
         name = f"{check.name}: {check.label}" if check.name else check.label
@@ -53,7 +68,7 @@ def render_junit(report: GoldenReport) -> str:
 
 
 def _suite_counts(suite: Any) -> None:
-    cases = list(suite)
+    cases = suite.findall("testcase")
     suite.set("tests", str(len(cases)))
     suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
     suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))

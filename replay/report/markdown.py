@@ -56,12 +56,29 @@ def render_markdown(report: GoldenReport) -> str:
         lines.append(f"**{len(report.errors)} run(s) could not be replayed** (exit 3):")
         lines += [f"- `{_md(r.key)}`: {_md(r.reason)}" for r in report.errors]
         lines.append("")
+    diverged = report.diverged
+    if diverged:
+        lines += [
+            f"**{len(diverged)} run{'s' if len(diverged) != 1 else ''} diverged**: not replayed "
+            "to the end, so there is no latency or outcome of this build to measure; they are "
+            "left out of every figure below (both sides).",
+            "",
+        ]
     flagged_where = {(c.segment, c.name, c.figure) for c in report.flags}
-    header = "| Workflow | Runs | Changed | " + " | ".join(t for _, t in WORKFLOW_COLUMNS) + " |"
-    lines += [header, "|" + "---|" * (3 + len(WORKFLOW_COLUMNS))]
+    header = (
+        "| Workflow | Runs | Changed | Diverged | "
+        + " | ".join(t for _, t in WORKFLOW_COLUMNS)
+        + " |"
+    )
+    lines += [header, "|" + "---|" * (4 + len(WORKFLOW_COLUMNS))]
     changed = Counter(r.workflow or UNKNOWN for r in report.changed)
     for name, segment in report.diff["workflows"].items():
-        cells = [f"`{_md(name)}`", str(segment["runs"]), str(changed.get(name, 0))]
+        cells = [
+            f"`{_md(name)}`",
+            str(segment["runs"]),
+            str(changed.get(name, 0)),
+            str(segment["diverged"]),
+        ]
         for figure, _ in WORKFLOW_COLUMNS:
             text = _arrow(figure, segment["baseline"], segment["candidate"])
             if ("workflow", name, figure) in flagged_where:
@@ -71,7 +88,7 @@ def render_markdown(report: GoldenReport) -> str:
     overall = report.diff["overall"]
     lines += [
         "",
-        "<details><summary>Release diff, all runs</summary>",
+        f"<details><summary>Release diff {_md(report.coverage)}</summary>",
         "",
         f"| Figure | Baseline ({_md(report.baseline_label)}) | "
         f"This build ({_md(report.candidate_release)}) | Change |",

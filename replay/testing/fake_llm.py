@@ -482,6 +482,7 @@ class FakeLLM:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # many clients at once (capture tests): not 5, which resets them
 
     def __init__(self, address: tuple[str, int], handler: type, owner: FakeLLM) -> None:
         self.owner = owner

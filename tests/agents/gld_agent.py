@@ -105,14 +105,19 @@ def run_agent(
     *,
     max_turns: int = 6,
     double_check_orders: bool = False,
+    system_prompts: dict[str, str] | None = None,
+    stop_after: str | None = None,
 ) -> dict[str, Any]:
     """The agent loop: ask the model, run the tool it names, until it answers.
 
-    ``double_check_orders`` is the regression the tests ship: every order lookup is
-    repeated "to be safe", one extra identical tool call per refund run.
+    The regressions the tests ship: ``double_check_orders`` repeats every order lookup
+    "to be safe", one extra identical tool call per refund run; ``system_prompts``
+    replaces the prompts; ``stop_after`` gives up with ``stop_reason: tool_error`` right
+    after that tool answers.
     """
+    prompts = system_prompts or SYSTEM_PROMPTS
     messages = [
-        {"role": "system", "content": SYSTEM_PROMPTS[workflow]},
+        {"role": "system", "content": prompts[workflow]},
         {"role": "user", "content": question},
     ]
     for _ in range(max_turns):
@@ -126,6 +131,8 @@ def run_agent(
                 result = TOOLS[name](**args)
         except Exception as exc:
             return {"stop_reason": "tool_error", "output": None, "error": exc}
+        if name == stop_after:
+            return {"stop_reason": "tool_error", "output": None}
         messages.append({"role": "assistant", "content": f"calling {name}"})
         messages.append({"role": "tool", "content": json.dumps(result, sort_keys=True)})
     return {"stop_reason": "max_steps", "output": None}

@@ -15,7 +15,7 @@ from replay.cli.common import ReplayGroup
 from tests.cli.conftest import REPO, assert_fits, cli
 from tests.process import run_python
 
-COMMANDS = ["record", "inspect", "run", "diff", "import", "migrate"]
+COMMANDS = ["record", "inspect", "run", "diff", "import", "migrate", "bisect"]
 
 
 # The root help's command table, in order, with each command's summary.
@@ -28,6 +28,7 @@ SUMMARIES = {
     "import": "Import traced runs (OpenTelemetry, OTLP/JSON) as cassettes for triage and "
     "replay.",
     "migrate": "Rewrite cassettes in the current format version (2), in place and atomically.",
+    "bisect": "Find the first commit where replaying CASSETTE gives the --expect verdict.",
     "scenario": "Keep reproduced incidents as regression tests that gate merges "
     "(scenarios/*.yaml).",
     "golden": "Replay the golden set against this build and report the release diff.",

@@ -109,8 +109,18 @@ def test_rerecording_is_byte_stable_apart_from_timestamps(tmp_path):
 
 
 def test_demo_prints_the_verdicts_and_the_signals_table():
+    def files() -> dict[Path, tuple[bytes, int, int]]:
+        # an atomic rewrite, even to the same bytes, makes a new inode and mtime
+        return {
+            p: (p.read_bytes(), p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted((ROOT / "scenarios").glob("*.yaml"))
+        }
+
+    scenarios = files()
     shown = run_python("-m", "examples.demo", cwd=ROOT)
     assert shown.returncode == 0, shown.stdout + shown.stderr
+    # replay run is read-only: the tracked scenarios of the incidents are not rewritten
+    assert scenarios and files() == scenarios
     out = shown.stdout
     assert "Incident signals" in out and "Replay verdicts" in out
     assert re.search(r"run_9fd2\s+reproduced \(evidence\)\s+fixed \(evidence\)", out)

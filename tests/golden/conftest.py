@@ -17,6 +17,9 @@ import replay
 AGENT = "tests.agents.gld_agent:run"
 REGRESSED = "tests.agents.gld_agent_regressed:run"
 FLAKY = "tests.agents.gld_agent_flaky:run"
+GIVES_UP = "tests.agents.gld_agent_gives_up:run"  # refund runs fail, every call served
+REWORDED = "tests.agents.gld_agent_prompt:run"  # refund prompt changed: refund runs diverge
+REWORDED_ALL = "tests.agents.gld_agent_prompt:run_all"  # every run diverges at step 0
 BASELINE = "v1.0"
 RUNS = (
     ("refund", "refund-a100", "Please refund order A-100"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import replay
-from tests.golden.conftest import AGENT, REGRESSED, RUNS
+from tests.golden.conftest import AGENT, GIVES_UP, REGRESSED, REWORDED, REWORDED_ALL, RUNS
 from tests.process import run_python, run_replay_on_terminal
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,7 +44,7 @@ def test_healthy_build_passes(project):
 def test_regressed_build_fails_with_reports(project):
     done = golden_cli(
         "--agent",
-        REGRESSED,
+        GIVES_UP,
         "--release",
         "v1.1",
         "--markdown",
@@ -55,18 +55,47 @@ def test_regressed_build_fails_with_reports(project):
     )
     assert done.returncode == 1, done.stderr
     out = done.stdout
-    assert "Verdicts: 3 match  3 diverged" in out
-    assert "FAILED (exit 1): 3 diverged, 7 figures over threshold; workflows: refund" in out
+    assert "Verdicts: 3 match  3 regressed" in out
+    assert "FAILED (exit 1): 3 regressed, 3 figures over threshold; workflows: refund" in out
+    assert "Release diff over 6 runs" in out
     assert "refund        3   0.0% → 100.0%" in out
-    assert "lookup_order   3 → 6   0 → 3" in out
+    assert "issue_refund   3 → 0" in out
     assert "replay run cassettes/golden/refund/refund-a100.yaml --agent" in out
     assert all(len(line) <= 80 for line in out.splitlines()), out
     markdown = (project / "out" / "golden.md").read_text()
     assert "**Affected workflows:** `refund`\n" in markdown
     junit = ET.parse(project / "out" / "golden.xml").getroot()
-    assert junit.get("failures") == "10"
+    assert junit.get("failures") == "6"
     assert "wrote out/golden.md" in done.stderr
     assert "golden: 6/6 runs, 3 changed" in done.stderr  # progress, off the terminal
+
+
+def test_diverged_runs_are_shown_apart_never_as_a_latency_drop(project):
+    """One word of a system prompt changed: every run diverges at its first call. Before,
+    the report read "error rate +100 pts" and "p95 latency -100%"."""
+    done = golden_cli("--agent", REWORDED_ALL, "--release", "v1.1", cwd=project)
+    assert done.returncode == 1, done.stderr
+    out = done.stdout
+    assert "Verdicts: 6 diverged" in out
+    assert "6 runs diverged: the replay stopped where the recording has no answer" in out
+    assert "Release diff over 0 of 6 runs; 6 diverged" in out
+    assert "no run replayed to the end: no figures to compare" in out
+    assert "FAILED (exit 1): 6 diverged; workflows: faq, refund" in out
+    assert "%" not in out and "pts" not in out, out
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+
+    partly = golden_cli("--agent", REWORDED, "--release", "v1.1", "--json", cwd=project)
+    assert partly.returncode == 1, partly.stderr
+    data = json.loads(partly.stdout)
+    overall = data["diff"]["overall"]
+    assert (overall["runs"], overall["replayed"], overall["diverged"]) == (6, 3, 3)
+    assert data["summary"]["replayed"] == 3 and data["summary"]["diverged"] == 3
+    assert overall["baseline"] == overall["candidate"]
+    refund = data["diff"]["workflows"]["refund"]
+    assert refund["candidate"]["p95_latency_ms"] is None and refund["diverged"] == 3
+    shown = golden_cli("--agent", REWORDED, "--release", "v1.1", cwd=project).stdout
+    assert "Release diff over 3 of 6 runs; 3 diverged" in shown
+    assert re.search(r"refund\s+3\s+3\s+-\s+-\s+-\s+-", shown), shown
 
 
 def test_folders_and_the_explicit_run_form(project):

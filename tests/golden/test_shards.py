@@ -70,6 +70,10 @@ def test_merged_shards_equal_the_unsharded_run(golden_set, count):
     merged = merge_reports(loaded)
     assert merged.to_dict() == whole.to_dict()
     assert merged.exit_code == whole.exit_code == 1
+    # the refund runs diverge: counted apart in the merge as in the whole run
+    overall = merged.diff["overall"]
+    assert (overall["runs"], overall["replayed"], overall["diverged"]) == (6, 3, 3)
+    assert merged.coverage == whole.coverage == "over 3 of 6 runs; 3 diverged"
 
 
 def test_merge_refuses_what_is_not_one_run_of_one_build(golden_set):

@@ -131,8 +131,8 @@ def test_a_diverging_replay_is_not_evidence_and_fails_with_the_first_divergence(
     result.stdout.fnmatch_lines(
         [
             f"incident order-timeout ({status}) cannot be checked on evidence: the replay "
-            "diverges; re-record the incident, or run 'replay scenario check order-timeout' "
-            "to mark it a hypothesis",
+            "diverges; re-record the incident, or run 'replay scenario check order-timeout "
+            "--write' to mark it a hypothesis",
             "  verdict:  diverged (hypothesis), expected *",
             "  first divergence: step 2: tool call 'search_help' diverged: no recorded answer",
             "  step diff (recorded 2 steps -> replay 3, 2 equal):",
@@ -175,7 +175,7 @@ def test_a_hypothesis_scenario_is_skipped_with_its_reason_never_passed(
             "*replay scenarios: 0 reproduced, 0 fixed, 0 diverged, 1 hypothesis*",
             "*SKIPPED*scenario order-timeout is a hypothesis, not evidence (step 2: tool "
             "'search_help' has no recorded answer); re-record the incident and run "
-            "'replay scenario check order-timeout'*",
+            "'replay scenario check order-timeout --write'*",
         ]
     )
     assert junit_properties(project)["order-timeout"]["replay_verdict"] == "hypothesis"
