@@ -16,7 +16,16 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import capture, core, entry_costs, golden, http_sdk, otel, vcrpy_peer
+from benchmarks import (
+    capture,
+    core,
+    entry_costs,
+    golden,
+    http_sdk,
+    otel,
+    streaming,
+    vcrpy_peer,
+)
 from benchmarks.report import Report
 
 Section = Callable[[Report, Sequence[int], Path], None]
@@ -30,6 +39,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "golden": ("golden set: 1,000 runs x 30 steps, serial and -n 2", golden.run_section),
     "otel": ("replay inspect over 1 GB of OTLP/JSON traces vs bare json.loads", otel.run),
     "capture": ("replay.capture overhead per model call and with a saturated writer", capture.run),
+    "streaming": ("time to first chunk, live vs while recording", streaming.run),
 }
 SIZES = (100, 1_000, 10_000)
 QUICK_SIZES = (100, 1_000)

@@ -35,7 +35,7 @@ import threading
 import time
 import uuid as _uuid
 import warnings
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
@@ -513,6 +513,17 @@ def current_session() -> Session | None:
     """The session that a boundary call made here belongs to, or None (live): the one
     this context carries. A thread that did not inherit it belongs to no run."""
     return _current.get()
+
+
+@contextlib.contextmanager
+def inside_step() -> Iterator[None]:
+    """Mark this context as inside a step whose live part a seam runs itself (a streamed
+    HTTP response): calls made here belong to that step, not to the run."""
+    token = _inside.set(True)
+    try:
+        yield
+    finally:
+        _inside.reset(token)
 
 
 def active_session() -> Session | None:

@@ -3,7 +3,7 @@
 Steps are aligned by their call key (kind, name, args hash) with a longest-matching-block
 alignment, so one inserted call shows as one added step rather than shifting every later
 step. Aligned steps with equal keys compare their answers by equality (the fast path);
-deepdiff runs only on steps that differ. Timing and span ids are not compared, but
+deepdiff (when installed) runs only on steps that differ. Timing and span ids are not compared, but
 calls that ran concurrently are compared as a group whose order is not evidence
 (``replay.concurrent``).
 """
@@ -11,7 +11,7 @@ calls that ran concurrently are compared as a group whose order is not evidence
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,28 +236,70 @@ def describe_args_difference(expected: Any, got: Any) -> list[str]:
 
 
 def describe_difference(expected: Any, got: Any, *, limit: int = MAX_DIFF_LINES) -> list[str]:
-    """``path: expected -> got`` lines from deepdiff, at most ``limit`` of them."""
+    """``path: expected -> got`` lines, at most ``limit`` of them.
+
+    deepdiff (the ``[cli]`` and ``[pytest]`` extras) words them; a core install (a
+    production image) walks the plain data itself: the same lines, except that a list
+    with an item inserted shows the items after it as changed."""
     if expected == got:
         return []
-    from deepdiff import DeepDiff
-
-    delta = DeepDiff(expected, got, verbose_level=2, view="tree")
     lines: list[str] = []
-    for report_type in sorted(delta):
-        for level in delta[report_type]:
-            path = _path_text(level.path())
-            if report_type.endswith("_added"):
-                lines.append(f"{path}: added {_short(level.t2)}")
-            elif report_type.endswith("_removed"):
-                lines.append(f"{path}: removed {_short(level.t1)}")
-            else:
-                before, after = _short_pair(level.t1, level.t2)
-                lines.append(f"{path}: {before} -> {after}")
+    for change, path, before, after in _changes(expected, got):
+        if change == "added":
+            lines.append(f"{_path_text(path)}: added {_short(after)}")
+        elif change == "removed":
+            lines.append(f"{_path_text(path)}: removed {_short(before)}")
+        else:
+            old, new = _short_pair(before, after)
+            lines.append(f"{_path_text(path)}: {old} -> {new}")
     lines.sort()
     if len(lines) > limit:
         extra = len(lines) - limit
         lines = [*lines[:limit], f"... and {extra} more difference{'s' if extra > 1 else ''}"]
     return lines
+
+
+Change = tuple[str, str, Any, Any]  # (added | removed | changed, deepdiff-style path, t1, t2)
+
+
+def _changes(expected: Any, got: Any) -> Iterator[Change]:
+    try:
+        from deepdiff import DeepDiff
+    except ImportError:
+        yield from _plain_changes(expected, got, "root")
+        return
+    delta = DeepDiff(expected, got, verbose_level=2, view="tree")
+    for report_type in sorted(delta):
+        for level in delta[report_type]:
+            if report_type.endswith("_added"):
+                yield "added", level.path(), None, level.t2
+            elif report_type.endswith("_removed"):
+                yield "removed", level.path(), level.t1, None
+            else:
+                yield "changed", level.path(), level.t1, level.t2
+
+
+def _plain_changes(expected: Any, got: Any, path: str) -> Iterator[Change]:
+    """How two plain values differ (dicts by key, lists by position), without deepdiff."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        for key, value in expected.items():
+            where = f"{path}[{key!r}]"
+            if key not in got:
+                yield "removed", where, value, None
+            else:
+                yield from _plain_changes(value, got[key], where)
+        for key, value in got.items():
+            if key not in expected:
+                yield "added", f"{path}[{key!r}]", None, value
+    elif isinstance(expected, list | tuple) and isinstance(got, list | tuple):
+        for position, (before, after) in enumerate(zip(expected, got, strict=False)):
+            yield from _plain_changes(before, after, f"{path}[{position}]")
+        for position in range(len(got), len(expected)):
+            yield "removed", f"{path}[{position}]", expected[position], None
+        for position in range(len(expected), len(got)):
+            yield "added", f"{path}[{position}]", None, got[position]
+    elif type(expected) is not type(got) or expected != got:
+        yield "changed", path, expected, got
 
 
 def _path_text(path: str) -> str:

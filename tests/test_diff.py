@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
+import pytest
+
 from replay.canonical import stable_hash
 from replay.cassette import ErrorInfo, Outcome, Step
 from replay.concurrent import concurrent_groups
@@ -196,3 +201,39 @@ def test_a_group_only_the_original_ran_concurrently_follows_the_new_order():
         ],
         new,
     ).identical
+
+
+# Without deepdiff (a core install): the plain walk words the same differences.
+PLAIN_CASES = [
+    (
+        {"args": {"model": "m", "messages": [{"role": "user", "content": "refund?"}]}},
+        {"args": {"model": "m", "messages": [{"role": "user", "content": "refund now?"}]}},
+        ["args.messages[0].content: 'refund?' -> 'refund now?'"],
+    ),
+    (
+        {"a": 1, "b": [1, 2], "c": None},
+        {"a": 1.0, "b": [1, 2, 3], "d": True},
+        ["a: 1 -> 1.0", "b[2]: added 3", "c: removed None", "d: added True"],
+    ),
+    ({"tools": ["x", "y"]}, {"tools": ["x"]}, ["tools[1]: removed 'y'"]),
+    ({"n": 1}, {"n": "1"}, ["n: 1 -> '1'"]),
+]
+
+
+@pytest.mark.parametrize(("expected", "got", "lines"), PLAIN_CASES)
+def test_describe_difference_with_and_without_deepdiff(
+    expected: Any, got: Any, lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert describe_difference(expected, got) == lines
+    monkeypatch.setitem(sys.modules, "deepdiff", None)  # ``import deepdiff`` fails
+    assert describe_difference(expected, got) == lines
+
+
+def test_without_deepdiff_an_inserted_list_item_shows_as_a_shift(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "deepdiff", None)
+    assert describe_difference({"m": ["a", "c"]}, {"m": ["a", "b", "c"]}) == [
+        "m[1]: 'c' -> 'b'",
+        "m[2]: added 'c'",
+    ]

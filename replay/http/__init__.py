@@ -10,6 +10,7 @@ ignore_hosts``, never do. Replaying serves the steps and refuses the network.
     options.py    [tool.replay.http]: match, ignore, redact_patterns, redact_headers
     redact.py     replay/redact.py with [tool.replay.http] options: secrets out before storing
     exchange.py   request -> Call, response -> result + raw ``http`` field, and back
+    streaming.py  a recorded exchange's step; SSE passed through live while recording
     wire.py       the common shape; openai.py, anthropic.py, sse.py: wire formats
     capture.py    per-session capture, process-wide patches shared by sessions
     transport.py  the httpx/httpx2 seam; vcr_bridge.py the vcrpy seam
@@ -54,4 +55,5 @@ def intercept(session: Session, *, options: HttpOptions | None = None) -> Iterat
         if capture.replaying:
             stack.enter_context(offline.guard(capture))
         stack.enter_context(attached(capture))
+        stack.callback(capture.end_streams)
         yield capture

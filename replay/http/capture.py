@@ -63,6 +63,9 @@ class HttpCapture:
             self.redactor = shared
         else:
             self.redactor = Redactor(options)
+        # Event streams passed on live whose step is not stored yet (replay.http.streaming).
+        self._streams: set[Any] = set()
+        self._streams_lock = threading.Lock()
 
     @property
     def replaying(self) -> bool:
@@ -98,6 +101,23 @@ class HttpCapture:
             )
         except Divergence as exc:
             raise offline_error(exc, described.call) from None
+
+    def streams_opened(self, stream: Any) -> None:
+        with self._streams_lock:
+            self._streams.add(stream)
+
+    def streams_closed(self, stream: Any) -> None:
+        with self._streams_lock:
+            self._streams.discard(stream)
+
+    def end_streams(self) -> None:
+        """Store the steps of streams still open as the run ends (what they received)."""
+        from replay.http.streaming import RUN_ENDED
+
+        with self._streams_lock:
+            open_streams, self._streams = list(self._streams), set()
+        for stream in open_streams:
+            stream.closed(RUN_ENDED)
 
     async def aexchange(self, described: Described, live: Callable[[], Any]) -> WireResponse:
         """``exchange`` for async clients (``live`` returns an awaitable)."""

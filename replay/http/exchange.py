@@ -236,6 +236,15 @@ def _parsed_result(wire: WireFormat | None, response: WireResponse) -> dict[str,
     return result
 
 
+def interrupted_response(http: Any) -> WireResponse | None:
+    """The part of a streamed response a failed step received before its error (a dropped
+    connection): served again before the error is raised. None for other failures."""
+    stored = http.get("response") if isinstance(http, Mapping) else None
+    if not isinstance(stored, Mapping) or "status" not in stored or "incomplete" not in stored:
+        return None
+    return stored_response(stored)
+
+
 def decode_response(step: Step, *, cassette: str | None = None) -> WireResponse:
     """The response a recorded step's ``http`` field holds, ready to hand to a client."""
     http = step.http if isinstance(step.http, Mapping) else {}
@@ -249,6 +258,11 @@ def decode_response(step: Step, *, cassette: str | None = None) -> WireResponse:
             hint="the step was not captured from HTTP (e.g. @replay.llm); re-record the run "
             "or match HTTP by args",
         )
+    return stored_response(stored)
+
+
+def stored_response(stored: Mapping[str, Any]) -> WireResponse:
+    """A stored ``http.response`` (status, reason, headers, body or events) as a response."""
     headers: list[tuple[str, str]] = []
     for name, value in (stored.get("headers") or {}).items():
         for item in value if isinstance(value, list) else [value]:

@@ -58,6 +58,19 @@ def parse_event(text: str) -> Event:
     return Event(name, "\n".join(data))
 
 
+FINAL_EVENTS = frozenset(
+    {"message_stop", "response.completed", "response.failed", "response.incomplete", "error"}
+)
+
+
+def is_final(text: str) -> bool:
+    """Whether the event ``text`` ends a model API's stream: OpenAI's ``[DONE]``, the
+    Responses API's ``response.completed`` (or failed, incomplete), Anthropic's
+    ``message_stop``, an ``error`` event. Clients stop reading there."""
+    event = parse_event(text)
+    return event.data == "[DONE]" or event.name in FINAL_EVENTS
+
+
 def parse_events(events: Iterable[str]) -> Iterator[Event]:
     for text in events:
         yield parse_event(text)

@@ -5,21 +5,24 @@ httpx client's, leaves through these two methods. Capturing here rather than thr
 vcrpy's httpx stubs gives: each request a step reserved when it starts (true order among
 tool steps, also for concurrent calls); connection errors and timeouts recorded as
 failed steps and raised again on replay; and streamed (SSE) responses served one chunk
-per event, so the SDKs' stream iterators see a stream, not one blob. The response is
-read whole while recording (the body is one step's answer) and then handed to the
-client from the same chunks a replay serves, so both runs see the same thing.
+per event, so the SDKs' stream iterators see a stream, not one blob. While recording,
+a whole response is read and then handed to the client from the same chunks a replay
+serves; an event stream is passed on live, event by event, as it arrives
+(``streaming.py``), and a stream cut by an error is replayed up to the error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-from replay.http.capture import SharedPatch, capture_for_caller
-from replay.http.exchange import Described, WireRequest, WireResponse
+from replay.boundary import inside_step
+from replay.http.capture import HttpCapture, SharedPatch, capture_for_caller
+from replay.http.exchange import Described, WireRequest, WireResponse, interrupted_response
+from replay.http.sse import is_event_stream
+from replay.http.streaming import PendingExchange, live_response
 
 MODULES = ("httpx", "httpx2")
 
@@ -43,12 +46,6 @@ def _received(response: Any) -> WireResponse:
     )
 
 
-def _remember_request(exc: BaseException, described: Described) -> None:
-    # RecordingSession stores this as the failed step's ``http`` field.
-    with contextlib.suppress(AttributeError):
-        exc.__replay_http__ = {"request": described.record}  # type: ignore[attr-defined]
-
-
 def _host_port(request: Any) -> tuple[str, int, str]:
     url = request.url
     return url.host, url.port or (443 if url.scheme == "https" else 80), url.path
@@ -63,25 +60,32 @@ def _stream_class(module: ModuleType) -> type:
     if cls is None:
 
         class RecordedStream(module.SyncByteStream, module.AsyncByteStream):  # type: ignore[name-defined, misc]
-            def __init__(self, chunks: list[bytes]) -> None:
+            def __init__(self, chunks: list[bytes], error: BaseException | None = None) -> None:
                 self._chunks = chunks
+                self._error = error
 
             def __iter__(self) -> Iterator[bytes]:
                 yield from self._chunks
+                if self._error is not None:
+                    raise self._error
 
             async def __aiter__(self) -> Any:
                 for chunk in self._chunks:
                     yield chunk
+                if self._error is not None:
+                    raise self._error
 
         cls = _stream_classes[module.__name__] = RecordedStream
     return cls
 
 
-def _to_client(module: ModuleType, wire: WireResponse, request: Any) -> Any:
+def _to_client(
+    module: ModuleType, wire: WireResponse, request: Any, *, error: BaseException | None = None
+) -> Any:
     return module.Response(
         wire.status,
         headers=list(wire.headers),
-        stream=_stream_class(module)(list(wire.chunks())),
+        stream=_stream_class(module)(list(wire.chunks()), error),
         extensions={
             "http_version": wire.http_version.encode("ascii", "replace"),
             "reason_phrase": wire.reason.encode("ascii", "replace"),
@@ -90,26 +94,50 @@ def _to_client(module: ModuleType, wire: WireResponse, request: Any) -> Any:
     )
 
 
+def _never() -> WireResponse:
+    raise AssertionError("a replaying session never sends a request")
+
+
+def _served(module: ModuleType, capture: HttpCapture, described: Described, request: Any) -> Any:
+    """The recorded answer; a stream cut by an error gives its events, then the error."""
+    try:
+        wire = capture.exchange(described, _never)
+    except Exception as exc:
+        partial = interrupted_response(getattr(exc, "__replay_http__", None))
+        if partial is None:
+            raise
+        return _to_client(module, partial, request, error=exc)
+    return _to_client(module, wire, request)
+
+
+def _is_stream(response: Any) -> bool:
+    return is_event_stream(response.headers.get("content-type"))
+
+
 def _sync_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..., Any]:
     def handle_request(self: Any, request: Any) -> Any:
         capture = capture_for_caller(*_host_port(request))
         if capture is None:
             return original(self, request)
         described = capture.describe(_wire_request(request, request.read()))
-
-        def live() -> WireResponse:
-            try:
+        if capture.replaying:
+            return _served(module, capture, described, request)
+        pending = PendingExchange(capture, described)
+        try:
+            with inside_step():
                 response = original(self, request)
+                if _is_stream(response):
+                    return live_response(module, response, pending, request, kind="sync")
                 try:
                     response.read()
                 finally:
                     response.close()
-            except Exception as exc:
-                _remember_request(exc, described)
-                raise
-            return _received(response)
-
-        return _to_client(module, capture.exchange(described, live), request)
+        except Exception as exc:
+            pending.failed(exc)
+            raise
+        wire = _received(response)
+        pending.succeeded(wire)
+        return _to_client(module, wire, request)
 
     handle_request.__replay_seam__ = original  # type: ignore[attr-defined]
     return handle_request
@@ -121,20 +149,24 @@ def _async_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..
         if capture is None:
             return await original(self, request)
         described = capture.describe(_wire_request(request, await request.aread()))
-
-        async def live() -> WireResponse:
-            try:
+        if capture.replaying:
+            return _served(module, capture, described, request)
+        pending = PendingExchange(capture, described)
+        try:
+            with inside_step():
                 response = await original(self, request)
+                if _is_stream(response):
+                    return live_response(module, response, pending, request, kind="async")
                 try:
                     await response.aread()
                 finally:
                     await response.aclose()
-            except Exception as exc:
-                _remember_request(exc, described)
-                raise
-            return _received(response)
-
-        return _to_client(module, await capture.aexchange(described, live), request)
+        except Exception as exc:
+            pending.failed(exc)
+            raise
+        wire = _received(response)
+        pending.succeeded(wire)
+        return _to_client(module, wire, request)
 
     handle_async_request.__replay_seam__ = original  # type: ignore[attr-defined]
     return handle_async_request

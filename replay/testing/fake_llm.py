@@ -51,6 +51,9 @@ __all__ = [
     "tool_calls",
 ]
 
+HOLD_TIMEOUT = 30.0
+"""How long a held stream (``reply(hold=...)``) waits for the test before giving up."""
+
 CREATED = 1_700_000_000
 """The fixed ``created`` timestamp of every response, for byte-stable recordings."""
 
@@ -85,7 +88,10 @@ class Reply:
 
     ``finish_reason`` defaults to what the provider would say (``stop``/``tool_calls``,
     ``end_turn``/``tool_use``); ``delay`` waits before answering (seconds), and
-    ``stream_delay`` between streamed events.
+    ``stream_delay`` between streamed events. A streamed answer can be paced by the
+    test: ``hold`` sends the first event, then waits until the test sets the event
+    (``HOLD_TIMEOUT`` at most) before sending the rest; ``cut_after`` drops the
+    connection after that many events (a stream that breaks mid-way).
     """
 
     text: str | None = None
@@ -94,6 +100,8 @@ class Reply:
     delay: float = 0.0
     stream_delay: float = 0.0
     headers: Mapping[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None
+    cut_after: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +151,8 @@ def reply(
     delay: float = 0.0,
     stream_delay: float = 0.0,
     headers: Mapping[str, str] | None = None,
+    hold: threading.Event | None = None,
+    cut_after: int | None = None,
 ) -> Reply:
     """An assistant answer with ``text`` (and optionally ``tool_calls``)."""
     return Reply(
@@ -152,6 +162,8 @@ def reply(
         delay=delay,
         stream_delay=stream_delay,
         headers=dict(headers or {}),
+        hold=hold,
+        cut_after=cut_after,
     )
 
 
@@ -696,17 +708,35 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in item.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        first = True
-        for event in events:
-            if not first and item.stream_delay and self.server.stopping.wait(item.stream_delay):
+        for sent, event in enumerate(events):
+            if sent and item.stream_delay and self.server.stopping.wait(item.stream_delay):
                 self.close_connection = True
                 return
-            first = False
+            if sent == 1 and item.hold is not None and not self._held(item.hold):
+                self.close_connection = True
+                return
+            if item.cut_after is not None and sent == item.cut_after:
+                self.close_connection = True  # no last chunk: the client sees a broken stream
+                return
             data = (event + "\n\n").encode("utf-8")
             self.wfile.write(f"{len(data):x}\r\n".encode("ascii") + data + b"\r\n")
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _held(self, hold: threading.Event) -> bool:
+        """Wait for the test to release the stream; False when stopping or timed out."""
+        waited = 0.0
+        while not hold.wait(0.05):
+            waited += 0.05
+            if self.server.stopping.is_set():
+                return False
+            if waited >= HOLD_TIMEOUT:
+                self.server.owner._errors.append(
+                    TimeoutError(f"a held stream was not released within {HOLD_TIMEOUT} s")
+                )
+                return False
+        return True
 
 
 def _anthropic_error_type(status: int) -> str:
