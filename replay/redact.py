@@ -382,6 +382,9 @@ class Redactor:
 
     def learn(self, headers: Iterable[tuple[str, str]]) -> None:
         """Remember the credential values in these HTTP headers, to scrub them everywhere."""
+        if type(headers) is tuple and headers == self._learned_headers:
+            return  # a client sends the same headers with every request: learned already
+        rules = self._texts  # replaced when the rules change (see _compile)
         found: list[str] = []
         for name, value in headers:
             if not value or not self._sensitive_header(name):
@@ -394,6 +397,8 @@ class Redactor:
             else:
                 found.extend(_credentials(value))
         self.learn_values(found)
+        if type(headers) is tuple and self._texts is rules:
+            self._learned_headers = headers  # learned under the rules still in force
 
     def _sensitive_header(self, name: str) -> bool:
         known = self._header_names.get(name)
@@ -465,6 +470,7 @@ class Redactor:
         self._texts: dict[str, str] = {}
         self._header_names: dict[str, bool] = {}
         self._streams: dict[int, list[str]] = {}
+        self._learned_headers: tuple[tuple[str, str], ...] = ()
 
     # --- redacting --------------------------------------------------------------------
 
