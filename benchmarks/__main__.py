@@ -21,6 +21,7 @@ from benchmarks import (
     core,
     entry_costs,
     golden,
+    html_report,
     http_sdk,
     otel,
     streaming,
@@ -40,6 +41,7 @@ SECTIONS: dict[str, tuple[str, Section]] = {
     "otel": ("replay inspect over 1 GB of OTLP/JSON traces vs bare json.loads", otel.run),
     "capture": ("replay.capture overhead per model call and with a saturated writer", capture.run),
     "streaming": ("time to first chunk, live vs while recording", streaming.run),
+    "html": ("the HTML report of a 10,000-step run, opened in Chromium", html_report.run),
 }
 SIZES = (100, 1_000, 10_000)
 QUICK_SIZES = (100, 1_000)

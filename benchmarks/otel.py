@@ -6,8 +6,10 @@ repeated with a fresh trace id per copy until it reaches the size (1 GB, 200 MB 
 Measured in the same run, interleaved: reading the file line by line with bare
 ``json.loads`` (the floor for any JSON reader), and ``replay inspect FILE --json`` as the
 user runs it (a subprocess: it splits the work over 2 processes for inputs this size),
-with its peak memory, at half and at full size (flat memory: bounded by the largest
-trace, not the file).
+with its peak memory, at half and at full size (flat memory: bounded by the traces open
+at once, not the file; the table of runs waits in a temporary file). The full mode
+measures 1 GB for real; the load average is printed with the figures (the machine may be
+shared).
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def run(report: Report, sizes: Sequence[int], workdir: Path) -> None:
     report.line(
         f"generated {full_runs:,} runs ({full.stat().st_size / 1e6:,.0f} MB) and "
         f"{half_runs:,} ({half.stat().st_size / 1e6:,.0f} MB) in "
-        f"{time.perf_counter() - started:.0f} s; {os.cpu_count()} cores"
+        f"{time.perf_counter() - started:.0f} s; {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} before measuring"
     )
     samples = measure_interleaved({"json": (lambda: bare_json(full), None)}, repeat=1, warmup=0)
     bare = samples["json"].median
@@ -108,7 +111,9 @@ def run(report: Report, sizes: Sequence[int], workdir: Path) -> None:
             ],
         ],
     )
-    report.line(f"runs listed: {listed:,} of {full_runs:,}")
+    report.line(
+        f"runs listed: {listed:,} of {full_runs:,}; load average {os.getloadavg()[0]:.1f} after"
+    )
     per_gb = full_s * 1e9 / size
     report.check(
         f"replay inspect over 1 GB of OTLP/JSON < {TARGET_SECONDS_PER_GB:.0f} s",

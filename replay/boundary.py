@@ -49,6 +49,7 @@ from replay.canonical import (
 from replay.cassette import ErrorInfo, Step
 from replay.errors import Divergence, ReplayedError, SessionError
 from replay.matching import DEFAULT_POLICY, MatchOn, MatchPolicy, RecordedIndex
+from replay.on_miss import AssumedCall, OnMiss
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -197,6 +198,31 @@ class Session:
             http=http,
         )
 
+    def _failed(self, index: int, call: Call, exc: Exception, started: float) -> Step:
+        error = ErrorInfo(error_class_name(exc), str(exc))
+        latency = round(self.elapsed_ms() - started, 3)
+        http = getattr(exc, "__replay_http__", None)
+        return self._new_step(
+            index, call, error=error, started_at_ms=started, latency_ms=latency, http=http
+        )
+
+    def _succeeded(
+        self, index: int, call: Call, value: Any, started: float, encode: Encode
+    ) -> Step:
+        latency = round(self.elapsed_ms() - started, 3)
+        try:
+            result, http = encode(value)
+        except Exception as exc:
+            failure = SessionError(
+                f"{call.kind} '{call.name}' returned a value that cannot be recorded "
+                f"({type(exc).__name__}: {exc}); fix its encode= function"
+            )
+            self._store(self._failed(index, call, failure, started))
+            raise failure from exc
+        return self._new_step(
+            index, call, result=result, started_at_ms=started, latency_ms=latency, http=http
+        )
+
     def make_call(self, kind: str, name: str, args: Any, policy: MatchPolicy) -> Call:
         """The ``Call`` for these args (``Call.of``; a replay may skip the work)."""
         return Call.of(kind, name, args, policy)
@@ -303,31 +329,6 @@ class RecordingSession(Session):
         self._store(step)
         return step
 
-    def _failed(self, index: int, call: Call, exc: Exception, started: float) -> Step:
-        error = ErrorInfo(error_class_name(exc), str(exc))
-        latency = round(self.elapsed_ms() - started, 3)
-        http = getattr(exc, "__replay_http__", None)
-        return self._new_step(
-            index, call, error=error, started_at_ms=started, latency_ms=latency, http=http
-        )
-
-    def _succeeded(
-        self, index: int, call: Call, value: Any, started: float, encode: Encode
-    ) -> Step:
-        latency = round(self.elapsed_ms() - started, 3)
-        try:
-            result, http = encode(value)
-        except Exception as exc:
-            failure = SessionError(
-                f"{call.kind} '{call.name}' returned a value that cannot be recorded "
-                f"({type(exc).__name__}: {exc}); fix its encode= function"
-            )
-            self._store(self._failed(index, call, failure, started))
-            raise failure from exc
-        return self._new_step(
-            index, call, result=result, started_at_ms=started, latency_ms=latency, http=http
-        )
-
 
 class ReplayingSession(Session):
     """Serves every call from the recorded steps; the real function never runs."""
@@ -341,6 +342,10 @@ class ReplayingSession(Session):
         self.divergences: list[DivergenceInfo] = []
         # Boundaries that ignore some args in matching: the diff ignores them too.
         self.policies: dict[tuple[str, str], MatchPolicy] = {}
+        # The declared answer to a call the recording does not hold (replay.on_miss), and
+        # the calls it answered.
+        self.on_miss: OnMiss | None = None
+        self.assumed: list[AssumedCall] = []
 
     def make_call(self, kind: str, name: str, args: Any, policy: MatchPolicy) -> Call:
         if policy.on is MatchOn.ARGS:
@@ -358,22 +363,40 @@ class ReplayingSession(Session):
         return call if clean is call.args else Call.of_plain(kind, name, clean, policy)
 
     def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
+        if self.on_miss is OnMiss.LIVE:
+            index, recorded = self._take(call)
+            if recorded is None and _can_go_live(live):
+                return self._go_live(index, call, live, encode)
+            return self._answer(index, call, recorded, decode)
         return self._serve(call, decode)
 
     async def acall(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
+        if self.on_miss is OnMiss.LIVE:
+            index, recorded = self._take(call)
+            if recorded is None and _can_go_live(live):
+                return await self._ago_live(index, call, live, encode)
+            return self._answer(index, call, recorded, decode)
         return self._serve(call, decode)
 
     def _serve(self, call: Call, decode: Decode) -> Any:
-        # Every replayed call runs this: one lock for the step's index and its answer, and
-        # the step built as _new_step builds it, without two more method calls.
+        index, recorded = self._take(call)
+        return self._answer(index, call, recorded, decode)
+
+    def _take(self, call: Call) -> tuple[int, Step | None]:
+        """The call's step index and the recorded step that answers it (None: a miss)."""
         with self._lock:
             self._steps.append(None)
             index = len(self._steps) - 1
             if call.policy.ignore:
                 self.policies[(call.kind, call.name)] = call.policy
             recorded = self.index.take(call.kind, call.name, call.args, call.args_hash, call.policy)
+        return index, recorded
+
+    def _answer(self, index: int, call: Call, recorded: Step | None, decode: Decode) -> Any:
+        # Every replayed call runs this: the step built as _new_step builds it, without
+        # two more method calls.
         if recorded is None:
-            raise self.diverge(index, call, reason="no recorded answer")
+            recorded = self._assumed_answer(index, call)
         error = recorded.error
         self._steps[index] = Step(
             index=index,
@@ -398,6 +421,93 @@ class ReplayingSession(Session):
                     raised.__replay_http__ = recorded.http  # type: ignore[attr-defined]
             raise raised
         return decode(recorded)
+
+    def _assumed_answer(self, index: int, call: Call) -> Step:
+        """The recorded step the on-miss policy answers a miss with, noted as assumed; the
+        divergence (raised) when there is no policy or it has no answer."""
+        policy = self.on_miss
+        if policy is None:
+            raise self.diverge(index, call, reason="no recorded answer")
+        what = f"{call.kind} '{call.name}'"
+        with self._lock:
+            if policy is OnMiss.NEAREST:
+                step = self.index.answer_nearest(call.kind, call.name, call.args)
+                missing = f"no recorded {what} call to take the nearest answer from"
+            elif policy is OnMiss.REPEAT:
+                step = self.index.answer_last(call.kind, call.name)
+                missing = f"no recorded {what} call to repeat"
+            elif policy is OnMiss.ERROR:
+                step = self.index.answer_last(call.kind, call.name, failed=True)
+                missing = f"no recorded error of {what} to raise"
+            else:
+                step = None
+                missing = (
+                    "this client's requests cannot be answered live in a replay (httpx, "
+                    "httpx2 and @replay.tool/@replay.llm functions can)"
+                )
+            if step is not None:
+                self.assumed.append(
+                    AssumedCall(index, call.kind, call.name, policy.value, step.index)
+                )
+                return step
+        raise self.diverge(
+            index, call, reason=f"no recorded answer, and on-miss {policy.value}: {missing}"
+        )
+
+    def _go_live(self, index: int, call: Call, live: Callable[[], Any], encode: Encode) -> Any:
+        """On-miss ``live``: run the real call (network allowed for it) and keep its
+        answer as the step, as recording does."""
+        from replay.hermetic import going_live
+
+        started = self._live_start(index)
+        t0 = self.elapsed_ms()
+        token = _inside.set(True)
+        try:
+            with going_live():
+                value = live()
+        except Exception as exc:
+            self._store_live(self._failed(index, call, exc, t0), started, call)
+            raise
+        finally:
+            _inside.reset(token)
+        self._store_live(self._succeeded(index, call, value, t0, encode), started, call)
+        return value
+
+    async def _ago_live(
+        self, index: int, call: Call, live: Callable[[], Awaitable[Any]], encode: Encode
+    ) -> Any:
+        from replay.hermetic import going_live
+
+        started = self._live_start(index)
+        t0 = self.elapsed_ms()
+        token = _inside.set(True)
+        try:
+            with going_live():
+                value = await live()
+        except Exception as exc:
+            self._store_live(self._failed(index, call, exc, t0), started, call)
+            raise
+        finally:
+            _inside.reset(token)
+        self._store_live(self._succeeded(index, call, value, t0, encode), started, call)
+        return value
+
+    def _live_start(self, index: int) -> float:
+        """A live step starts where the step before it ended (replayed steps keep their
+        recorded timing; the live one is placed after them)."""
+        last = self._steps[index - 1] if index > 0 else None
+        return round(last.started_at_ms + last.latency_ms, 3) if last is not None else 0.0
+
+    def _store_live(self, step: Step, started: float, call: Call) -> None:
+        from dataclasses import replace
+
+        self._store(replace(step, started_at_ms=started))
+        with self._lock:
+            self.assumed.append(
+                AssumedCall(
+                    step.index, call.kind, call.name, OnMiss.LIVE.value, None, _host_of(step.http)
+                )
+            )
 
     def diverge(
         self,
@@ -451,6 +561,21 @@ class ReplayingSession(Session):
             )
         )
         return error
+
+
+def _can_go_live(live: Callable[[], Any]) -> bool:
+    """Whether the seam can send this call live (vcrpy's bridge marks that it cannot)."""
+    return not getattr(live, "__replay_no_live__", False)
+
+
+def _host_of(http: Any) -> str | None:
+    """The host:port of a live HTTP answer (its recorded request URL), else None."""
+    from urllib.parse import urlsplit
+
+    url = (http or {}).get("request", {}).get("url") if isinstance(http, dict) else None
+    if not isinstance(url, str):
+        return None
+    return urlsplit(url).netloc or None
 
 
 def rebuild_error(

@@ -466,6 +466,9 @@ class CaptureSession(RecordingSession):
         super().__init__(trace_id=trace_id)
         self.broken: str | None = None
         self._otel = otel
+        # Span ids of steps reserved when their request was sent (a stream's step is
+        # stored when it ends, maybe after the caller's span has ended).
+        self._reserved_spans: dict[int, str] = {}
 
     def fail(self, reason: str) -> None:
         """Give up on this run's cassette (the first reason is kept)."""
@@ -526,12 +529,23 @@ class CaptureSession(RecordingSession):
             index, call, result=result, started_at_ms=started, latency_ms=latency, http=http
         )
 
-    def _new_step(self, index, call, **kwargs):  # type: ignore[override]
-        step = super()._new_step(index, call, **kwargs)
+    def reserve(self) -> tuple[int, float]:
+        index, started = super().reserve()
         if self._otel:
             span = _otel_span()
             if span is not None:
-                step = replace(step, span_id=format(span.span_id, "016x"))
+                self._reserved_spans[index] = format(span.span_id, "016x")
+        return index, started
+
+    def _new_step(self, index, call, **kwargs):  # type: ignore[override]
+        step = super()._new_step(index, call, **kwargs)
+        if self._otel:
+            span_id = self._reserved_spans.pop(index, None)
+            if span_id is None:
+                span = _otel_span()
+                span_id = format(span.span_id, "016x") if span is not None else None
+            if span_id is not None:
+                step = replace(step, span_id=span_id)
         return step
 
 

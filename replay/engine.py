@@ -34,6 +34,7 @@ from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
 from replay.limits import max_steps_errors, stops_at_max_steps
 from replay.matching import MatchPolicy, comparable_steps
+from replay.on_miss import AssumedCall, OnMiss, parse_on_miss, require_network
 from replay.redact import Redactor, load_policy
 from replay.storage import load_cassette, save_cassette
 from replay.timers import VirtualClock, virtual_time
@@ -375,7 +376,8 @@ class ReplayResult:
 
     ``divergence`` is the first call the cassette held no answer for (None when every
     call was served); ``unserved`` lists recorded steps the new code never asked for;
-    ``virtual_wait_s`` is the time the agent asked to wait and did not (replay.timers).
+    ``virtual_wait_s`` is the time the agent asked to wait and did not (replay.timers);
+    ``on_miss`` the declared policy and ``assumed`` the calls it answered (replay.on_miss).
     """
 
     cassette: Cassette
@@ -389,6 +391,8 @@ class ReplayResult:
     policies: Mapping[tuple[str, str], MatchPolicy] = field(default_factory=dict)
     virtual_wait_s: float = 0.0
     approximations: tuple[str, ...] = ()
+    on_miss: str | None = None
+    assumed: tuple[AssumedCall, ...] = ()
 
     @property
     def diverged(self) -> bool:
@@ -427,6 +431,8 @@ class ReplayResult:
             "unserved": list(self.unserved),
             "virtual_wait_s": self.virtual_wait_s,
             "approximations": list(self.approximations),
+            "on_miss": self.on_miss,
+            "assumed_calls": [call.to_dict() for call in self.assumed],
             "diff": self.diff.to_dict(),
         }
 
@@ -435,14 +441,19 @@ def replay(
     cassette: str | os.PathLike[str] | Cassette,
     *,
     agent: str | Callable[..., Any] | None = None,
+    on_miss: OnMiss | str | None = None,
+    allow_network: bool = False,
 ) -> ReplayResult:
     """Re-drive an agent against a cassette: every boundary call is served from it.
 
     ``agent`` defaults to the cassette's recorded entrypoint, which is only run when it
     is the user's own code (``replay.entrypoints``); pass another ``"module:function"``
     (or a callable) to run other code, e.g. a fix, against the same recorded world. No
-    network: an HTTP request not in the cassette is a divergence.
+    network: an HTTP request not in the cassette is a divergence, unless ``on_miss``
+    declares how to answer it (``replay.on_miss``; ``live`` needs ``allow_network``).
     """
+    policy = parse_on_miss(on_miss)
+    require_network(policy, allow_network=allow_network)
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     install_virtual_waits()  # before the agent's modules import their sleeps
     if original.path:
@@ -454,7 +465,7 @@ def replay(
         agent_name, fn = agent, import_entrypoint(agent)
     else:
         agent_name, fn = f"{agent.__module__}:{agent.__qualname__}", agent
-    with replaying(original) as replayed:
+    with replaying(original, on_miss=policy) as replayed:
         try:
             replayed.set_result(call_entrypoint(fn, original.context.input))
         except Exception as exc:
@@ -501,17 +512,22 @@ class Replaying:
 
 
 @contextlib.contextmanager
-def replaying(cassette: str | os.PathLike[str] | Cassette) -> Iterator[Replaying]:
+def replaying(
+    cassette: str | os.PathLike[str] | Cassette, *, on_miss: OnMiss | str | None = None
+) -> Iterator[Replaying]:
     """Serve every boundary call in the block from ``cassette`` (for tests and harnesses).
 
     When the block ends, ``.result`` holds the ``ReplayResult``: its outcome is the one
     ``set_result``/``set_exception`` reported, else ``unknown`` (a block that does not say
-    how the run ended is not taken to end as recorded).
+    how the run ended is not taken to end as recorded). ``on_miss`` answers calls the
+    cassette does not hold (``replay.on_miss``; the caller allows ``live`` its network).
     """
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
+    policy = parse_on_miss(on_miss)
     _refuse_nesting()
     max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
     session = _replaying_session(original)
+    session.on_miss = policy
     session.redactor = Redactor(load_policy())
     state = Replaying(cassette=original, session=session)
     clock = VirtualClock()
@@ -535,6 +551,16 @@ def _replaying_session(cassette: Cassette) -> ReplayingSession:
     return ReplayingSession(
         cassette.steps, trace_id=cassette.context.trace_id, cassette_path=cassette.path
     )
+
+
+def _assumed_in_baseline(original: Cassette, session: ReplayingSession) -> tuple[str, ...]:
+    if original.provenance is None:
+        return ()
+    from replay.rerecord import assumed_in_baseline
+
+    unserved = {step.index for step in session.index.unserved()}
+    served = [step.index for step in original.steps if step.index not in unserved]
+    return assumed_in_baseline(original, served)
 
 
 def _result_of(
@@ -569,5 +595,10 @@ def _result_of(
         unserved=tuple(step.index for step in session.index.unserved()),
         policies=dict(session.policies),
         virtual_wait_s=round(clock.waited_s, 6),
-        approximations=tuple(getattr(session, "approximations", ())),
+        approximations=(
+            *getattr(session, "approximations", ()),
+            *_assumed_in_baseline(original, session),
+        ),
+        on_miss=session.on_miss.value if session.on_miss is not None else None,
+        assumed=tuple(sorted(session.assumed, key=lambda call: call.step)),
     )

@@ -5,6 +5,7 @@
     │   └── CassetteVersionError  the file's format version is not one this build reads
     ├── CassetteWriteError        a cassette could not be written (disk, permissions)
     ├── TraceError                OpenTelemetry trace files cannot be read or imported
+    ├── ReportError               a saved --json output cannot be made into an HTML report
     ├── EntrypointError           "module:function" cannot be imported or called
     ├── SessionError              a boundary used wrongly (nested record, no session, ...)
     ├── Divergence                replay asked for a call the cassette does not hold
@@ -101,6 +102,11 @@ class TraceError(ReplayError):
 
     The message names the file and line (or trace id and span) and what to do.
     """
+
+
+class ReportError(ReplayError):
+    """A saved ``--json`` output cannot be read or made into an HTML report; the message
+    names the file and says which outputs ``replay report --json`` takes."""
 
 
 class EntrypointError(ReplayError):

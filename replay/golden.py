@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from replay.errors import ReplayError
+from replay.on_miss import is_derived_name
 from replay.spool import Spool
 from replay.usage import tokens_of
 
@@ -113,15 +114,17 @@ def _threshold_value(value: Any, where: str) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class GoldenSettings:
-    """``[tool.replay.golden]``: the set's folder, replays per run, workers, thresholds."""
+    """``[tool.replay.golden]``: the set's folder, replays per run, workers, thresholds,
+    and the on-miss policy (``replay.on_miss``) its replays answer missing calls with."""
 
     dir: str = DEFAULT_DIR
     repeat: int = DEFAULT_REPEAT
     workers: str = "auto"
     thresholds: Thresholds = field(default_factory=Thresholds)
+    on_miss: str | None = None
 
 
-SETTING_KEYS = ("dir", "repeat", "workers")
+SETTING_KEYS = ("dir", "repeat", "workers", "on_miss")
 
 
 def settings_from_config(table: Mapping[str, Any]) -> GoldenSettings:
@@ -154,7 +157,19 @@ def settings_from_config(table: Mapping[str, Any]) -> GoldenSettings:
         resolve_workers(workers)
     except GoldenError as exc:
         raise ConfigError(f"{where} workers: {exc}") from None
-    return GoldenSettings(dir=folder, repeat=repeat, workers=workers, thresholds=thresholds)
+    from replay.on_miss import OnMissError, parse_on_miss
+
+    try:
+        on_miss = parse_on_miss(table.get("on_miss"), where=f"{where} on_miss in pyproject.toml")
+    except OnMissError as exc:
+        raise ConfigError(str(exc)) from None
+    return GoldenSettings(
+        dir=folder,
+        repeat=repeat,
+        workers=workers,
+        thresholds=thresholds,
+        on_miss=on_miss.value if on_miss is not None else None,
+    )
 
 
 def resolve_workers(spec: str | int | None) -> int:
@@ -228,6 +243,8 @@ def discover(dirs: Sequence[str | os.PathLike[str]]) -> tuple[GoldenEntry, ...]:
             for name in sorted(files):
                 if name.startswith(".") or not name.endswith(CASSETTE_SUFFIXES):
                     continue
+                if is_derived_name(name):
+                    continue  # a replay's live answers (--on-miss live), not a baseline
                 path = Path(folder, name)
                 key = prefix + path.relative_to(root).as_posix()
                 entries[key] = GoldenEntry(key, str(path))
@@ -361,6 +378,8 @@ class RunRecord:
     changes: tuple[str, ...] = ()
     baseline: RunFigures | None = None
     candidate: RunFigures | None = None
+    assumption: str | None = None
+    assumed_calls: tuple[dict[str, Any], ...] = ()
 
     @property
     def failing(self) -> bool:
@@ -399,6 +418,8 @@ class RunRecord:
             "changes": list(self.changes),
             "baseline": self.baseline.to_dict() if self.baseline else None,
             "candidate": self.candidate.to_dict() if self.candidate else None,
+            "assumption": self.assumption,
+            "assumed_calls": list(self.assumed_calls),
         }
 
     @classmethod
@@ -419,6 +440,8 @@ class RunRecord:
             changes=tuple(data.get("changes") or ()),
             baseline=RunFigures.from_dict(data["baseline"]) if data.get("baseline") else None,
             candidate=RunFigures.from_dict(data["candidate"]) if data.get("candidate") else None,
+            assumption=data.get("assumption"),
+            assumed_calls=tuple(data.get("assumed_calls") or ()),
         )
 
 
@@ -470,6 +493,8 @@ def record_from_verdict(entry: GoldenEntry, cassette: Cassette, verdict: Verdict
         changes=tuple(lines),
         baseline=RunFigures.of(cassette.steps, cassette.outcome),
         candidate=RunFigures.of(first.history, first.outcome),
+        assumption=verdict.assumption,
+        assumed_calls=tuple(call.to_dict() for call in verdict.assumed),
     )
 
 
@@ -494,23 +519,41 @@ def error_record(
 
 
 def evaluate(
-    entry: GoldenEntry, *, agent: str | None = None, repeat: int = DEFAULT_REPEAT
+    entry: GoldenEntry,
+    *,
+    agent: str | None = None,
+    repeat: int = DEFAULT_REPEAT,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> RunRecord:
-    """Load, replay ``repeat`` times and judge one run; any failure becomes its record."""
+    """Load, replay ``repeat`` times and judge one run; any failure becomes its record.
+    ``on_miss`` answers calls the cassette does not hold (``replay.on_miss``); live
+    answers are not written next to the set (``replay golden --update`` keeps them)."""
     from replay.storage import load_cassette
     from replay.verdict import verdict_for
 
     cassette = None
     try:
         cassette = load_cassette(entry.path)
-        verdict = verdict_for(cassette, agent=agent, repeats=repeat)
+        verdict = verdict_for(
+            cassette,
+            agent=agent,
+            repeats=repeat,
+            on_miss=on_miss,
+            allow_network=allow_network,
+            keep_derived=False,
+        )
         return record_from_verdict(entry, cassette, verdict)
     except Exception as exc:  # collected per run: one bad cassette must not end the set
         return error_record(entry, exc, cassette)
 
 
 def _evaluate_batch(
-    entries: Sequence[GoldenEntry], agent: str | None, repeat: int
+    entries: Sequence[GoldenEntry],
+    agent: str | None,
+    repeat: int,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> list[RunRecord]:
     """A worker's unit of work. The agent's prints go to stderr, as in the serial path:
     stdout carries only the report (``--json``)."""
@@ -518,7 +561,12 @@ def _evaluate_batch(
     import sys
 
     with contextlib.redirect_stdout(sys.stderr):
-        return [evaluate(entry, agent=agent, repeat=repeat) for entry in entries]
+        return [
+            evaluate(
+                entry, agent=agent, repeat=repeat, on_miss=on_miss, allow_network=allow_network
+            )
+            for entry in entries
+        ]
 
 
 def _batches(entries: Sequence[GoldenEntry], size: int) -> Iterator[Sequence[GoldenEntry]]:
@@ -533,6 +581,8 @@ def run_set(
     repeat: int = DEFAULT_REPEAT,
     workers: int = 0,
     on_result: Callable[[RunRecord], None] | None = None,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> Spool[RunRecord]:
     """Evaluate every entry, serially (``workers=0``) or in a pool of worker processes.
 
@@ -554,9 +604,21 @@ def run_set(
 
     if workers <= 0 or len(entries) <= 1:
         for entry in entries:
-            keep(evaluate(entry, agent=agent, repeat=repeat))
+            keep(
+                evaluate(
+                    entry, agent=agent, repeat=repeat, on_miss=on_miss, allow_network=allow_network
+                )
+            )
     else:
-        _run_in_pool(entries, agent=agent, repeat=repeat, workers=workers, keep=keep)
+        _run_in_pool(
+            entries,
+            agent=agent,
+            repeat=repeat,
+            workers=workers,
+            keep=keep,
+            on_miss=on_miss,
+            allow_network=allow_network,
+        )
     records.sort()
     return records
 
@@ -577,6 +639,8 @@ def _run_in_pool(
     repeat: int,
     workers: int,
     keep: Callable[[RunRecord], None],
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -606,7 +670,9 @@ def _run_in_pool(
                     batch = next(batches, None)
                     if batch is None:
                         return
-                    pending.add(pool.submit(_evaluate_batch, batch, agent, repeat))
+                    pending.add(
+                        pool.submit(_evaluate_batch, batch, agent, repeat, on_miss, allow_network)
+                    )
 
             fill()
             while pending:
@@ -682,12 +748,15 @@ def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
 
 def _segment(records: Sequence[RunRecord]) -> dict[str, Any]:
     """``runs`` of the segment, how many were ``replayed`` to the end and how many
-    ``diverged``; both sides are computed over the replayed runs only."""
+    ``diverged``, how many of the replayed were ``assumed`` (some call answered by an
+    ``--on-miss`` policy, so their figures rest on that assumption); both sides are
+    computed over the replayed runs only."""
     replayed = [r for r in records if r.replayed]
     return {
         "runs": len(records),
         "replayed": len(replayed),
         "diverged": len(records) - len(replayed),
+        "assumed": sum(1 for r in replayed if r.assumed_calls),
         "baseline": _side([r.baseline for r in replayed if r.baseline is not None]),
         "candidate": _side([r.candidate for r in replayed if r.candidate is not None]),
     }
@@ -841,12 +910,14 @@ def describe_change(figure: str, baseline: float | None, candidate: float | None
     return f"{delta / baseline * 100:+.1f}%"
 
 
-def coverage_text(runs: int, replayed: int, errors: int = 0) -> str:
-    """Over which runs the figures are: ``over 3 of 4 runs; 1 diverged``."""
+def coverage_text(runs: int, replayed: int, errors: int = 0, assumed: int = 0) -> str:
+    """Over which runs the figures are: ``over 3 of 4 runs; 1 diverged``, naming the
+    replayed runs whose figures rest on an ``--on-miss`` assumption."""
     total = runs + errors
+    hedge = f" ({assumed} under an on-miss assumption)" if assumed else ""
     if replayed == total:
-        return f"over {total} run{'s' if total != 1 else ''}"
-    apart = []
+        return f"over {total} run{'s' if total != 1 else ''}{hedge}"
+    apart = [f"{assumed} under an on-miss assumption"] if assumed else []
     if runs > replayed:
         apart.append(f"{runs - replayed} diverged")
     if errors:
@@ -931,6 +1002,7 @@ class GoldenReport:
     agent: str | None = None
     repeat: int = DEFAULT_REPEAT
     shard: tuple[int, int] | None = None
+    on_miss: str | None = None
     diff: dict[str, Any] = field(init=False, repr=False, compare=False)
     checks: tuple[Check, ...] = field(init=False, repr=False, compare=False)
 
@@ -970,7 +1042,9 @@ class GoldenReport:
     def coverage(self) -> str:
         """Over which runs the release diff is: ``over 3 of 4 runs; 1 diverged``."""
         overall = self.diff["overall"]
-        return coverage_text(overall["runs"], overall["replayed"], len(self.errors))
+        return coverage_text(
+            overall["runs"], overall["replayed"], len(self.errors), overall.get("assumed", 0)
+        )
 
     @functools.cached_property
     def counts(self) -> dict[str, int]:
@@ -1015,6 +1089,7 @@ class GoldenReport:
             "baseline_releases": self.baseline_releases,
             "agent": self.agent,
             "repeat": self.repeat,
+            "on_miss": self.on_miss,
             "golden_dirs": list(self.golden_dirs),
             "shard": None
             if self.shard is None
@@ -1049,6 +1124,8 @@ def run_golden(
     shard: tuple[int, int] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> GoldenReport:
     """Discover, shard, replay and judge a golden set; return its report.
 
@@ -1062,9 +1139,20 @@ def run_golden(
         from replay.engine import import_entrypoint
 
         import_entrypoint(agent)
+    from replay.on_miss import parse_on_miss, require_network
+
+    require_network(parse_on_miss(on_miss), allow_network=allow_network)
     if on_start is not None:
         on_start(len(entries))
-    records = run_set(entries, agent=agent, repeat=repeat, workers=workers, on_result=on_result)
+    records = run_set(
+        entries,
+        agent=agent,
+        repeat=repeat,
+        workers=workers,
+        on_result=on_result,
+        on_miss=on_miss,
+        allow_network=allow_network,
+    )
     return GoldenReport(
         runs=records,
         candidate_release=release,
@@ -1073,6 +1161,7 @@ def run_golden(
         agent=agent,
         repeat=repeat,
         shard=shard,
+        on_miss=on_miss,
     )
 
 
@@ -1098,6 +1187,7 @@ def report_from_dict(data: Any, *, source: str = "report") -> GoldenReport:
             agent=data.get("agent"),
             repeat=int(data["repeat"]),
             shard=None if shard is None else (int(shard["index"]), int(shard["count"])),
+            on_miss=data.get("on_miss"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise GoldenError(
@@ -1130,7 +1220,14 @@ def merge_reports(
     names = list(sources) or [f"report {i + 1}" for i in range(len(reports))]
     first = reports[0]
     for name, report in zip(names[1:], reports[1:], strict=False):
-        for attribute in ("candidate_release", "agent", "repeat", "thresholds", "golden_dirs"):
+        for attribute in (
+            "candidate_release",
+            "agent",
+            "repeat",
+            "thresholds",
+            "golden_dirs",
+            "on_miss",
+        ):
             mine, theirs = getattr(report, attribute), getattr(first, attribute)
             if mine != theirs:
                 raise GoldenError(
@@ -1179,6 +1276,7 @@ def merge_reports(
         agent=first.agent,
         repeat=first.repeat,
         shard=None,
+        on_miss=first.on_miss,
     )
 
 
@@ -1199,11 +1297,15 @@ def add_to_golden(
 ) -> tuple[Path, bool]:
     """Copy a recorded run into the golden set, atomically; returns (path, copied).
 
-    A failed run is refused unless ``force``. The file keeps its name; when another
+    The copy goes through the project's redaction policy (``redact.redact_cassette``): a
+    run recorded before the policy named a secret, or edited by hand, reaches the golden
+    set without it (the source file is left as it is). A failed run is refused unless
+    ``force``. The file keeps its name; when another
     cassette already has that name the run id is used (``<run_id>.yaml``). Adding the
     same file again is a no-op (``copied`` False).
     """
-    from replay.storage import atomic_write_text, load_cassette
+    from replay.redact import redact_cassette
+    from replay.storage import atomic_write_text, dumps, load_cassette
 
     source = Path(cassette)
     loaded = load_cassette(source)
@@ -1221,9 +1323,15 @@ def add_to_golden(
             "set holds healthy runs. Pass --force to add it anyway"
         )
     text = source.read_text(encoding="utf-8")
+    redacted = redact_cassette(loaded)
+    if dumps(redacted) != dumps(loaded):
+        text = dumps(redacted)
     folder = Path(to)
     suffix = source.suffix if source.suffix in CASSETTE_SUFFIXES else ".yaml"
-    candidates = [folder / source.name, folder / f"{_safe_name(loaded.run_id)}{suffix}"]
+    name = source.name
+    if is_derived_name(source):  # run.live.yaml (--on-miss live) joins the set as run.yaml
+        name = source.stem.removesuffix(".live") + suffix
+    candidates = [folder / name, folder / f"{_safe_name(loaded.run_id)}{suffix}"]
     for target in candidates:
         if not target.exists():
             atomic_write_text(target, text)

@@ -255,6 +255,20 @@ def allow_in_worker(hosts: Iterable[str]) -> None:
     _allowed.set(parse_hosts(list(hosts), where="--allow-host"))
 
 
+_live: contextvars.ContextVar[bool] = contextvars.ContextVar("replay_going_live", default=False)
+
+
+@contextmanager
+def going_live() -> Iterator[None]:
+    """The replayed run's own call answered live (``--on-miss live --allow-network``):
+    its connections, lookups and processes are let through while the block runs."""
+    token = _live.set(True)
+    try:
+        yield
+    finally:
+        _live.reset(token)
+
+
 # ------------------------------------------------------------------------ the seal
 
 
@@ -369,6 +383,12 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         _in_hook.active = False
 
 
+# CPython pauses tracing while audit hooks run unless a hook says it may be traced: this
+# one may, so coverage measures it and a debugger can step into it (re-entry is guarded
+# by ``_in_hook``, and the hook returns at once for events it does not watch).
+_audit.__cantrace__ = True  # type: ignore[attr-defined]
+
+
 def _check_blocked(args: tuple[Any, ...]) -> None:
     sock, address = args[0], args[1]
     if address is not None and not is_loopback(getattr(sock, "family", -1), address):
@@ -388,6 +408,8 @@ class _Attempt:
 def _check(event: str, args: tuple[Any, ...]) -> None:
     session = current_session()
     if session is not None and session.mode is Mode.RECORDING:
+        return
+    if _live.get():
         return
     seals = _seals
     seal = seals.get(id(session)) if session is not None else None

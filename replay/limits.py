@@ -6,7 +6,8 @@ class path, so nothing imports a framework. A project adds its own in ``[tool.re
     [tool.replay]
     max_steps_errors = ["mypkg.errors:TooManySteps"]
 
-A subclass of a listed class counts too.
+A subclass of a listed class counts too. Where only a class *name* is known (an imported
+trace's ``exception.type``), ``is_max_steps_name`` matches it against the same list.
 """
 
 from __future__ import annotations
@@ -66,3 +67,15 @@ def stops_at_max_steps(exc: BaseException, names: frozenset[str] | None = None) 
     """Whether ``exc`` is (a subclass of) one of the loop-limit classes."""
     names = max_steps_errors() if names is None else names
     return any(f"{cls.__module__}.{cls.__qualname__}" in names for cls in type(exc).__mro__)
+
+
+def is_max_steps_name(class_name: str, names: frozenset[str] | None = None) -> bool:
+    """Whether a class *name* (``module.QualName``, ``module:QualName`` or a bare
+    ``QualName``, as a trace records it) is one of the loop-limit classes. Without the
+    class itself a subclass cannot be recognised: list it by name."""
+    names = max_steps_errors() if names is None else names
+    module, sep, qualname = class_name.partition(":")
+    name = f"{module}.{qualname}" if sep else class_name
+    if name in names:
+        return True
+    return "." not in name and any(known.rpartition(".")[2] == name for known in names)

@@ -170,6 +170,42 @@ class RecordedIndex:
         """Recorded steps no replayed call asked for (in recorded order)."""
         return [step for step in self._steps if not self._consumed[step.index]]
 
+    def answer_nearest(self, kind: str, name: str, args: Any) -> Step | None:
+        """On-miss ``nearest``: the recorded call of this kind and name most like this one.
+
+        Unserved steps first (then taken, as a served step is), so successive changed
+        calls take successive recorded answers; when every one was served, the most
+        similar of all answers again. Similarity is ``quick_ratio`` over the canonical
+        args, refined by ``ratio`` on the three best; ties go to the earliest step.
+        None when no call of that kind and name was recorded.
+        """
+        indices = self._by_name.get((kind, name), ())
+        if not indices:
+            return None
+        fresh = [i for i in indices if not self._consumed[i]]
+        candidates = fresh or list(indices)
+        wanted = canonical_json(args)
+        scored = []
+        for index in candidates[:50]:
+            matcher = difflib.SequenceMatcher(
+                None, wanted, canonical_json(self._steps[index].args), autojunk=False
+            )
+            scored.append((matcher.quick_ratio(), index, matcher))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        best = max(scored[:3], key=lambda item: (item[2].ratio(), -item[1]))[1]
+        if fresh:
+            self._consumed[best] = 1
+        return self._steps[best]
+
+    def answer_last(self, kind: str, name: str, *, failed: bool = False) -> Step | None:
+        """On-miss ``repeat`` (the last recorded step of this kind and name) or ``error``
+        (``failed``: the last one that recorded an error); None when there is none."""
+        for index in reversed(self._by_name.get((kind, name), ())):
+            step = self._steps[index]
+            if not failed or step.error is not None:
+                return step
+        return None
+
     def nearest(self, kind: str, name: str, args: Any) -> Step | None:
         """The recorded step most like this call: same kind and name, closest args.
 

@@ -87,6 +87,9 @@ class Scenario:
     ``cassette`` is relative to the project root; ``agent`` is ``module:function`` or
     None for the cassette's recorded entrypoint. ``last_verdict`` and ``last_reason``
     are written by ``replay scenario check --write`` (and ``replay run --note``) with ``mode``.
+    ``on_miss`` is the declared answer to calls the cassette does not hold
+    (``replay.on_miss``): its verdicts are hypotheses that name the assumption, and the
+    scenario is checked, not skipped, as one.
     """
 
     id: str
@@ -99,6 +102,7 @@ class Scenario:
     notes: str | None = None
     last_verdict: str | None = None
     last_reason: str | None = None
+    on_miss: str | None = None
     version: int = SCENARIO_VERSION
     path: Path | None = field(default=None, compare=False)
 
@@ -128,7 +132,7 @@ class Scenario:
         data["status"] = self.status.value
         data["mode"] = self.mode.value
         data["failure"] = self.failure.to_dict()
-        for name in ("owner", "notes", "last_verdict", "last_reason"):
+        for name in ("on_miss", "owner", "notes", "last_verdict", "last_reason"):
             value = getattr(self, name)
             if value:
                 data[name] = value
@@ -150,6 +154,7 @@ _KEYS = frozenset(
         "notes",
         "last_verdict",
         "last_reason",
+        "on_miss",
     }
 )
 _FAILURE_KEYS = frozenset({"stop_reason", "error_class", "failing_step"})
@@ -233,6 +238,17 @@ def scenario_from_dict(data: Any, *, path: str | os.PathLike[str] | None = None)
             hint=f"fill it in from the cassette with 'replay scenario add {cassette} --force'",
         )
     failure: FailureSignature = _failure_from(data["failure"], path=path)
+    on_miss = _text(data, "on_miss", path=path)
+    if on_miss is not None:
+        from replay.on_miss import POLICY_NAMES
+
+        if on_miss not in POLICY_NAMES:
+            raise ScenarioError(
+                f"{on_miss!r} is not an on-miss policy (one of {', '.join(POLICY_NAMES)})",
+                path=path,
+                field="on_miss",
+                hint="write e.g. 'on_miss: nearest', or remove it to diverge on a missing answer",
+            )
     return Scenario(
         id=scenario_id,
         cassette=cassette,
@@ -244,6 +260,7 @@ def scenario_from_dict(data: Any, *, path: str | os.PathLike[str] | None = None)
         notes=_text(data, "notes", path=path),
         last_verdict=last_verdict,
         last_reason=_text(data, "last_reason", path=path),
+        on_miss=on_miss,
         path=Path(path) if path is not None else None,
     )
 
@@ -713,10 +730,23 @@ def reproduce_command(scenario: Scenario) -> str:
     command = f"replay run {scenario.cassette}"
     if scenario.agent:
         command += f" --agent {scenario.agent}"
+    if scenario.on_miss:
+        command += f" --on-miss {scenario.on_miss}"
+        if scenario.on_miss == "live":
+            command += " --allow-network"
     return command
 
 
 def evaluate(scenario: Scenario, verdict: Verdict) -> ScenarioCheck:
+    """What a verdict means for a scenario (see ``_evaluate``); a verdict reached under
+    an on-miss assumption says so in the headline."""
+    check = _evaluate(scenario, verdict)
+    if verdict.assumption is None:
+        return check
+    return replace(check, headline=f"{check.headline}, assuming {verdict.assumption}")
+
+
+def _evaluate(scenario: Scenario, verdict: Verdict) -> ScenarioCheck:
     """What a verdict means for a scenario; pure.
 
     ``fixed`` passes only on the verdict ``fixed``. ``open`` expects ``reproduced`` and
@@ -797,17 +827,22 @@ def check_scenario(
     root: str | os.PathLike[str],
     repeats: int | None = None,
     run_hypothesis: bool = False,
+    on_miss: str | None = None,
+    allow_network: bool = False,
 ) -> ScenarioCheck:
     """Replay a scenario's cassette against its agent and judge it (see ``evaluate``).
 
-    A ``mode: hypothesis`` scenario is skipped unless ``run_hypothesis``. Raises
+    A ``mode: hypothesis`` scenario is skipped unless ``run_hypothesis``, or it declares
+    an ``on_miss`` policy (its hypothesis is declared, not stale). ``on_miss`` overrides
+    the scenario's own; ``live`` needs ``allow_network``. Raises
     ``ScenarioError`` when the scenario's failure no longer matches its cassette, and the
     engine's errors (``CassetteError``, ``EntrypointError``) as they come.
     """
     from replay.storage import load_cassette
     from replay.verdict import FailureSignature, verdict_for
 
-    if scenario.mode is Mode.HYPOTHESIS and not run_hypothesis:
+    policy = on_miss or scenario.on_miss
+    if scenario.mode is Mode.HYPOTHESIS and not run_hypothesis and policy is None:
         return skipped_hypothesis(scenario)
     base = Path(root)
     cassette = load_cassette(scenario.cassette_path(base))
@@ -824,7 +859,11 @@ def check_scenario(
     from replay.engine import import_recorded_entrypoint
     from replay.entrypoints import project_root
 
-    options: dict[str, Any] = {"agent": scenario.agent}
+    options: dict[str, Any] = {
+        "agent": scenario.agent,
+        "on_miss": policy,
+        "allow_network": allow_network,
+    }
     if repeats is not None:
         options["repeats"] = repeats
     with project_root(base):

@@ -11,6 +11,11 @@
 A failure's signature is its stop_reason, error class and failing step (kind and name of
 the step with an error that started first); "the same way" means the same signature.
 
+A call the recording holds no answer for may be answered by a declared on-miss policy
+(``replay.on_miss``): the verdict is then judged as usual, with the arguments of calls
+served by a recorded stand-in taken as the intended change, and is a ``hypothesis`` that
+names its assumption (``headline``) and lists the calls served under it.
+
 When the recording does not say how the original run ended (``stop_reason: unknown``),
 outcomes cannot be compared: the verdict rests on the step histories alone (``match``
 when the replay makes the recorded calls, ``regressed`` when it behaves differently) and
@@ -25,12 +30,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from replay import on_miss as policies
 from replay.canonical import short_class_name
 from replay.cassette import Cassette, Outcome, Step
 from replay.diff import HistoryDiff, diff_histories
 from replay.engine import ReplayResult
 from replay.engine import replay as replay_once
 from replay.matching import comparable_steps
+from replay.on_miss import AssumedCall
 from replay.signals import run_error_class
 from replay.storage import load_cassette
 
@@ -131,6 +138,9 @@ class Verdict:
     flaky_step: int | None = None
     original_outcome_unknown: bool = False
     approximations: tuple[str, ...] = ()
+    on_miss: str | None = None
+    assumed: tuple[AssumedCall, ...] = ()
+    derived_cassette: str | None = None
 
     @property
     def verdict(self) -> str:
@@ -138,11 +148,27 @@ class Verdict:
 
     @property
     def mode(self) -> str:
-        """``hypothesis`` also when the original outcome is unknown, or the replay rested
-        on anything approximate (e.g. a run imported from a trace: ``approximations``)."""
-        if self.original_outcome_unknown or self.approximations:
+        """``hypothesis`` also when the original outcome is unknown, the replay rested on
+        anything approximate (e.g. a run imported from a trace: ``approximations``), or a
+        call was answered by an on-miss policy (``assumed``)."""
+        if self.original_outcome_unknown or self.approximations or self.assumed:
             return "hypothesis"
         return self.kind.mode
+
+    @property
+    def assumption(self) -> str | None:
+        """What the on-miss answers assume, in words; None when no call needed one."""
+        if not self.assumed or self.on_miss is None:
+            return None
+        return policies.assumption(self.on_miss, self.assumed)
+
+    @property
+    def headline(self) -> str:
+        """The verdict in one line: ``fixed``, or ``fixed, assuming the model answers as
+        recorded after the prompt change (2 calls served by nearest)``."""
+        if not self.assumed or self.on_miss is None:
+            return self.verdict
+        return policies.headline(self.verdict, self.on_miss, self.assumed)
 
     @property
     def exit_code(self) -> int:
@@ -168,6 +194,11 @@ class Verdict:
             "divergence": first.divergence.to_dict() if first.divergence else None,
             "flaky_step": self.flaky_step,
             "approximations": list(self.approximations),
+            "headline": self.headline,
+            "on_miss": self.on_miss,
+            "assumption": self.assumption,
+            "assumed_calls": [call.to_dict() for call in self.assumed],
+            "derived_cassette": self.derived_cassette,
             "original": run_summary(self.cassette.steps, self.cassette.outcome),
             "replay": run_summary(first.history, first.outcome),
             "diff": self.diff.to_dict(),
@@ -178,7 +209,37 @@ def judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
     """The verdict for replays of ``cassette``; pure: the replays have already run."""
     verdict = _judge(cassette, results)
     approximations = tuple(dict.fromkeys(a for r in verdict.results for a in r.approximations))
-    return replace(verdict, approximations=approximations) if approximations else verdict
+    if approximations:
+        verdict = replace(verdict, approximations=approximations)
+    first = verdict.results[0]
+    if first.assumed:
+        verdict = replace(verdict, on_miss=first.on_miss, assumed=first.assumed)
+    return verdict
+
+
+def _beyond_assumption(cassette: Cassette, result: ReplayResult) -> HistoryDiff:
+    """The diff the verdict is decided on: a call answered by a recorded stand-in (on-miss
+    nearest, repeat, error) is compared with the args of that stand-in, as its changed
+    args are the change the assumption takes as intended. Without such calls, the diff."""
+    stand_ins = {
+        call.step: cassette.steps[call.answered_by]
+        for call in result.assumed
+        if call.answered_by is not None and call.answered_by < len(cassette.steps)
+    }
+    if not stand_ins:
+        return result.diff
+    history = tuple(
+        replace(step, args=stand_ins[step.index].args, args_hash=stand_ins[step.index].args_hash)
+        if step.index in stand_ins
+        else step
+        for step in result.history
+    )
+    return diff_histories(
+        comparable_steps(cassette.steps, result.policies),
+        comparable_steps(history, result.policies),
+        original_outcome=cassette.outcome,
+        new_outcome=result.outcome,
+    )
 
 
 def _judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
@@ -208,6 +269,7 @@ def _judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
                 flaky_step=step,
             )
     diff = first.diff
+    judged = _beyond_assumption(cassette, first)
     if first.divergence is not None:
         info = first.divergence
         return Verdict(
@@ -225,10 +287,15 @@ def _judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
         return _against_unknown_outcome(cassette, results, replayed)
     if cassette.outcome.failed:
         if not first.outcome.failed:
+            served = (
+                f"{len(first.assumed)} of its calls answered by on-miss {first.on_miss}, not "
+                "from the recording"
+                if first.assumed
+                else "served entirely from recorded answers"
+            )
             return Verdict(
                 VerdictKind.FIXED,
-                f"the original ended with {_describe(original)}; every replay completes, "
-                "served entirely from recorded answers",
+                f"the original ended with {_describe(original)}; every replay completes, {served}",
                 cassette,
                 results,
                 diff,
@@ -261,10 +328,16 @@ def _judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
             diff,
             diff.first_divergence,
         )
-    if diff.identical:
+    if judged.identical:
+        stand_ins = (
+            f", apart from the arguments of the {len(first.assumed)} changed calls that "
+            f"on-miss {first.on_miss} answered"
+            if first.assumed
+            else ""
+        )
         return Verdict(
             VerdictKind.MATCH,
-            "the replay follows the recorded history to the same outcome",
+            f"the replay follows the recorded history to the same outcome{stand_ins}",
             cassette,
             results,
             diff,
@@ -272,13 +345,13 @@ def _judge(cassette: Cassette, results: Sequence[ReplayResult]) -> Verdict:
         )
     return Verdict(
         VerdictKind.REGRESSED,
-        f"the replay completes but behaves differently from step {diff.first_divergence}"
-        if diff.first_divergence is not None
+        f"the replay completes but behaves differently from step {judged.first_divergence}"
+        if judged.first_divergence is not None
         else "the replay completes with a different output",
         cassette,
         results,
         diff,
-        diff.first_divergence,
+        judged.first_divergence,
     )
 
 
@@ -332,18 +405,52 @@ def verdict_for(
     agent: str | Callable[..., Any] | None = None,
     repeats: int = 3,
     on_replay: Callable[[int, ReplayResult], None] | None = None,
+    on_miss: str | None = None,
+    allow_network: bool = False,
+    keep_derived: bool = True,
 ) -> Verdict:
     """Replay ``cassette`` ``repeats`` times against ``agent`` and judge the results.
 
     ``on_replay(i, result)`` is called after each replay (for progress display).
+    ``on_miss`` answers calls the cassette does not hold (``replay.on_miss``). With
+    ``live`` (which needs ``allow_network``) only the first replay asks the live model:
+    its answers are added to a derived cassette (written next to the original, see
+    ``derived_path``), and the other replays are served from that, so they check that
+    the run is deterministic given those answers. ``keep_derived=False`` does not write
+    the derived cassette (the other replays are still served from it).
     """
+    from replay.on_miss import OnMiss, parse_on_miss, require_network
+
     if repeats < 1:
         raise ValueError("repeats must be at least 1")
+    policy = parse_on_miss(on_miss)
+    require_network(policy, allow_network=allow_network)
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     results = []
+    served_from, derived_at = original, None
     for i in range(repeats):
-        result = replay_once(original, agent=agent)
+        result = replay_once(served_from, agent=agent, on_miss=policy, allow_network=allow_network)
+        if i == 0 and policy is OnMiss.LIVE and any(c.policy == "live" for c in result.assumed):
+            served_from, derived_at = _derive(original, result, write=keep_derived)
+            policy = None
         results.append(result)
         if on_replay is not None:
             on_replay(i, result)
-    return judge(original, results)
+    verdict = judge(original, results)
+    return replace(verdict, derived_cassette=derived_at) if derived_at else verdict
+
+
+def _derive(
+    original: Cassette, result: ReplayResult, *, write: bool
+) -> tuple[Cassette, str | None]:
+    """The derived cassette of a live replay (written when the original has a file)."""
+    from replay.on_miss import derive_cassette, derived_path
+    from replay.redact import redact_cassette
+    from replay.storage import save_cassette
+
+    derived = redact_cassette(derive_cassette(original, result))
+    if original.path is None or not write:
+        return derived, None
+    target = derived_path(original.path)
+    save_cassette(derived, target)
+    return derived.with_path(str(target)), str(target)

@@ -12,6 +12,7 @@ import _socket
 import contextvars
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 
 import replay
+from replay import hermetic
 from replay.config import ConfigError
 from replay.errors import SubprocessBlocked, TrafficRefused
 from replay.hermetic import allowing, load_policy, parse_host
@@ -436,3 +438,136 @@ def test_a_unix_socket_is_refused_unless_its_path_is_allowed(
         server.close()
     assert _divergence_names(refused) == [f"socket connect {path}"]
     assert _divergence_names(allowed) == []
+
+
+# ---------------------------------------- the hook's pure parts, on real audit arguments
+
+_captured: list[tuple[str, tuple]] = []
+_capturing = threading.local()
+
+
+def _capture_hook(event: str, args: tuple) -> None:
+    if getattr(_capturing, "on", False) and event in hermetic._WATCHED:
+        _captured.append((event, args))
+
+
+sys.addaudithook(_capture_hook)
+
+
+def _audited(action) -> list[tuple[str, tuple]]:
+    """The watched audit events ``action`` raises in this thread, with their arguments
+    as CPython passes them to hooks."""
+    _captured.clear()
+    _capturing.on = True
+    try:
+        action()
+    finally:
+        _capturing.on = False
+    return list(_captured)
+
+
+def test_process_starts_are_named_by_their_command_line() -> None:
+    true = shutil.which("true") or "/bin/true"
+    system = _audited(lambda: os.system("true --flag"))
+    popen = _audited(lambda: subprocess.run([true, "a b", "c"], check=False))
+    spawn = _audited(lambda: os.waitpid(os.posix_spawn(true, [true, "x"], dict(os.environ)), 0))
+    shell = _audited(lambda: subprocess.run("true one", shell=True, check=False))
+    assert [e for e, _ in system] == ["os.system"]
+    assert hermetic._command(*system[0]) == "true --flag"
+    assert popen[0][0] == "subprocess.Popen"
+    assert hermetic._command(*popen[0]) == f"{true} a b c"
+    assert hermetic._command(*spawn[0]) == f"{true} x"
+    assert hermetic._command(*shell[0]) == "/bin/sh -c true one"
+    # Windows' os.spawn*(mode, path, argv, env) and os.startfile(path, ...) shapes:
+    assert hermetic._command("os.spawn", (0, "C:\\x.exe", ["x.exe", "-v"], {})) == "x.exe -v"
+    assert hermetic._command("os.startfile", ("report.pdf", "open", "", "", 1)) == "report.pdf"
+    assert hermetic._command("subprocess.Popen", (None, None, None, None)) == "None"
+
+
+def test_name_lookups_are_named_by_the_host_they_resolve() -> None:
+    events = _audited(lambda: socket.getaddrinfo("localhost", 8080))
+    events += _audited(lambda: socket.getaddrinfo(b"localhost", None))
+    events += _audited(lambda: socket.gethostbyname("127.0.0.1"))
+    events += _audited(lambda: socket.gethostbyaddr("127.0.0.1"))
+    events += _audited(lambda: socket.getnameinfo(("127.0.0.1", 80), 0))
+    assert [hermetic._looked_up(e, a) for e, a in events] == [
+        ("localhost", 8080),
+        ("localhost", None),
+        (None, None),  # an address literal: nothing is sent
+        ("127.0.0.1", None),
+        ("127.0.0.1", None),
+    ]
+    assert hermetic._looked_up("socket.getnameinfo", (None, 0)) == (None, None)
+
+
+def test_host_rules_match_names_addresses_and_ports() -> None:
+    rules = hermetic.HostList(
+        hermetic.parse_hosts(["localhost:8080", "10.1.2.3", "[fe80::1]:443"], where="t")
+    )
+    assert [str(r) for r in rules.rules] == ["localhost:8080", "10.1.2.3", "[fe80::1]:443"]
+    assert rules.has_name(b"localhost", 8080)
+    assert rules.has_name("127.0.0.1", "8080")  # localhost covers the loopback addresses
+    assert not rules.has_name("localhost", 8081)
+    assert rules.has_name("localhost")  # a lookup reveals no port
+    assert rules.has_name("::ffff:10.1.2.3", 22)  # an IPv4-mapped IPv6 address
+    assert not rules.has_name(None)
+    assert not hermetic.HostList().has_name("localhost")
+    assert rules.has_address(socket.AF_INET6, ("fe80::1", 443, 0, 0), resolve=False)
+    assert not rules.has_address(socket.AF_INET6, ("fe80::1", 80, 0, 0), resolve=False)
+    assert not rules.has_address(socket.AF_INET, "10.1.2.3", resolve=False)
+    unix = hermetic.HostList((parse_host("/run/m.sock", where="t"),))
+    assert unix.has_address(socket.AF_UNIX, b"/run/m.sock", resolve=False)
+    assert not unix.has_address(socket.AF_UNIX, "/run/other.sock", resolve=False)
+    # A name is matched against the addresses it resolves to only when asked to resolve.
+    named = hermetic.HostList((parse_host("vm:9000", where="t"),))
+    assert named.has_address(socket.AF_INET, ("127.0.0.1", 9000), resolve=True) is (
+        "127.0.0.1" in {i[4][0] for i in socket.getaddrinfo("vm", None)}
+    )
+    assert not named.has_address(socket.AF_INET, ("127.0.0.1", 9001), resolve=True)
+    assert not named.has_address(socket.AF_INET, ("127.0.0.1", 9000), resolve=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("[::1]8080", "write '[v6]:port'"), ("[::1]:99999", "no valid port"), (3, "is not a host")],
+)
+def test_more_bad_host_entries(text, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        parse_host(text, where="--allow-host")
+    with pytest.raises(ConfigError, match="must be a list of hosts"):
+        hermetic.parse_hosts("localhost", where="allow_hosts")
+
+
+def test_allowed_hosts_travel_to_worker_processes_as_text() -> None:
+    with allowing(["LocalHost:8080", "[::1]"]):
+        shipped = hermetic.allowed_hosts()
+    assert shipped == ("localhost:8080", "[::1]")
+    assert hermetic.allowed_hosts() == ()
+
+    def worker() -> tuple[str, ...]:
+        hermetic.allow_in_worker(shipped)
+        return hermetic.allowed_hosts()
+
+    assert contextvars.copy_context().run(worker) == shipped
+
+
+def test_a_process_started_outside_the_run_s_context_is_refused_too(
+    empty_cassette: Path,
+) -> None:
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            subprocess.run(["true"], check=False)
+        except BaseException as exc:
+            errors.append(exc)
+
+    with replay.replaying(empty_cassette) as replaying:
+        thread = threading.Thread(target=start)
+        thread.start()
+        thread.join()
+    (error,) = errors
+    assert isinstance(error, SubprocessBlocked)
+    assert error.command == "true"
+    assert "started outside the run's context while a replay runs" in str(error)
+    assert _divergence_names(replaying) == []  # not the run's: its verdict is untouched

@@ -89,3 +89,43 @@ def test_a_malformed_list_fails_before_the_run_in_one_line(project, body, fragme
     message = str(raised.value)
     assert fragment in message and "pyproject.toml" in message and "\n" not in message
     assert not ran and not (project / "run.yaml").exists()
+
+
+def test_an_imported_trace_uses_the_same_list(project):
+    """A traced run whose agent span ends with the project's own limit class (and a
+    status text that names no limit) is max_steps exactly when the project lists it."""
+    from replay.otel.read import read_runs
+    from replay.otel.to_cassette import import_trace
+    from tests.otel.conftest import fixture
+
+    text = fixture("openinference-openai__loop").read_text()
+    text = text.replace("harness.MaxStepsExceeded", "mypkg.errors.TooManySteps")
+    text = text.replace("stopped after 4 steps without a final answer", "planner gave up")
+    trace = project / "loop.otlp.jsonl"
+    trace.write_text(text)
+
+    def outcome():
+        (run,) = list(read_runs(trace))
+        return import_trace(run).outcome
+
+    before = outcome()
+    assert (before.stop_reason, before.error_class) == ("exception", "mypkg.errors.TooManySteps")
+    write_config(project, 'max_steps_errors = ["mypkg.errors:TooManySteps"]')
+    after = outcome()
+    assert (after.stop_reason, after.error_class) == ("max_steps", "mypkg.errors.TooManySteps")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("agents.exceptions.MaxTurnsExceeded", True),
+        ("agents.exceptions:MaxTurnsExceeded", True),
+        ("MaxTurnsExceeded", True),  # openai-agents spans name the bare class
+        ("other.MaxTurnsExceeded", False),  # another module's class of the same name
+        ("RecursionError", False),
+    ],
+)
+def test_class_names_from_traces_match_the_list(project, name, expected):
+    from replay.limits import is_max_steps_name
+
+    assert is_max_steps_name(name) is expected

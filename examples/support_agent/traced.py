@@ -4,10 +4,14 @@ Not part of the agent: the deployment wraps ``agent.run`` in an agent span and l
 instrumentation library trace the openai SDK's model calls: ``openinference``
 (openinference-instrumentation-openai), ``openai-v2`` (the official
 opentelemetry-instrumentation-openai-v2 with content capture on, span-only) or
-``openllmetry`` (Traceloop's opentelemetry-instrumentation-openai), or several.
-Spans go through the OTel SDK's in-memory exporter and are written as OTLP/JSON lines,
-the way a Collector's ``file`` exporter stores them: this is the trace an incident starts
-from. ``python -m examples.support_agent.traced --incident run_d77c --out FILE`` runs one
+``openllmetry`` (Traceloop's opentelemetry-instrumentation-openai), or several;
+``openllmetry-events`` is Traceloop's ``use_attributes=False``, which sends message
+content in the older GenAI event form (``gen_ai.{system,user,assistant,tool}.message`` /
+``gen_ai.choice`` log records) instead of span attributes. Spans go through the OTel
+SDK's in-memory exporter and are written as OTLP/JSON lines, the way a Collector's
+``file`` exporter stores them (log records, if any, beside them in
+``NAME.logs.otlp.jsonl``): this is the trace an incident starts from.
+``python -m examples.support_agent.traced --incident run_d77c --out FILE`` runs one
 incident against the fake model server and exports its trace (one process per run: the
 instrumentations patch the SDK process-wide).
 """
@@ -22,7 +26,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-INSTRUMENTATIONS = ("openinference", "openai-v2", "openllmetry")
+INSTRUMENTATIONS = (
+    "openinference",
+    "openai-v2",
+    "openllmetry",
+    "openllmetry-events",
+)
 SERVICE = "support-agent"
 
 
@@ -42,6 +51,21 @@ def otlp_json_lines(spans: Sequence[Any]) -> str:
     return json.dumps(data, separators=(",", ":")) + "\n"
 
 
+def otlp_json_log_lines(records: Sequence[Any]) -> str:
+    """Finished SDK log records as one OTLP/JSON ``ExportLogsServiceRequest`` line."""
+    from google.protobuf import json_format
+    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+
+    data = json_format.MessageToDict(encode_logs(records), use_integers_for_enums=True)
+    for resource_logs in data.get("resourceLogs", ()):
+        for scope_logs in resource_logs.get("scopeLogs", ()):
+            for record in scope_logs.get("logRecords", ()):
+                for key in ("traceId", "spanId"):
+                    if record.get(key):
+                        record[key] = _hex(record[key])
+    return json.dumps(data, separators=(",", ":")) + "\n"
+
+
 def _hex(b64: str) -> str:
     import base64
 
@@ -50,17 +74,24 @@ def _hex(b64: str) -> str:
 
 def instrument(names: Sequence[str], release: str, *, content: bool = True) -> tuple[Any, Any]:
     """A tracer provider with an in-memory exporter, and the named instrumentations on
-    (``content=False``: message content not captured, the openai-v2 default)."""
+    (``content=False``: message content not captured, the openai-v2 default). The
+    provider's ``logs`` attribute holds the in-memory log exporter (log records of the
+    event-form instrumentations)."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()
-    provider = TracerProvider(
-        resource=Resource.create({"service.name": SERVICE, "service.version": release})
-    )
+    resource = Resource.create({"service.name": SERVICE, "service.version": release})
+    provider = TracerProvider(resource=resource)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    log_exporter = InMemoryLogRecordExporter()
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
+    provider.logs = log_exporter  # type: ignore[attr-defined]
     for name in names:
         if name == "openinference":
             from openinference.instrumentation.openai import OpenAIInstrumentor
@@ -78,6 +109,13 @@ def instrument(names: Sequence[str], release: str, *, content: bool = True) -> t
             from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
             OpenAIInstrumentor().instrument(tracer_provider=provider)
+        elif name == "openllmetry-events":
+            os.environ["TRACELOOP_TRACE_CONTENT"] = str(content).lower()
+            from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+            OpenAIInstrumentor(use_attributes=False).instrument(
+                tracer_provider=provider, logger_provider=logger_provider
+            )
         else:
             raise SystemExit(f"unknown instrumentation {name!r} (one of {INSTRUMENTATIONS})")
     return provider, exporter
@@ -145,6 +183,10 @@ def export_incident(run_id: str, names: Sequence[str], out: Path, *, content: bo
     provider.force_flush()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(otlp_json_lines(exporter.get_finished_spans()))
+    records = provider.logs.get_finished_logs()
+    if records:
+        stem, _, rest = out.name.partition(".")
+        out.with_name(f"{stem}.logs.{rest}").write_text(otlp_json_log_lines(records))
     return out
 
 
@@ -156,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument(
-        "--no-content", action="store_true", help="openai-v2 without message content capture"
+        "--no-content", action="store_true", help="without message content capture"
     )
     args = parser.parse_args(argv)
     names = args.instrumentation or ["openinference"]

@@ -30,6 +30,7 @@ from replay.cli.inspection import inspect_command
 from replay.cli.lazy_rich import install as _lazy_rich
 from replay.cli.migrate import migrate_command
 from replay.cli.record import record_command
+from replay.cli.report import report_command
 from replay.cli.run import run_command
 from replay.cli.traces import import_command
 
@@ -39,9 +40,10 @@ __all__ = ["app", "main"]
 
 ROOT_HELP = """Record an LLM agent's run, triage it, replay it offline and judge a fix.
 
-Every command takes --help, --json (one JSON object on stdout) and --debug (the
-traceback of an error). Exit status: 0 passing, 1 failing on evidence, 2 undecided
-(diverged or flaky), 3 usage, cassette or entrypoint error.
+Every command takes --help, --json (one JSON object on stdout; replay report
+--json reads a saved one) and --debug (the traceback of an error). Exit status: 0
+passing, 1 failing on evidence, 2 undecided (diverged or flaky), 3 usage, cassette or
+entrypoint error.
 
 Example session:
 
@@ -97,6 +99,7 @@ for _name, _command in (
     ("import", import_command),
     ("migrate", migrate_command),
     ("bisect", bisect_command),
+    ("report", report_command),
 ):
     app.command(_name, help=command_help(_command.__doc__))(_command)
 

@@ -13,6 +13,7 @@ imported for ``replay --help``.
 from __future__ import annotations
 
 import contextlib
+import enum
 import inspect
 import json
 import os
@@ -80,6 +81,70 @@ AllowHostOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+class OnMissChoice(enum.StrEnum):
+    """``--on-miss`` (the values of ``replay.on_miss.OnMiss``, repeated here so that
+    ``replay --help`` does not import the replay engine)."""
+
+    NEAREST = "nearest"
+    REPEAT = "repeat"
+    ERROR = "error"
+    LIVE = "live"
+
+
+OnMissOption = Annotated[
+    OnMissChoice | None,
+    typer.Option(
+        "--on-miss",
+        help="Answer calls the recording does not hold instead of diverging, under a named "
+        "assumption (the verdict is then a hypothesis): nearest (the most similar recorded "
+        "call's answer), repeat (the tool's last recorded answer), error (its recorded "
+        "error), live (the real model and tools; needs --allow-network).",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+AllowNetworkOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-network",
+        help="Allow --on-miss live to reach the real model and tools over the network.",
+    ),
+]
+
+UpdateOption = Annotated[
+    bool,
+    typer.Option(
+        "--update",
+        help="Accept intended changes: re-record the baselines that differ from their "
+        "replay (the diff is shown first; the model source is stated in each new "
+        "cassette's provenance).",
+    ),
+]
+YesOption = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help="With --update, overwrite without asking (required when stdin is not a terminal).",
+    ),
+]
+
+
+def confirm_overwrite(what: str, *, yes: bool) -> bool:
+    """Whether to overwrite ``what``: ``--yes``, or the user's answer on a terminal;
+    never without ``--yes`` in a non-interactive shell (as syrupy's --snapshot-update)."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        stderr_console().print(
+            f"nothing written: pass --yes to re-record {what} (stdin is not a terminal, so "
+            "there is no one to ask)",
+            markup=False,
+        )
+        return False
+    return typer.confirm(f"Re-record {what}?", default=False, err=True)
 
 
 def debug_requested(ctx: typer.Context | None = None) -> bool:

@@ -20,11 +20,16 @@ import typer
 from replay.cli.common import (
     EXIT_OK,
     AllowHostOption,
+    AllowNetworkOption,
     DebugOption,
     JsonOption,
+    OnMissOption,
     ReplayGroup,
+    UpdateOption,
+    YesOption,
     agent_stdout_to_stderr,
     command_help,
+    confirm_overwrite,
     print_json,
     stderr_console,
     stdout_console,
@@ -64,6 +69,8 @@ Examples:
   replay golden --shard 1/4 --json > shard-1.json
 
   replay golden merge shard-*.json --markdown diff.md --junit golden.xml
+
+  replay golden --on-miss nearest --update
 """
 
 app = typer.Typer(
@@ -80,6 +87,15 @@ JunitOption = Annotated[
         "--junit",
         metavar="FILE",
         help="Also write JUnit XML (a testcase per run and per threshold) for CI.",
+        show_default=False,
+    ),
+]
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        help="Also write the HTML report: release diff, charts, runs that changed.",
         show_default=False,
     ),
 ]
@@ -149,6 +165,7 @@ def run_command(
     ] = None,
     junit: JunitOption = None,
     markdown: MarkdownOption = None,
+    html: HtmlOption = None,
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -158,6 +175,10 @@ def run_command(
         ),
     ] = None,
     allow_host: AllowHostOption = None,
+    on_miss: OnMissOption = None,
+    allow_network: AllowNetworkOption = False,
+    update: UpdateOption = False,
+    yes: YesOption = False,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -171,17 +192,27 @@ def run_command(
     Exit status: 0 passing, 1 a run regressed/diverged/was flaky or a figure crossed its
     threshold, 3 usage error or a run that could not be replayed at all.
 
+    --on-miss (or on_miss in \\[tool.replay.golden]) answers calls a baseline does not
+    hold under a named assumption (see 'replay run --help'). --update accepts intended
+    changes: runs whose replay differs are re-recorded from it after the diff is shown
+    (asked on a terminal; --yes otherwise), then judged again.
+
     Examples:
 
       replay golden -n auto --markdown golden.md --junit golden.xml
+
+      replay golden --on-miss nearest --update --yes
 
       replay golden cassettes/golden --agent support_agent.v2:run --release v2.0
     """
     from replay import golden
     from replay.config import section
     from replay.hermetic import allowing
+    from replay.on_miss import parse_on_miss, require_network
 
     settings = golden.settings_from_config(section("golden"))
+    policy = on_miss.value if on_miss is not None else settings.on_miss
+    require_network(parse_on_miss(policy), allow_network=allow_network)
     folders = [str(d) for d in dirs] if dirs else [settings.dir]
     worker_count = golden.resolve_workers(workers if workers is not None else settings.workers)
     repeats = repeat if repeat is not None else settings.repeat
@@ -205,12 +236,35 @@ def run_command(
             shard=shard_spec,
             on_start=on_start,
             on_result=on_result,
+            on_miss=policy,
+            allow_network=allow_network,
         )
     elapsed = time.perf_counter() - started
     how = f"{repeats} replay{'s' if repeats != 1 else ''} per run, " + (
         f"{worker_count} worker{'s' if worker_count != 1 else ''}" if worker_count else "serial"
     )
-    _finish(report, as_json=as_json, junit=junit, markdown=markdown, note=f"{how}, {elapsed:.1f} s")
+    if policy is not None:
+        how += f", on-miss {policy}"
+    note = f"{how}, {elapsed:.1f} s"
+    accepted = None
+    if update:
+        with allowing(allow_host or ()):
+            report, accepted = _accept_changes(
+                report,
+                note=note,
+                as_json=as_json,
+                yes=yes,
+                allow_network=allow_network,
+            )
+    _finish(
+        report,
+        as_json=as_json,
+        junit=junit,
+        markdown=markdown,
+        html=html,
+        note=note,
+        accepted=accepted,
+    )
 
 
 def merge_command(
@@ -224,6 +278,7 @@ def merge_command(
     ] = False,
     junit: JunitOption = None,
     markdown: MarkdownOption = None,
+    html: HtmlOption = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -242,7 +297,7 @@ def merge_command(
     loaded = [golden.load_report(path) for path in reports]
     report = golden.merge_reports(loaded, sources=[str(p) for p in reports], partial=partial)
     note = f"merged {len(loaded)} report{'s' if len(loaded) != 1 else ''}"
-    _finish(report, as_json=as_json, junit=junit, markdown=markdown, note=note)
+    _finish(report, as_json=as_json, junit=junit, markdown=markdown, html=html, note=note)
 
 
 def add_command(
@@ -305,6 +360,86 @@ for _name, _command in (("run", run_command), ("merge", merge_command), ("add", 
 # ------------------------------------------------------------------ output
 
 
+def _accept_changes(
+    report: GoldenReport, *, note: str, as_json: bool, yes: bool, allow_network: bool
+) -> tuple[GoldenReport, dict[str, Any]]:
+    """``--update``: show the report and the difference of every changed run, re-record
+    them once confirmed, judge them again; the report after, and what was done."""
+    from dataclasses import replace
+
+    from rich.text import Text
+
+    from replay import golden
+    from replay.cli.render import updates_view
+    from replay.rerecord import plan_update, write_update
+
+    changed = [
+        r
+        for r in report.runs
+        if r.verdict != "error" and (r.verdict != "match" or r.changes or r.assumed_calls)
+    ]
+    console = stderr_console() if as_json else stdout_console()
+    if not as_json:
+        render_report(console, report, note=note, status=False)
+    if not changed:
+        console.print("--update: every run replays as recorded; nothing to re-record")
+        return report, {"planned": [], "written": [], "confirmed": False}
+    updates = []
+    with agent_stdout_to_stderr():
+        for record in changed:
+            if record.verdict == "flaky":
+                refused = "the replays disagree: re-recording would keep one of several behaviours"
+                updates.append(_refused(record, refused))
+                continue
+            updates.append(
+                plan_update(
+                    record.path,
+                    label=record.key,
+                    agent=report.agent,
+                    on_miss=report.on_miss,
+                    allow_network=allow_network,
+                    release=report.candidate_release,
+                )
+            )
+    ready = [u for u in updates if u.cassette is not None]
+    console.print(updates_view(updates))
+    written: list[str] = []
+    noun = f"{len(ready)} baseline{'s' if len(ready) != 1 else ''}"
+    confirmed = bool(ready) and confirm_overwrite(noun, yes=yes)
+    if confirmed:
+        for item in ready:
+            written.append(str(write_update(item)))
+            console.print(f"re-recorded {item.path}", markup=False)
+        entries = {r.key: r for r in report.runs}
+        with agent_stdout_to_stderr():
+            for item in ready:
+                record = entries[item.label]
+                entry = golden.GoldenEntry(record.key, record.path)
+                entries[item.label] = golden.evaluate(
+                    entry,
+                    agent=report.agent,
+                    repeat=report.repeat,
+                    on_miss=report.on_miss,
+                    allow_network=allow_network,
+                )
+        report = replace(report, runs=tuple(entries.values()))
+        counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items() if n)
+        console.print(Text(f"after re-recording: {counts}", style="bold"))
+    console.print()
+    done = {
+        "planned": [item.to_dict() for item in updates],
+        "written": written,
+        "confirmed": confirmed,
+    }
+    return report, done
+
+
+def _refused(record: RunRecord, reason: str) -> Any:
+    from replay.rerecord import Update
+
+    return Update(record.path, record.key, None, refused=reason)
+
+
 def _finish(
     report: GoldenReport,
     *,
@@ -312,8 +447,11 @@ def _finish(
     junit: Path | None,
     markdown: Path | None,
     note: str,
+    accepted: dict[str, Any] | None = None,
+    html: Path | None = None,
 ) -> None:
-    """Write the requested files, print the report, exit with its status."""
+    """Write the requested files, print the report, exit with its status (after
+    ``--update``, the report of the set as it is now, and only its status line)."""
     from replay.report import render_junit, render_markdown
     from replay.storage import atomic_write_text
 
@@ -322,8 +460,17 @@ def _finish(
         written.append(atomic_write_text(junit, render_junit(report)))
     if markdown is not None:
         written.append(atomic_write_text(markdown, render_markdown(report)))
+    if html is not None:
+        from replay.report.html import render_golden
+
+        written.append(atomic_write_text(html, render_golden(report.to_dict()), durable=False))
     if as_json:
-        print_json(report.to_dict())
+        data = report.to_dict()
+        if accepted is not None:
+            data["update"] = accepted
+        print_json(data)
+    elif accepted is not None:
+        _status_line(stdout_console(), report)
     else:
         render_report(stdout_console(), report, note=note)
     for path in written:
@@ -413,7 +560,9 @@ def _tokens_in_out(side: dict[str, Any]) -> str:
     return f"{side['input_tokens']}/{side['output_tokens']}"
 
 
-def render_report(console: Console, report: GoldenReport, *, note: str = "") -> None:
+def render_report(
+    console: Console, report: GoldenReport, *, note: str = "", status: bool = True
+) -> None:
     """The human report, readable at 80 columns: verdict counts, the runs that changed,
     the overall diff, the diff by workflow, model and tool, flagged figures, the status."""
     from rich import box
@@ -437,6 +586,16 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
             counts.append(f"{number} {kind}", style=VERDICT_STYLES.get(kind, ""))
             counts.append("  ")
     console.print(counts)
+    assumed = [r for r in report.runs if r.assumed_calls]
+    if assumed:
+        texts = sorted({r.assumption for r in assumed if r.assumption})
+        console.print(
+            Text(
+                f"{len(assumed)} run{'s' if len(assumed) != 1 else ''} judged under on-miss "
+                f"{report.on_miss}, a hypothesis: assuming {'; '.join(texts)}",
+                style="yellow",
+            )
+        )
     console.print()
 
     changed = report.changed
@@ -582,7 +741,8 @@ def render_report(console: Console, report: GoldenReport, *, note: str = "") -> 
         console.print(flags)
         console.print()
 
-    _status_line(console, report)
+    if status:
+        _status_line(console, report)
 
 
 def _status_line(console: Console, report: GoldenReport) -> None:

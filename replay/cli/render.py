@@ -7,7 +7,7 @@ columns (tables fold long names, diff lines wrap under their indentation).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -191,3 +191,20 @@ def _outcome_field(outcome: Outcome, name: str) -> str:
 def _clip(text: str, width: int) -> str:
     line = " ".join(str(text).split())
     return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def updates_view(updates: Sequence[Any]) -> Group:
+    """``--update``'s plan: per baseline the difference being accepted and where its
+    answers come from, or why it is not re-recorded (``replay.rerecord.Update`` values)."""
+    ready = sum(1 for item in updates if item.cassette is not None)
+    lines: list[RenderableType] = [
+        Text(f"Intended changes to accept ({ready} of {len(updates)})", style="bold")
+    ]
+    for item in updates:
+        lines.append(Text(f"{'~' if item.cassette is not None else 'x'} {item.label}", "bold"))
+        if item.refused:
+            lines.append(indented(Text(f"not re-recorded: {item.refused}", "yellow"), 4))
+            continue
+        lines.extend(indented(Text(line), 4) for line in item.changes)
+        lines.append(indented(Text(f"answers: {item.source}", "dim"), 4))
+    return Group(*lines)

@@ -20,8 +20,10 @@ from replay.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     AllowHostOption,
+    AllowNetworkOption,
     DebugOption,
     JsonOption,
+    OnMissOption,
     agent_stdout_to_stderr,
     print_json,
     shell_command,
@@ -110,6 +112,18 @@ def run_command(
         ),
     ] = False,
     allow_host: AllowHostOption = None,
+    on_miss: OnMissOption = None,
+    allow_network: AllowNetworkOption = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Also write the HTML report: the verdict, both histories side by side, "
+            "the step diff and the recorded run.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -120,30 +134,49 @@ def run_command(
     call the cassette does not hold: a hypothesis, not evidence), flaky (the replays
     disagree).
 
+    A fix that sends a new request (a reworded prompt) diverges; --on-miss answers such
+    calls under a declared assumption, and the verdict names it and stays a hypothesis:
+    nearest (the model answers as recorded after the change), repeat (the tool stays
+    degraded), error (the tool keeps failing), live (the real model answers; needs
+    --allow-network, and its answers are kept in RUN.live.yaml next to the cassette,
+    which then replays on evidence).
+
     Exit status: 0 match or fixed, 1 reproduced or regressed, 2 diverged or flaky, 3 a
     usage, cassette or entrypoint error; with --expect, 0 exactly when the verdict is the
     expected one, else 1.
 
-    Nothing is written: --note records the verdict in the scenarios of this cassette
-    and agent.
+    Nothing is written (but RUN.live.yaml by --on-miss live): --note records the verdict
+    in the scenarios of this cassette and agent.
 
     Examples:
 
       replay run cassettes/incidents/run_9fd2.yaml
 
       replay run run_9fd2.yaml --agent support_agent.fixed:run --expect fixed
+
+      replay run run_a113.yaml --agent support_agent.fixed:run --on-miss nearest
     """
     from replay.hermetic import allowing
+    from replay.on_miss import parse_on_miss, require_network
     from replay.storage import load_cassette
     from replay.verdict import verdict_for
 
+    policy = on_miss.value if on_miss is not None else None
+    require_network(parse_on_miss(policy), allow_network=allow_network)
     original = load_cassette(cassette)
     if agent is None:
         from replay.engine import recorded_entrypoint
 
         recorded_entrypoint(original, remedy="name the code to replay with --agent module:function")
     with allowing(allow_host or ()), _progress(repeat) as on_replay, agent_stdout_to_stderr():
-        verdict = verdict_for(original, agent=agent, repeats=repeat, on_replay=on_replay)
+        verdict = verdict_for(
+            original,
+            agent=agent,
+            repeats=repeat,
+            on_replay=on_replay,
+            on_miss=policy,
+            allow_network=allow_network,
+        )
     if note:
         _note_in_scenarios(verdict)
     command = ["replay", "run", str(cassette)]
@@ -153,15 +186,31 @@ def run_command(
         command += ["--repeat", str(repeat)]
     for host in allow_host or ():
         command += ["--allow-host", host]
+    if policy is not None:
+        command += ["--on-miss", policy]
+    if allow_network:
+        command.append("--allow-network")
     if expect is None:
         code = verdict.exit_code
     else:
         code = EXIT_OK if verdict.verdict == expect.value else EXIT_FAILED
+    data = verdict_dict(verdict, command=command, expect=expect, exit_status=code)
+    if html is not None:
+        _write_html(html, verdict, data)
     if as_json:
-        print_json(verdict_dict(verdict, command=command, expect=expect, exit_status=code))
+        print_json(data)
     else:
         render_verdict(stdout_console(), verdict, command=command, expect=expect, passing=code == 0)
     raise typer.Exit(code)
+
+
+def _write_html(path: Path, verdict: Verdict, data: dict[str, Any]) -> None:
+    from replay.report.html import render_verdict as verdict_page
+    from replay.storage import atomic_write_text
+
+    page = verdict_page(data, original=verdict.cassette, history=verdict.replay.history)
+    written = atomic_write_text(path, page, durable=False)
+    sys.stderr.write(f"wrote {written}\n")
 
 
 def _note_in_scenarios(verdict: Verdict) -> None:
@@ -202,6 +251,7 @@ def _replay_summary(result: ReplayResult) -> dict[str, Any]:
         "divergence_step": result.divergence.step if result.divergence else None,
         "identical": result.identical,
         "virtual_wait_s": result.virtual_wait_s,
+        "assumed_calls": len(result.assumed),
     }
 
 
@@ -258,7 +308,22 @@ def render_verdict(
     title.append(verdict.verdict.upper(), style=VERDICT_STYLES.get(verdict.verdict, "bold"))
     title.append(f"  {verdict.mode}: {MODE_NOTES.get(verdict.mode, '')}", style="dim")
     console.print(title)
+    if verdict.assumption is not None:
+        console.print(indented(Text(verdict.headline, style="yellow"), 2))
     console.print(indented(Text(verdict.reason), 2))
+    if verdict.assumed:
+        console.print(Text(f"  answered by on-miss {verdict.on_miss}:", style="yellow"))
+        console.print(bullet_list([_assumed_line(call) for call in verdict.assumed], left=4))
+        if verdict.derived_cassette:
+            console.print(
+                indented(
+                    Text(
+                        f"live answers kept in {verdict.derived_cassette}: replay it for a "
+                        "verdict on evidence"
+                    ),
+                    2,
+                )
+            )
     if verdict.approximations:
         console.print(Text("  a hypothesis because the replay rested on:", style="yellow"))
         console.print(bullet_list(verdict.approximations, left=4))
@@ -319,6 +384,16 @@ def render_verdict(
         console.print(
             wrapped_shell_command(command, width=console.width), soft_wrap=True, markup=False
         )
+
+
+def _assumed_line(call: Any) -> str:
+    """``step 2 llm gpt-4o-mini <- recorded step 1`` (or ``<- live from host``)."""
+    source = (
+        f"recorded step {call.answered_by}"
+        if call.answered_by is not None
+        else f"live{f' from {call.host}' if call.host else ''}"
+    )
+    return f"step {call.step} {call.kind} {call.name} <- {source}"
 
 
 def runs_table(verdict: Verdict) -> Table:

@@ -23,11 +23,16 @@ from replay.cli.common import (
     EXIT_OK,
     EXIT_UNDECIDED,
     EXIT_USAGE,
+    AllowNetworkOption,
     DebugOption,
     JsonOption,
+    OnMissOption,
     ReplayGroup,
+    UpdateOption,
+    YesOption,
     agent_stdout_to_stderr,
     command_help,
+    confirm_overwrite,
     one_line,
     print_json,
     stderr_console,
@@ -235,6 +240,10 @@ def check_command(
         ),
     ] = False,
     repeat: RepeatsOption = None,
+    on_miss: OnMissOption = None,
+    allow_network: AllowNetworkOption = False,
+    update: UpdateOption = False,
+    yes: YesOption = False,
     as_json: JsonOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -244,12 +253,19 @@ def check_command(
     Diverged or flaky replays are not evidence: they fail. With --write the verdict,
     reason and mode go into the scenario file, and a hypothesis scenario is then skipped
     by pytest with the reason until it is re-recorded. Without --write nothing changes.
+    --on-miss (or on_miss in the scenario file) answers missing calls under a named
+    assumption (see 'replay run --help'). --update re-records the incident of a scenario
+    that no longer replays as recorded because the code changed on purpose: with its
+    recorded entrypoint, only while the new run still fails, after showing the diff.
 
     Exit status: 0 all as expected, 1 one fails on evidence, 2 one is undecided
     (diverged or flaky), 3 a scenario could not be checked.
     """
+    from replay.on_miss import parse_on_miss, require_network
     from replay.scenarios import find, load_all, save_scenario, with_verdict
 
+    policy = on_miss.value if on_miss is not None else None
+    require_network(parse_on_miss(policy), allow_network=allow_network)
     root, folders = _project()
     scenarios = load_all(root=root)
     chosen = [find(sid, scenarios) for sid in ids] if ids else scenarios
@@ -257,7 +273,7 @@ def check_command(
     errors: dict[str, str] = {}
     for scenario in chosen:
         try:
-            result = _run_check(scenario, root, repeat)
+            result = _run_check(scenario, root, repeat, on_miss=policy, allow_network=allow_network)
         except ReplayError as exc:
             errors[scenario.id] = one_line(str(exc))
             results.append(None)
@@ -265,17 +281,31 @@ def check_command(
         results.append(result)
         if write and result.verdict is not None:
             save_scenario(with_verdict(scenario, result.verdict))
+    accepted = None
+    if update:
+        accepted = _accept_changes(
+            chosen,
+            results,
+            root,
+            repeat=repeat,
+            on_miss=policy,
+            allow_network=allow_network,
+            yes=yes,
+            write=write,
+            as_json=as_json,
+        )
     code = EXIT_USAGE if errors else _exit_status(results)
     if as_json:
-        print_json(
-            {
-                "scenarios": [
-                    r.to_dict() if r is not None else {"id": s.id, "error": errors[s.id]}
-                    for s, r in zip(chosen, results, strict=True)
-                ],
-                "exit_status": code,
-            }
-        )
+        data: dict[str, Any] = {
+            "scenarios": [
+                r.to_dict() if r is not None else {"id": s.id, "error": errors[s.id]}
+                for s, r in zip(chosen, results, strict=True)
+            ],
+            "exit_status": code,
+        }
+        if accepted is not None:
+            data["update"] = accepted
+        print_json(data)
         raise typer.Exit(code)
     console = stdout_console()
     if not chosen:
@@ -367,13 +397,114 @@ def _status(value: StatusChoice | None, default: Any) -> Any:
     return default if value is None else Status(value.value)
 
 
-def _run_check(scenario: Scenario, root: Path, repeat: int | None) -> ScenarioCheck:
+def _run_check(
+    scenario: Scenario,
+    root: Path,
+    repeat: int | None,
+    *,
+    on_miss: str | None = None,
+    allow_network: bool = False,
+) -> ScenarioCheck:
     from replay.scenarios import check_scenario
 
     _importable(root)
     stderr_console().print(f"checking {scenario.id} ...", highlight=False)
     with agent_stdout_to_stderr():
-        return check_scenario(scenario, root=root, repeats=repeat, run_hypothesis=True)
+        return check_scenario(
+            scenario,
+            root=root,
+            repeats=repeat,
+            run_hypothesis=True,
+            on_miss=on_miss,
+            allow_network=allow_network,
+        )
+
+
+def _accept_changes(
+    chosen: list[Scenario],
+    results: list[ScenarioCheck | None],
+    root: Path,
+    *,
+    repeat: int | None,
+    on_miss: str | None,
+    allow_network: bool,
+    yes: bool,
+    write: bool,
+    as_json: bool,
+) -> dict[str, Any]:
+    """``--update``: re-record the incidents of scenarios that do not replay as expected,
+    shown first and written once confirmed; their failure and verdict follow. Changes
+    ``results`` in place to the checks after re-recording."""
+    from dataclasses import replace
+
+    from replay.cli.render import updates_view
+    from replay.rerecord import Update, plan_update, write_update
+    from replay.scenarios import save_scenario, with_verdict
+    from replay.storage import load_cassette
+    from replay.verdict import FailureSignature
+
+    console = stderr_console() if as_json else stdout_console()
+    plans: list[tuple[int, Update]] = []
+    with agent_stdout_to_stderr():
+        for position, (scenario, result) in enumerate(zip(chosen, results, strict=True)):
+            if result is None or result.verdict is None:
+                continue
+            if result.ok and not result.verdict.assumed:
+                continue  # as expected on the recording alone: nothing to accept
+            path = scenario.cassette_path(root)
+            recorded = load_cassette(path).context.entrypoint
+            if result.verdict.verdict == "flaky":
+                refused = "the replays disagree: re-recording would keep one of several behaviours"
+            elif scenario.agent and scenario.agent != recorded:
+                refused = (
+                    f"it replays {scenario.agent}, not the recorded code ({recorded}): "
+                    "re-recording would replace the incident with that code's run"
+                )
+            else:
+                refused = None
+            if refused is not None:
+                plans.append((position, Update(str(path), scenario.id, None, refused=refused)))
+                continue
+            plans.append(
+                (
+                    position,
+                    plan_update(
+                        path,
+                        label=scenario.id,
+                        on_miss=on_miss or scenario.on_miss,
+                        allow_network=allow_network,
+                        must_fail=True,
+                    ),
+                )
+            )
+    ready = [(position, item) for position, item in plans if item.cassette is not None]
+    if not plans:
+        console.print("--update: every scenario replays as expected; nothing to re-record")
+        return {"planned": [], "written": [], "confirmed": False}
+    console.print(updates_view([item for _, item in plans]))
+    noun = f"{len(ready)} incident cassette{'s' if len(ready) != 1 else ''}"
+    confirmed = bool(ready) and confirm_overwrite(noun, yes=yes)
+    written: list[str] = []
+    if confirmed:
+        for position, item in ready:
+            written.append(str(write_update(item)))
+            assert item.cassette is not None
+            cassette = item.cassette
+            scenario = replace(
+                chosen[position],
+                failure=FailureSignature.of(cassette.steps, cassette.outcome),
+            )
+            save_scenario(scenario)
+            check = _run_check(scenario, root, repeat, on_miss=on_miss, allow_network=allow_network)
+            results[position] = check
+            if write and check.verdict is not None:
+                save_scenario(with_verdict(scenario, check.verdict))
+            console.print(f"re-recorded {_relative(Path(item.path), root)}", markup=False)
+    return {
+        "planned": [item.to_dict() for _, item in plans],
+        "written": written,
+        "confirmed": confirmed,
+    }
 
 
 def _exit_status(results: list[ScenarioCheck | None]) -> int:

@@ -7,7 +7,10 @@ workflow, model and tool. ``import`` writes runs as cassettes for ``replay run``
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
@@ -67,7 +70,7 @@ def inspect_traces(paths: Sequence[Path], *, steps: int, as_json: bool) -> None:
         from replay.otel.triage import triage_files
 
         result = triage_files(paths, workers=workers)
-        if len(result.rows) != 1 or result.skipped:
+        if result.count != 1 or result.skipped:
             _show_triage(result, as_json=as_json)
             return
     runs = _runs(paths)
@@ -85,9 +88,27 @@ def inspect_traces(paths: Sequence[Path], *, steps: int, as_json: bool) -> None:
 
 def _show_triage(result: Triage, *, as_json: bool) -> None:
     if as_json:
-        print_json(result.to_dict())
+        _print_triage_json(result)
         return
     _render_triage(stdout_console(), result)
+
+
+def _print_triage_json(result: Triage) -> None:
+    """``print_json(result.to_dict())``, written run by run (a day of runs is not held)."""
+    out = sys.stdout
+    out.write('{\n  "runs": [')
+    first = True
+    for row in result.sorted_rows():
+        text = json.dumps(row.to_dict(), indent=2, ensure_ascii=False, default=str)
+        out.write(("\n" if first else ",\n") + textwrap.indent(text, "    "))
+        first = False
+    out.write("]" if first else "\n  ]")
+    rest = {
+        "segments": {k: [s.to_dict() for s in v] for k, v in result.segments().items()},
+        "skipped": list(result.skipped),
+    }
+    out.write(",\n" + json.dumps(rest, indent=2, ensure_ascii=False, default=str)[2:] + "\n")
+    out.flush()
 
 
 def _inspect_one(trace: TraceRun, *, steps: int, as_json: bool) -> None:
@@ -156,8 +177,7 @@ def _render_triage(console: Console, result: Triage) -> None:
             error,
             format_ms(row.duration_ms),
         )
-    failing = sum(row.failed for row in result.rows)
-    console.print(Text(f"{len(result.rows)} runs, {failing} failing", style="bold"))
+    console.print(Text(f"{result.count} runs, {result.failing} failing", style="bold"))
     console.print(table)
     console.print(Text("* stop_reason inferred from the spans (no run-level record)", style="dim"))
     for dimension, segments in result.segments().items():

@@ -94,7 +94,8 @@ class HttpCapture:
         return decode_response(step, cassette=self.session.cassette_path)
 
     def exchange(self, described: Described, live: Callable[[], WireResponse]) -> WireResponse:
-        """Record ``live()`` as a step, or serve the step that answers it (never ``live``)."""
+        """Record ``live()`` as a step, or serve the step that answers it (``live`` only when
+        an ``--on-miss live`` policy answers a call the recording does not hold)."""
         try:
             return self.session.call(
                 described.call, live, encode=self.encoder(described), decode=self.decode

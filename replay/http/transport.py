@@ -13,6 +13,7 @@ serves; an event stream is passed on live, event by event, as it arrives
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -94,19 +95,77 @@ def _to_client(
     )
 
 
-def _never() -> WireResponse:
-    raise AssertionError("a replaying session never sends a request")
+def _remember_request(exc: BaseException, described: Described) -> None:
+    # A failed live answer (--on-miss live) keeps its request as the step's ``http``.
+    with contextlib.suppress(AttributeError):
+        exc.__replay_http__ = {"request": described.record}  # type: ignore[attr-defined]
 
 
-def _served(module: ModuleType, capture: HttpCapture, described: Described, request: Any) -> Any:
-    """The recorded answer; a stream cut by an error gives its events, then the error."""
-    try:
-        wire = capture.exchange(described, _never)
-    except Exception as exc:
-        partial = interrupted_response(getattr(exc, "__replay_http__", None))
-        if partial is None:
+def _interrupted(module: ModuleType, exc: Exception, request: Any) -> Any:
+    """A recorded stream cut by an error: its events, then the error (else re-raise)."""
+    partial = interrupted_response(getattr(exc, "__replay_http__", None))
+    if partial is None:
+        raise exc
+    return _to_client(module, partial, request, error=exc)
+
+
+def _served(
+    module: ModuleType,
+    capture: HttpCapture,
+    described: Described,
+    request: Any,
+    original: Callable[..., Any],
+    client: Any,
+) -> Any:
+    """The recorded answer. ``send`` runs only when the replay's ``--on-miss live``
+    policy lets a call the recording does not hold reach the network; its response is
+    read whole (a replay has no production latency to preserve)."""
+
+    def send() -> WireResponse:
+        try:
+            response = original(client, request)
+            try:
+                response.read()
+            finally:
+                response.close()
+        except Exception as exc:
+            _remember_request(exc, described)
             raise
-        return _to_client(module, partial, request, error=exc)
+        return _received(response)
+
+    try:
+        wire = capture.exchange(described, send)
+    except Exception as exc:
+        return _interrupted(module, exc, request)
+    return _to_client(module, wire, request)
+
+
+async def _aserved(
+    module: ModuleType,
+    capture: HttpCapture,
+    described: Described,
+    request: Any,
+    original: Callable[..., Any],
+    client: Any,
+) -> Any:
+    """``_served`` for async clients."""
+
+    async def send() -> WireResponse:
+        try:
+            response = await original(client, request)
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        except Exception as exc:
+            _remember_request(exc, described)
+            raise
+        return _received(response)
+
+    try:
+        wire = await capture.aexchange(described, send)
+    except Exception as exc:
+        return _interrupted(module, exc, request)
     return _to_client(module, wire, request)
 
 
@@ -121,7 +180,7 @@ def _sync_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[...
             return original(self, request)
         described = capture.describe(_wire_request(request, request.read()))
         if capture.replaying:
-            return _served(module, capture, described, request)
+            return _served(module, capture, described, request, original, self)
         pending = PendingExchange(capture, described)
         try:
             with inside_step():
@@ -150,7 +209,7 @@ def _async_seam(module: ModuleType, original: Callable[..., Any]) -> Callable[..
             return await original(self, request)
         described = capture.describe(_wire_request(request, await request.aread()))
         if capture.replaying:
-            return _served(module, capture, described, request)
+            return await _aserved(module, capture, described, request, original, self)
         pending = PendingExchange(capture, described)
         try:
             with inside_step():

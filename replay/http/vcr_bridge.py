@@ -141,6 +141,9 @@ def _never() -> WireResponse:
     raise AssertionError("a replaying session never sends a request")
 
 
+_never.__replay_no_live__ = True  # type: ignore[attr-defined]  # no on-miss live through vcrpy
+
+
 def _bridge_class() -> type:
     from vcr.cassette import Cassette
 

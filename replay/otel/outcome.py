@@ -2,13 +2,14 @@
 
 The rules, in order (each result says which one decided, for the provenance block):
 the agent's own return value when the agent span's output is ``{"stop_reason": ...}``
-(recorded, not inferred); a framework's loop limit on the agent (or root) span
-(``MaxTurnsExceeded``, ``UsageLimitExceeded``, "Max turns exceeded", ...) -> max_steps;
-any other error there -> exception; otherwise completed, unless the last model call asked
-for tools and nothing answered them (-> unknown: the trace stops mid-run).
+(recorded, not inferred); a loop limit on the agent (or root) span -> max_steps; any
+other error there -> exception; otherwise completed, unless the last model call asked for
+tools and nothing answered them (-> unknown: the trace stops mid-run).
 
-The loop-limit names overlap ``replay.engine.outcome_from_exception``'s framework mapping
-(which sees live exceptions); here only names and status texts exist.
+A loop limit is an error class of ``replay.limits`` (the frameworks' own and the project's
+``[tool.replay] max_steps_errors``, the list ``replay run`` uses for live exceptions),
+matched by name since a trace holds no class, or a status text that says so ("Max turns
+exceeded", "stopped after 4 steps", ...) when the trace has no class.
 """
 
 from __future__ import annotations
@@ -19,19 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from replay.cassette import ErrorInfo, Outcome
+from replay.limits import is_max_steps_name
 from replay.otel.read import OtelSpan
 from replay.otel.shapes import AgentRun, LlmCall, exception_of
 
-LOOP_LIMIT_CLASSES = frozenset(
-    {
-        "MaxStepsExceeded",
-        "MaxTurnsExceeded",
-        "UsageLimitExceeded",
-        "MaxIterationsExceeded",
-        "GraphRecursionError",
-        "StepLimitExceeded",
-    }
-)
 LOOP_LIMIT_TEXT = re.compile(
     r"max(imum)?[ _]?(turns|steps|iterations|requests)[ _]?(exceeded|reached)"
     r"|(request|step|turn)_?limit"
@@ -76,7 +68,7 @@ def infer_outcome(
     if failing is not None:
         text = message or failing.status_message or ""
         short = (error_class or "").rpartition(".")[2]
-        if short in LOOP_LIMIT_CLASSES or LOOP_LIMIT_TEXT.search(text or ""):
+        if (error_class and is_max_steps_name(error_class)) or LOOP_LIMIT_TEXT.search(text):
             why = f"exception {error_class}" if error_class else f"status '{_clip(text)}'"
             # A loop limit raised as an exception keeps its class; a status alone (or an
             # error.type that is a word, not a class) is no exception of the agent's.

@@ -50,3 +50,10 @@ def divergence_text(record: RunRecord) -> str:
     if record.outcome_change:
         return "outcome: " + ", ".join(record.outcome_change["fields"]) + " changed"
     return record.reason if record.verdict != "match" else ""
+
+
+MODE_NOTES = {
+    "evidence": "decided on recorded answers alone",
+    "hypothesis": "not proven on recorded answers",
+}
+"""What a verdict's mode means, in the words ``replay run`` prints."""

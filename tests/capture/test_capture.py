@@ -304,6 +304,33 @@ def test_an_active_span_gives_the_trace_id_and_each_step_its_span(tmp_path, writ
     assert line.replay_reason == "failed"
 
 
+def test_a_streamed_call_keeps_the_span_it_was_sent_in(tmp_path, writer):
+    """The step of a stream is stored when the stream ends; its span id is still the one
+    active when the request was sent, not the span active when it was read to the end."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("capture-test")
+    with FakeLLM([reply("one two three")]) as server:
+        client = openai.OpenAI(base_url=server.openai_url, api_key="sk-test", max_retries=0)
+        with (
+            tracer.start_as_current_span("POST /ask"),
+            replay.capture(tmp_path, run_id="streamed", writer=writer) as run,
+        ):
+            with tracer.start_as_current_span("llm call") as llm_span:
+                stream = client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+                )
+                chunks = iter(stream)
+                first = next(chunks)
+            with tracer.start_as_current_span("after the call"):
+                rest = list(chunks)
+            run.set_result({"stop_reason": "error"})
+    assert first.choices and rest
+    assert writer.flush(timeout=30)
+    (step,) = replay.load_cassette(tmp_path / today() / "streamed.yaml").steps
+    assert step.span_id == format(llm_span.get_span_context().span_id, "016x")
+
+
 def test_a_trace_id_given_wins(tmp_path, writer):
     from opentelemetry.sdk.trace import TracerProvider
 

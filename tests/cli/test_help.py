@@ -32,6 +32,7 @@ SUMMARIES = {
     "scenario": "Keep reproduced incidents as regression tests that gate merges "
     "(scenarios/*.yaml).",
     "golden": "Replay the golden set against this build and report the release diff.",
+    "report": "Write an HTML report: a run, a replay verdict or a release, in one file.",
 }
 EXAMPLE_HEADINGS = ("Example:", "Examples:", "Example session:")
 

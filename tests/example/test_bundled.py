@@ -54,6 +54,25 @@ def test_incidents_replay_with_their_verdicts(run_id):
     assert signals_of(replay.load_cassette(path)).conclusion == conclusion
 
 
+@pytest.mark.parametrize("run_id", sorted(INCIDENT_TABLE))
+def test_the_fixes_under_on_miss_nearest(run_id):
+    """A fix that only drops calls stays evidence; run_a113's repair asks the model anew:
+    if it answers as recorded (the malformed call again), the fix loops to max_steps."""
+    fix = verdict_for(
+        CASSETTES / "incidents" / f"{run_id}.yaml", agent=FIXED, repeats=2, on_miss="nearest"
+    )
+    if run_id != "run_a113":
+        assert (fix.verdict, fix.mode, fix.assumed) == ("fixed", "evidence", ())
+        return
+    assert (fix.verdict, fix.mode) == ("regressed", "hypothesis")
+    assert fix.replay.outcome.stop_reason == "max_steps"  # max_steps=5 model turns
+    assert [(c.step, c.answered_by) for c in fix.assumed] == [(2, 1), (3, 1), (4, 1), (5, 1)]
+    assert fix.headline == (
+        "regressed, assuming the model answers as recorded after the prompt change "
+        "(4 calls served by nearest)"
+    )
+
+
 def test_incident_signals_match_the_snapshot():
     rows = {}
     for run_id in INCIDENT_TABLE:
@@ -108,7 +127,7 @@ def test_rerecording_is_byte_stable_apart_from_timestamps(tmp_path):
         assert _masked(path.read_text()) == _masked(committed.read_text()), path.name
 
 
-def test_demo_prints_the_verdicts_and_the_signals_table():
+def test_demo_prints_the_verdicts_and_the_signals_table(tmp_path):
     def files() -> dict[Path, tuple[bytes, int, int]]:
         # an atomic rewrite, even to the same bytes, makes a new inode and mtime
         return {
@@ -117,15 +136,27 @@ def test_demo_prints_the_verdicts_and_the_signals_table():
         }
 
     scenarios = files()
-    shown = run_python("-m", "examples.demo", cwd=ROOT)
+    reports = tmp_path / "reports"
+    shown = run_python("-m", "examples.demo", cwd=ROOT, env={"REPLAY_DEMO_REPORTS": str(reports)})
     assert shown.returncode == 0, shown.stdout + shown.stderr
     # replay run is read-only: the tracked scenarios of the incidents are not rewritten
     assert scenarios and files() == scenarios
     out = shown.stdout
     assert "Incident signals" in out and "Replay verdicts" in out
     assert re.search(r"run_9fd2\s+reproduced \(evidence\)\s+fixed \(evidence\)", out)
-    assert re.search(r"run_a113\s+reproduced \(evidence\)\s+diverged \(hypothesis\)", out)
+    # The fix's repair under on-miss nearest, then with live answers from the model server.
+    assert re.search(r"run_a113\s+reproduced \(evidence\)\s+regressed \(hypothesis\)", out)
+    assert re.search(r"run_a113 live\s+reproduced \(evidence\)\s+fixed \(evidence\)", out)
+    assert "regressed, assuming the model answers as recorded after the prompt change" in out
     assert re.search(r"run_d77c\s+reproduced \(evidence\)\s+fixed \(evidence\)", out)
     assert re.search(r"run_9fd2\s+tool search_docs\s+tool", out)
     assert re.search(r"run_a113\s+llm gpt-4o-mini\s+llm gpt-4o-mini\s+step_error", out)
     assert re.search(r"\(inferred\)", out)
+    # It ends with the HTML reports it wrote: each incident's run and fixed replay, golden.
+    names = [
+        f"{i}{kind}.html" for i in ("run_9fd2", "run_a113", "run_d77c") for kind in ("", ".fixed")
+    ]
+    assert sorted(p.name for p in reports.iterdir()) == sorted([*names, "golden.html"])
+    golden = re.escape(str(reports / "golden.html"))
+    assert re.search(rf"golden set on the released code +{golden}\n", out)
+    assert f"open them in a browser: {reports.as_uri()}/" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import replay
@@ -60,3 +62,34 @@ def test_a_broken_cassette_is_not_added(tmp_path):
     bad.write_text("version: 1\n")
     with pytest.raises(replay.CassetteError, match=r"missing section"):
         add_to_golden(bad, to=tmp_path / "golden")
+
+
+def test_add_applies_the_redaction_policy_to_the_copy(tmp_path, monkeypatch):
+    """A run recorded before the project named a secret reaches the golden set without
+    it; the source recording is left as it is, and adding it again is a no-op."""
+    source = replay.record_run(
+        AGENT,
+        tmp_path / "recordings" / "acct.yaml",
+        input={"workflow": "refund", "question": "Refund order Q-9 for account acct-7f3kq9"},
+        run_id="run-acct",
+        release="v1.0",
+        workflow="refund",
+    ).path
+    source = Path(source)
+    before = source.read_text(encoding="utf-8")
+    assert "acct-7f3kq9" in before
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\n\n[tool.replay]\nredact_patterns = ["acct-[0-9a-z]{6}"]\n'
+    )
+    monkeypatch.chdir(project)
+    target, copied = add_to_golden(source, to=tmp_path / "golden")
+    assert copied
+    text = target.read_text(encoding="utf-8")
+    assert "acct-7f3kq9" not in text
+    assert "Refund order Q-9 for account <redacted>" in text
+    assert source.read_text(encoding="utf-8") == before
+    loaded = replay.load_cassette(target)
+    assert loaded.run_id == "run-acct" and loaded.outcome.stop_reason == "completed"
+    assert add_to_golden(source, to=tmp_path / "golden") == (target, False)

@@ -18,7 +18,7 @@ from replay.otel.messages import (
 )
 from replay.otel.read import decode_line, read_runs
 from replay.otel.to_cassette import analyse, import_trace, to_cassette
-from replay.otel.triage import triage_files
+from replay.otel.triage import triage, triage_files
 from tests.otel.conftest import FIXTURES, fixture
 
 
@@ -226,10 +226,21 @@ def test_conversations_compare_loosely_and_name_real_differences():
 def test_two_processes_triage_the_same_runs_as_one():
     one = triage_files([FIXTURES], workers=1)
     two = triage_files([FIXTURES], workers=2)
-    assert sorted(r.to_dict()["trace_id"] for r in one.rows) == sorted(
-        r.to_dict()["trace_id"] for r in two.rows
-    )
-    assert one.to_dict()["segments"] == two.to_dict()["segments"]
+    assert one.count == two.count == 14  # the fixtures' trace files, one run each
+    assert one.to_dict() == two.to_dict()
+    rows = list(two.sorted_rows())
+    assert [r.failed for r in rows] == sorted((r.failed for r in rows), reverse=True)
+
+
+def test_the_streamed_json_table_is_the_json_of_the_triage(capsys):
+    from replay.cli.traces import _print_triage_json
+
+    result = triage_files([FIXTURES], workers=1)
+    _print_triage_json(result)
+    assert capsys.readouterr().out == json.dumps(result.to_dict(), indent=2) + "\n"
+    _print_triage_json(triage([]))
+    empty = {"runs": [], "segments": {k: [] for k in ("release", "workflow", "model", "tool")}}
+    assert json.loads(capsys.readouterr().out) == {**empty, "skipped": []}
 
 
 def test_to_cassette_without_genai_spans_names_the_spans():

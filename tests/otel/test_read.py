@@ -44,27 +44,72 @@ def test_decoder_agrees_with_the_protobuf_json_parser():
             assert set(ours.attributes) == {a["key"] for a in theirs_attrs}
 
 
-def test_spans_of_one_trace_on_many_lines_in_any_order_make_one_run(tmp_path: Path):
-    data = json.loads(_lines("openinference-openai__tools")[0])
-    spans = [
-        (rs, ss, span)
-        for rs in data["resourceSpans"]
-        for ss in rs["scopeSpans"]
-        for span in ss["spans"]
-    ]
-    random.Random(4).shuffle(spans)
+def _one_span_per_line(name: str) -> list[str]:
+    data = json.loads(_lines(name)[0])
     lines = []
-    for rs, ss, span in spans:
-        request = {"resourceSpans": [{**rs, "scopeSpans": [{**ss, "spans": [span]}]}]}
-        lines.append(json.dumps(request, separators=(",", ":")))
-    other = _lines("pydantic-ai__tools")[0]
-    lines.insert(3, other)
+    for rs in data["resourceSpans"]:
+        for ss in rs["scopeSpans"]:
+            for span in ss["spans"]:
+                request = {"resourceSpans": [{**rs, "scopeSpans": [{**ss, "spans": [span]}]}]}
+                lines.append(json.dumps(request, separators=(",", ":")))
+    return lines
+
+
+def _shape(runs) -> dict[str, list[tuple[str, str]]]:
+    return {r.trace_id: [(s.span_id, s.name) for s in r.spans] for r in runs}
+
+
+def test_spans_of_one_trace_on_many_lines_in_any_order_make_one_run(tmp_path: Path):
+    lines = _one_span_per_line("openinference-openai__tools")
+    random.Random(4).shuffle(lines)
+    # The other trace sits between them, and the first trace's last span comes 300 lines
+    # (of other traces) after the rest: still one complete run each.
+    lines.insert(3, _lines("pydantic-ai__tools")[0])
+    late = lines.pop(2)
+    filler = _lines("traceloop-openai__tools")[0]
+    lines += [
+        filler.replace(filler[filler.index('"traceId":"') + 11 :][:32], f"{i:032x}")
+        for i in range(1, 301)
+    ]
+    lines.append(late)
     path = tmp_path / "mixed.jsonl.gz"
     with gzip.open(path, "wt") as handle:
         handle.write("\n".join(lines) + "\n")
-    runs = list(read_runs(path, settle_lines=2))
-    assert sorted(len(r.spans) for r in runs) == [7, 7]
-    assert len({r.trace_id for r in runs}) == 2
+    runs = list(read_runs(path))
+    sizes = {r.trace_id: len(r.spans) for r in runs}
+    assert len(runs) == 302
+    oi = json.loads(lines[0])["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"]
+    assert sizes[oi] == 7
+    # Handed out when complete: the late span's trace comes last, after all the filler.
+    assert runs[-1].trace_id == oi
+    assert sorted(sizes.values())[-2:] == [7, 7]
+
+
+def test_open_traces_past_the_memory_bound_spill_to_disk_and_come_back_whole(tmp_path: Path):
+    """Three traces whose spans interleave line by line: with a spill bound of 1 byte every
+    open trace goes to the temporary file after each line, and the runs read back are the
+    same spans in the same order as when all is held in memory."""
+    names = ["openinference-openai__tools", "pydantic-ai__tools", "traceloop-openai__loop"]
+    per_trace = [_one_span_per_line(n) for n in names]
+    lines = [line for group in zip(*per_trace, strict=False) for line in group]
+    lines += [line for group in per_trace for line in group[min(map(len, per_trace)) :]]
+    path = tmp_path / "interleaved.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    in_memory = list(read_runs(path))
+    spilled = list(read_runs(path, spill_bytes=1))
+    assert [len(r.spans) for r in in_memory] == [len(p) for p in per_trace]
+    assert _shape(spilled) == _shape(in_memory)
+    assert [r.trace_id for r in spilled] == [r.trace_id for r in in_memory]
+
+
+def test_a_logs_file_read_first_joins_its_spans_through_the_spill(tmp_path: Path):
+    name = "openai-v2-latest-events__tools"
+    (tmp_path / f"{name}.otlp.jsonl").write_bytes(fixture(name).read_bytes())
+    logs = FIXTURES / f"{name}.logs.otlp.jsonl"
+    (tmp_path / f"{name}.logs.otlp.jsonl").write_bytes(logs.read_bytes())
+    (run,) = list(read_runs(tmp_path / f"{name}.otlp.jsonl", spill_bytes=1))
+    assert len(run.logs) == 3
+    assert {r.trace_id for r in run.logs} == {run.trace_id}
 
 
 def test_a_folder_reads_every_trace_file_and_pairs_logs(tmp_path: Path):

@@ -1,11 +1,19 @@
 """The GenAI semantic conventions: official openai-v2 (util-genai), hand-written spans.
 
-Model calls: ``gen_ai.operation.name`` chat / text_completion / generate_content, with
-content in ``gen_ai.input.messages`` / ``gen_ai.output.messages`` (span-only mode) or in
-a ``gen_ai.client.inference.operation.details`` log record of the same span (event-only
-mode). The older forms (flattened ``gen_ai.prompt.{i}.*`` attributes, per-message
-``gen_ai.user.message`` / ``gen_ai.choice`` events) are not read: such a run imports
-without content (triage only). Tools: ``execute_tool`` spans. Agents: ``invoke_agent``.
+Model calls: ``gen_ai.operation.name`` chat / text_completion / generate_content (or the
+older ``llm.request.type``), with content in, by preference:
+
+* ``gen_ai.input.messages`` / ``gen_ai.output.messages`` (span-only mode), or a
+  ``gen_ai.client.inference.operation.details`` log record of the span (event-only mode);
+* the older flattened attributes ``gen_ai.prompt.{i}.role|content|tool_call_id|
+  tool_calls.{j}.*`` and ``gen_ai.completion.{i}.*``, tools in ``llm.request.functions.{i}``
+  (OpenLLMetry before 0.59);
+* the older per-message events ``gen_ai.{system,user,assistant,tool}.message`` and
+  ``gen_ai.choice``, as log records tied to the span (OpenLLMetry's
+  ``use_attributes=False``, openai-v2 before util-genai) or as span events, the body's
+  fields as attributes (semconv 1.27-1.36).
+
+Tools: ``execute_tool`` spans. Agents: ``invoke_agent``.
 """
 
 from __future__ import annotations
@@ -14,24 +22,35 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from replay.otel.messages import (
+    as_text,
     from_parts,
     from_system_instructions,
     merged_answer,
     parse_json,
 )
+from replay.otel.messages import tool_call as message_tool_call
 from replay.otel.read import OtelLogRecord, OtelSpan
 from replay.otel.shapes import (
     AgentRun,
     Classified,
     LlmCall,
     ToolCall,
+    attr_list,
     exception_of,
     first_present,
 )
 
 NAME = "genai-semconv"
 CHAT_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
+LEGACY_REQUEST_TYPES = {"chat": "chat", "completion": "text_completion"}
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+MESSAGE_EVENTS = {
+    "gen_ai.system.message": "system",
+    "gen_ai.user.message": "user",
+    "gen_ai.assistant.message": "assistant",
+    "gen_ai.tool.message": "tool",
+}
+CHOICE_EVENT = "gen_ai.choice"
 _PARAMS = ("temperature", "max_tokens", "top_p", "frequency_penalty", "presence_penalty", "seed")
 
 
@@ -44,7 +63,9 @@ def family_of(span: OtelSpan) -> str:
 
 
 def classify(span: OtelSpan, logs: Sequence[OtelLogRecord]) -> Classified | None:
-    operation = span.attributes.get("gen_ai.operation.name")
+    operation = span.attributes.get("gen_ai.operation.name") or LEGACY_REQUEST_TYPES.get(
+        span.attributes.get("llm.request.type")  # type: ignore[arg-type]
+    )
     if operation in CHAT_OPERATIONS:
         return llm_call(span, logs, family=family_of(span))
     if operation == "execute_tool":
@@ -83,17 +104,21 @@ def llm_call(span: OtelSpan, logs: Sequence[OtelLogRecord], *, family: str) -> L
     reasons = attrs.get("gen_ai.response.finish_reasons")
     if isinstance(reasons, list) and reasons:
         call.finish_reason = str(reasons[0])
-    if (
-        attrs.get("gen_ai.usage.input_tokens") is not None
-        or attrs.get("gen_ai.usage.output_tokens") is not None
-    ):
-        call.usage = {
-            "input_tokens": attrs.get("gen_ai.usage.input_tokens"),
-            "output_tokens": attrs.get("gen_ai.usage.output_tokens"),
-        }
-    stream = first_present(attrs, "gen_ai.request.stream", "gen_ai.is_streaming")
+    input_tokens = first_present(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
+    output_tokens = first_present(
+        attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"
+    )
+    if input_tokens is not None or output_tokens is not None:
+        call.usage = {"input_tokens": input_tokens, "output_tokens": output_tokens}
+    stream = first_present(
+        attrs, "gen_ai.request.stream", "gen_ai.is_streaming", "llm.is_streaming"
+    )
     call.streamed = bool(stream) if stream is not None else None
     fill_content(call, source)
+    if call.messages is None and "gen_ai.prompt.0.role" in attrs:
+        fill_flattened(call, attrs)
+    if call.messages is None:
+        fill_from_events(call, span, logs)
     return call
 
 
@@ -118,6 +143,131 @@ def fill_content(call: LlmCall, attrs: Mapping[str, Any]) -> None:
                 call.finish_reason = str(last["finish_reason"])
     if output is not None:
         call.answer = {**output, "role": "assistant"}
+
+
+def fill_flattened(call: LlmCall, attrs: Mapping[str, Any]) -> None:
+    """The older flattened form: ``gen_ai.prompt.{i}.*`` / ``gen_ai.completion.{i}.*``."""
+    call.messages = [_flat_message(item) for item in attr_list(attrs, "gen_ai.prompt.")]
+    completions = attr_list(attrs, "gen_ai.completion.")
+    if completions:  # the first choice is the answer the agent saw
+        call.answer = {**_flat_message(completions[0]), "role": "assistant"}
+    if call.finish_reason is None and completions and completions[0].get("finish_reason"):
+        call.finish_reason = str(completions[0]["finish_reason"])
+    functions = attr_list(attrs, "llm.request.functions.")
+    if functions and call.tools is None:
+        call.tools = [
+            {
+                "type": "function",
+                "name": f.get("name"),
+                "description": f.get("description"),
+                "parameters": parse_json(f.get("parameters")),
+            }
+            for f in functions
+        ]
+    call.notes.append(
+        "content read from the flattened gen_ai.prompt / gen_ai.completion attributes"
+    )
+
+
+def _flat_message(item: Mapping[str, Any]) -> dict[str, Any]:
+    calls = item.get("tool_calls")
+    if isinstance(calls, Mapping):
+        calls = [calls[k] for k in sorted((k for k in calls if k.isdigit()), key=int)]
+    else:
+        calls = []
+    message: dict[str, Any] = {
+        "role": str(item.get("role") or "user"),
+        "content": item.get("content"),
+    }
+    if calls:
+        message["tool_calls"] = [
+            message_tool_call(c.get("id"), c.get("name"), c.get("arguments")) for c in calls
+        ]
+    if item.get("tool_call_id") is not None:
+        message["tool_call_id"] = item["tool_call_id"]
+    return message
+
+
+def fill_from_events(call: LlmCall, span: OtelSpan, logs: Sequence[OtelLogRecord]) -> None:
+    """The older per-message events, as log records of the span or as span events.
+    Content counts as captured when a message event carries a ``content`` field."""
+    events = [
+        (r.event_name, _body(r.body, r.attributes)) for r in logs if r.span_id == span.span_id
+    ]
+    source = "log records"
+    if not any(name in MESSAGE_EVENTS or name == CHOICE_EVENT for name, _ in events):
+        events = [(e.name, _body(None, e.attributes)) for e in span.events]
+        source = "span events"
+    messages = []
+    choices = []
+    for name, body in events:
+        if name in MESSAGE_EVENTS:
+            messages.append(_event_message(MESSAGE_EVENTS[name], body))
+        elif name == CHOICE_EVENT:
+            choices.append(body)
+    if not messages or not any(
+        "content" in body for name, body in events if name in MESSAGE_EVENTS
+    ):
+        return
+    call.messages = messages
+    answers = []
+    for choice in sorted(choices, key=lambda c: c.get("index") or 0):
+        message = parse_json(choice.get("message"))
+        message = dict(message) if isinstance(message, Mapping) else {}
+        if "tool_calls" in choice and "tool_calls" not in message:
+            message["tool_calls"] = choice["tool_calls"]
+        answers.append(_event_message("assistant", message))
+        if call.finish_reason is None and choice.get("finish_reason"):
+            call.finish_reason = str(choice["finish_reason"])
+    if answers:
+        call.answer = {**(merged_answer(answers[:1]) or {}), "role": "assistant"}
+    call.notes.append(
+        f"content read from the per-message gen_ai.*.message / gen_ai.choice {source}"
+    )
+
+
+def _body(body: Any, attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """An event's fields: the log record's body, else its attributes (span events)."""
+    if isinstance(body, Mapping) and body:
+        return dict(body)
+    return {
+        key.removeprefix("gen_ai.event."): parse_json(value)
+        for key, value in attributes.items()
+        if key not in ("gen_ai.system", "gen_ai.provider.name")
+    }
+
+
+def _event_message(role: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    calls = parse_json(body.get("tool_calls"))
+    message: dict[str, Any] = {
+        "role": str(body.get("role") or role),
+        "content": _content_text(body.get("content")),
+    }
+    tool_calls = [
+        message_tool_call(
+            c.get("id"),
+            (c.get("function") or {}).get("name", c.get("name")),
+            (c.get("function") or {}).get("arguments", c.get("arguments")),
+        )
+        for c in (calls if isinstance(calls, list) else ())
+        if isinstance(c, Mapping)
+    ]
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    if role == "tool" and body.get("id") is not None:
+        message["tool_call_id"] = str(body["id"])
+    return message
+
+
+def _content_text(content: Any) -> str | None:
+    if content is None or isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(p.get("text", p.get("content", ""))) if isinstance(p, Mapping) else str(p)
+            for p in content
+        )
+    return as_text(content)
 
 
 def tool_call(span: OtelSpan, *, family: str) -> ToolCall:
