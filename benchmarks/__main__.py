@@ -16,13 +16,27 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import capture, core, golden, html_report, otel, streaming, vcrpy_peer
+from benchmarks import (
+    capture,
+    core,
+    entry_costs,
+    golden,
+    html_report,
+    http_sdk,
+    otel,
+    streaming,
+    vcrpy_peer,
+)
 from benchmarks.report import Report
 
 Section = Callable[[Report, Sequence[int], Path], None]
 SECTIONS: dict[str, tuple[str, Section]] = {
     "core": ("cassette load, replay overhead per step, diff", core.run),
     "vcrpy": ("plain vcrpy replaying the same calls over HTTP", vcrpy_peer.run),
+    "http": ("real openai/anthropic SDKs: replay vs in-memory transport, vcrpy", http_sdk.run),
+    "cli": ("replay --help and replay inspect vs the import floor", entry_costs.run_cli),
+    "scenarios": ("pytest scenarios of a 6-step incident vs trivial tests",
+                  entry_costs.run_scenarios),
     "golden": ("golden set: 1,000 runs x 30 steps, serial and -n 2", golden.run_section),
     "otel": ("replay inspect over 1 GB of OTLP/JSON traces vs bare json.loads", otel.run),
     "capture": ("replay.capture overhead per model call and with a saturated writer", capture.run),

@@ -21,14 +21,31 @@ class ConfigError(ReplayError):
     """``[tool.replay]`` in pyproject.toml is malformed or has an invalid value."""
 
 
+_real_folders: dict[str, str] = {}
+_found: dict[str, Path] = {}
+
+
 def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The nearest ``pyproject.toml`` at or above ``start`` (the working folder)."""
-    here = Path(start or os.getcwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
-    return None
+    # os.path, not pathlib, and the real path of a folder remembered: every recording
+    # and replay asks several times.
+    where = os.fspath(start) if start else os.getcwd()
+    folder = _real_folders.get(where)
+    if folder is None:
+        folder = os.path.realpath(where)
+        if len(_real_folders) < 256:
+            _real_folders[where] = folder
+    while True:
+        candidate = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(candidate):
+            found = _found.get(candidate)
+            if found is None:
+                found = _found[candidate] = Path(candidate)
+            return found
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def load_config(start: str | os.PathLike[str] | None = None) -> dict[str, Any]:

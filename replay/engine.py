@@ -297,7 +297,19 @@ def record(
         recording.cassette = session.redactor.cassette(
             _finish_cassette(context, session.history, outcome)
         )
+        _mark_plain_args(recording.cassette.steps)
         save_cassette(recording.cassette, path)
+
+
+def _mark_plain_args(steps: tuple[Step, ...]) -> None:
+    """Let a replay of the in-memory recording (the pytest plugin's) take the fast path
+    a loaded cassette takes: each step's hash was computed from its plain args (or
+    again after redaction changed them); the args are checked to be plain here."""
+    from replay.canonical import same_plain
+    from replay.cassette import mark_args_checked
+
+    if all(same_plain(to_plain(step.args), step.args) for step in steps):
+        mark_args_checked(steps)
 
 
 def _finish_cassette(context: RunContext, steps: tuple[Step, ...], outcome: Outcome) -> Cassette:

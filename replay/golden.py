@@ -28,6 +28,7 @@ end only, so a prompt change that diverges every run reads "no run replayed", ne
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from replay.errors import ReplayError
 from replay.on_miss import is_derived_name
+from replay.spool import Spool
 from replay.usage import tokens_of
 
 if TYPE_CHECKING:
@@ -581,17 +583,19 @@ def run_set(
     on_result: Callable[[RunRecord], None] | None = None,
     on_miss: str | None = None,
     allow_network: bool = False,
-) -> tuple[RunRecord, ...]:
+) -> Spool[RunRecord]:
     """Evaluate every entry, serially (``workers=0``) or in a pool of worker processes.
 
     Workers stream small records back batch by batch (at most a few batches in flight),
-    so neither histories nor all results pile up. The pool uses forkserver (spawn where
-    that is missing), never fork: the caller may run threads (a progress bar). Records
-    come back sorted by key, so any ``workers`` gives the same result.
+    and the records go to a ``Spool`` on disk as they arrive, so neither histories nor
+    all results pile up in memory: the parent stays flat in the size of the set. The
+    pool uses forkserver (spawn where that is missing), never fork: the caller may run
+    threads (a progress bar). Records come back sorted by key, so any ``workers`` gives
+    the same result.
     """
     if repeat < 1:
         raise GoldenError(f"--repeat must be at least 1, not {repeat}")
-    records: list[RunRecord] = []
+    records = record_spool()
 
     def keep(record: RunRecord) -> None:
         records.append(record)
@@ -615,8 +619,17 @@ def run_set(
             on_miss=on_miss,
             allow_network=allow_network,
         )
-    records.sort(key=lambda r: r.key)
-    return tuple(records)
+    records.sort()
+    return records
+
+
+def record_spool() -> Spool[RunRecord]:
+    """An empty ``Spool`` of run records (on disk, read back in key order)."""
+    return Spool(to_dict=RunRecord.to_dict, from_dict=RunRecord.from_dict, key=_record_key)
+
+
+def _record_key(record: RunRecord) -> str:
+    return record.key
 
 
 def _run_in_pool(
@@ -982,7 +995,7 @@ class GoldenReport:
     """The result of replaying a golden set (or of merging shard reports): per-run
     records, the release diff recomputed from them, and every threshold check."""
 
-    runs: tuple[RunRecord, ...]
+    runs: Sequence[RunRecord]  # a tuple, or the Spool run_set wrote
     candidate_release: str
     thresholds: Thresholds
     golden_dirs: tuple[str, ...]
@@ -994,30 +1007,33 @@ class GoldenReport:
     checks: tuple[Check, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        runs = tuple(sorted(self.runs, key=lambda r: r.key))
+        # A Spool (run_set's records, on disk) is already in key order and stays there.
+        runs = self.runs
+        if not isinstance(runs, Spool):
+            runs = tuple(sorted(runs, key=_record_key))
         object.__setattr__(self, "runs", runs)
         diff = release_diff(runs)
         object.__setattr__(self, "diff", diff)
         object.__setattr__(self, "checks", checks_of(diff, self.thresholds))
 
-    @property
+    @functools.cached_property
     def flags(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.flagged)
 
-    @property
+    @functools.cached_property
     def errors(self) -> tuple[RunRecord, ...]:
         return tuple(r for r in self.runs if r.verdict == "error")
 
-    @property
+    @functools.cached_property
     def failing(self) -> tuple[RunRecord, ...]:
         return tuple(r for r in self.runs if r.failing)
 
-    @property
+    @functools.cached_property
     def changed(self) -> tuple[RunRecord, ...]:
         """Runs that did not replay as recorded (failing, fixed, or error)."""
         return tuple(r for r in self.runs if r.verdict != "match")
 
-    @property
+    @functools.cached_property
     def diverged(self) -> tuple[RunRecord, ...]:
         """Runs whose replay stopped at a divergence: counted apart, not measured."""
         return tuple(r for r in self.runs if r.measured and not r.replayed)
@@ -1030,12 +1046,12 @@ class GoldenReport:
             overall["runs"], overall["replayed"], len(self.errors), overall.get("assumed", 0)
         )
 
-    @property
+    @functools.cached_property
     def counts(self) -> dict[str, int]:
         counter = Counter(r.verdict for r in self.runs)
         return {kind: counter.get(kind, 0) for kind in VERDICT_ORDER}
 
-    @property
+    @functools.cached_property
     def baseline_releases(self) -> dict[str, int]:
         counter = Counter(r.release or UNKNOWN for r in self.runs if r.verdict != "error")
         return dict(sorted(counter.items()))

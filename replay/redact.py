@@ -170,6 +170,12 @@ _FIELD_WORDS = (
 )
 
 
+_SAME = "\x00same"
+"""Cached for a text that holds no secret: ``text`` then returns the caller's object."""
+_CACHED_TEXTS = 4096
+_CACHED_TEXT_MAX = 1 << 16
+
+
 class RedactionError(ReplayError):
     """The project's ``redact_hook`` failed; nothing was written."""
 
@@ -376,9 +382,12 @@ class Redactor:
 
     def learn(self, headers: Iterable[tuple[str, str]]) -> None:
         """Remember the credential values in these HTTP headers, to scrub them everywhere."""
+        if type(headers) is tuple and headers == self._learned_headers:
+            return  # a client sends the same headers with every request: learned already
+        rules = self._texts  # replaced when the rules change (see _compile)
         found: list[str] = []
         for name, value in headers:
-            if not value or not is_sensitive_header(name, self.policy.headers):
+            if not value or not self._sensitive_header(name):
                 continue
             lowered = name.lower()
             if lowered == "cookie":
@@ -388,9 +397,25 @@ class Redactor:
             else:
                 found.extend(_credentials(value))
         self.learn_values(found)
+        if type(headers) is tuple and self._texts is rules:
+            self._learned_headers = headers  # learned under the rules still in force
+
+    def _sensitive_header(self, name: str) -> bool:
+        known = self._header_names.get(name)
+        if known is None:
+            known = is_sensitive_header(name, self.policy.headers)
+            if len(self._header_names) < _CACHED_TEXTS:
+                self._header_names[name] = known
+        return known
+
+    def _secret_header(self, key: str) -> bool:
+        """Whether a (lower-case) header's value is stored as ``MARKER`` whole."""
+        return self._sensitive_header(key) or self.policy.is_secret_field(key)
 
     def learn_url(self, url: str) -> None:
         """Remember the password (or token user) of a URL's ``user:password@``."""
+        if "@" not in url:
+            return  # no userinfo (urlsplit puts it before an ``@``)
         parts = urlsplit(url)
         with contextlib.suppress(ValueError):
             self.learn_values(v for v in (parts.password, parts.username) if v)
@@ -440,11 +465,34 @@ class Redactor:
         self._field_words = _FIELD_WORDS + self.policy.field_words
         self._json = _json_rule(self.policy.fields)
         self._known, self._known_anchors, self._windows = _known_rule(self._secrets)
+        # Assigned last: a ``text`` that took the previous cache may store a result of
+        # the previous rules in it, never in this one.
+        self._texts: dict[str, str] = {}
+        self._header_names: dict[str, bool] = {}
+        self._streams: dict[int, list[str]] = {}
+        self._learned_headers: tuple[tuple[str, str], ...] = ()
 
     # --- redacting --------------------------------------------------------------------
 
     def text(self, value: str) -> str:
-        """``value`` with every secret in it replaced by ``MARKER``; else ``value`` itself."""
+        """``value`` with every secret in it replaced by ``MARKER``; else ``value`` itself.
+
+        Results are remembered until the rules change (a secret learned, a wider
+        policy): an agent sends the same system prompt, headers and earlier turns with
+        every request, and a replay redacts each request again to match it.
+        """
+        cache = self._texts
+        known = cache.get(value)
+        if known is not None:
+            return value if known is _SAME else known
+        clean = self._redacted(value)
+        if len(value) <= _CACHED_TEXT_MAX:
+            if len(cache) >= _CACHED_TEXTS:
+                cache.clear()
+            cache[value] = _SAME if clean is value else clean
+        return clean
+
+    def _redacted(self, value: str) -> str:
         spans = self.spans(value)
         if not spans:
             return value
@@ -586,11 +634,7 @@ class Redactor:
         out: dict[str, Any] = {}
         for name, value in headers:
             key = name.lower()
-            clean = (
-                MARKER
-                if is_sensitive_header(key, self.policy.headers) or self.policy.is_secret_field(key)
-                else self.text(value)
-            )
+            clean = MARKER if self._secret_header(key) else self.text(value)
             if key in out:
                 previous = out[key]
                 out[key] = [*previous, clean] if isinstance(previous, list) else [previous, clean]
@@ -603,10 +647,21 @@ class Redactor:
         return self.text(url)
 
     def events(self, events: Iterable[str]) -> list[str]:
-        """SSE events redacted one by one, and secrets split across events' text deltas."""
+        """SSE events redacted one by one, and secrets split across events' text deltas.
+
+        A list this returned is returned as it is while the rules are unchanged: the
+        whole-cassette pass at the end of a recording sees each stream a second time.
+        """
         from replay.http.sse import redact_stream
 
-        return redact_stream([self.text(event) for event in events], self)
+        streams = self._streams
+        if isinstance(events, list) and streams.get(id(events)) is events:
+            return events
+        clean = redact_stream([self.text(event) for event in events], self)
+        if len(streams) >= _CACHED_TEXTS:
+            streams.clear()
+        streams[id(clean)] = clean  # kept alive here, so its id is not reused meanwhile
+        return clean
 
     # --- whole cassettes ---------------------------------------------------------------
 

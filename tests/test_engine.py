@@ -250,3 +250,30 @@ def test_errors_survive_pickling():
         2,
         "x.yaml: step 2: field 'kind': bad",
     )
+
+
+def test_the_in_memory_recording_replays_on_the_checked_args_fast_path(tmp_path):
+    """record()'s cassette is marked as a loaded one is (plain args, checked hashes), so
+    the pytest plugin's replay of it skips converting and hashing; arguments that are
+    not plain data (a tuple) are stored converted, so the mark holds for them too."""
+    from replay.cassette import args_checked
+
+    @replay.tool
+    def lookup(query: str, limit: int) -> dict:
+        return {"hits": [query] * limit}
+
+    @replay.tool
+    def pair(values: tuple) -> list:
+        return list(values)
+
+    with replay.record(tmp_path / "plain.yaml") as recording:
+        recording.set_result(lookup("refund", 2))
+    assert args_checked(recording.cassette.steps)
+    with replay.replaying(recording.cassette) as replayed:
+        replayed.set_result(lookup("refund", 2))
+    assert replayed.result.identical
+
+    with replay.record(tmp_path / "tuple.yaml") as recording:
+        recording.set_result(pair((1, 2)))
+    assert recording.cassette.steps[0].args == {"values": [1, 2]}
+    assert args_checked(recording.cassette.steps)  # stored plain: a list

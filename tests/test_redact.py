@@ -459,3 +459,20 @@ def test_a_header_value_with_spaces_is_secret_whole_and_a_scheme_is_not() -> Non
     assert r.text("Token is tk-0123456789z") == f"Token is {MARKER}"
     assert r.text("echo field-Cred-42xy") == f"echo {MARKER}"
     assert r.text("the Token scheme") == "the Token scheme"
+
+
+def test_remembered_texts_follow_what_the_redactor_learns_later() -> None:
+    """Redaction results are remembered per text, and forgotten when a secret is learned:
+    the same text redacted after the secret shows up in a header loses it."""
+    from replay.redact import MARKER, Redactor
+
+    redactor = Redactor()
+    text = "call the billing service with pk9Qw2Zr7Lm4Xv8T please"
+    assert redactor.text(text) is text  # nothing known about it yet: unchanged
+    assert redactor.text(text) is text  # remembered, same answer
+    redactor.learn([("x-api-key", "pk9Qw2Zr7Lm4Xv8T")])
+    assert redactor.text(text) == f"call the billing service with {MARKER} please"
+    events = ['data: {"delta": "pk9Qw2Zr"}', 'data: {"delta": "7Lm4Xv8T"}']
+    clean = redactor.events(events)
+    assert redactor.events(clean) is clean  # a stream already redacted under these rules
+    assert MARKER in clean[0] and "7Lm4Xv8T" not in clean[1]

@@ -27,11 +27,14 @@ from replay.cli.common import (
 )
 from replay.cli.diff import diff_command
 from replay.cli.inspection import inspect_command
+from replay.cli.lazy_rich import install as _lazy_rich
 from replay.cli.migrate import migrate_command
 from replay.cli.record import record_command
 from replay.cli.report import report_command
 from replay.cli.run import run_command
 from replay.cli.traces import import_command
+
+_lazy_rich()  # before typer's rich help is imported: see replay.cli.lazy_rich
 
 __all__ = ["app", "main"]
 

@@ -81,7 +81,7 @@ class HttpCapture:
             from replay.http import deferred
 
             return deferred.describe(request, self)
-        return describe_request(request, self.options, self.redactor)
+        return describe_request(request, self.options, self.redactor, stored=not self.replaying)
 
     def encoder(self, described: Described) -> Callable[[WireResponse], tuple[Any, Any]]:
         if self.defers:

@@ -140,8 +140,11 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
         return to_plain(body)
 
 
-def describe_request(request: WireRequest, options: HttpOptions, redactor: Redactor) -> Described:
-    """The ``Call`` a request is matched by, and the redacted request to store.
+def describe_request(
+    request: WireRequest, options: HttpOptions, redactor: Redactor, *, stored: bool = True
+) -> Described:
+    """The ``Call`` a request is matched by, and the redacted request to store (left
+    empty with ``stored=False``: a replay stores no request, it matches by the call).
 
     A model request (chat completions, responses, messages with a JSON body) is named by
     its model and its args are the body (volatile fields left out) plus ``endpoint``
@@ -171,17 +174,20 @@ def describe_request(request: WireRequest, options: HttpOptions, redactor: Redac
         wire = None
         args = {"endpoint": endpoint, "body": redactor.data(to_plain(body))}
         name = redactor.text(f"{parts.hostname}{parts.path}")
-    record: dict[str, Any] = {
-        "method": request.method.upper(),
-        "url": redactor.url(request.url),
-        "headers": redactor.headers(
+    record: dict[str, Any] = {}
+    if stored:
+        record["method"] = request.method.upper()
+        record["url"] = redactor.url(request.url)
+        record["headers"] = redactor.headers(
             (k, v) for k, v in request.headers if k.lower() not in VOLATILE_REQUEST_HEADERS
-        ),
-    }
-    if ignored:
-        record["ignored"] = redactor.data(to_plain(ignored))
-    args = redactor.hooked(KIND, name, args)
-    return Described(Call.of(KIND, name, args, options.policy), wire, record)
+        )
+        if ignored:
+            record["ignored"] = redactor.data(to_plain(ignored))
+    if redactor.policy.hook is None:
+        call = Call.of_plain(KIND, name, args, options.policy)  # to_plain'ed above
+    else:
+        call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
+    return Described(call, wire, record)
 
 
 def encode_response(

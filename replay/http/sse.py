@@ -133,15 +133,33 @@ def redact_stream(
     return [_with_data(text, decoded[i]) if i in changed else text for i, text in enumerate(events)]
 
 
-def _string_leaves(value: Any, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _string_leaves(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _string_leaves(item, (*path, index))
+def _string_leaves(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    """Every string in ``value`` with its path (a loop, not recursion: it runs for each
+    event of every stream recorded)."""
+    leaves: list[tuple[tuple[Any, ...], str]] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        cls = type(item)
+        if cls is dict:
+            for key, child in item.items():
+                if isinstance(child, str):
+                    leaves.append(((*where, key), child))
+                elif isinstance(child, dict | list):
+                    stack.append(((*where, key), child))
+        elif cls is list:
+            for index, child in enumerate(item):
+                if isinstance(child, str):
+                    leaves.append(((*where, index), child))
+                elif isinstance(child, dict | list):
+                    stack.append(((*where, index), child))
+        elif isinstance(item, str):
+            leaves.append((where, item))
+        elif isinstance(item, dict):
+            stack.extend(((*where, key), child) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend(((*where, index), child) for index, child in enumerate(item))
+    return leaves
 
 
 def _set(value: Any, path: tuple[Any, ...], new: str) -> None:

@@ -229,25 +229,101 @@ class _Bridge:
 BRIDGE = _Bridge()
 
 
+class _Patchers:
+    """vcrpy's patches around the bridge cassette, built once per process.
+
+    Building them (``CassettePatcherBuilder``) tries to import every HTTP library vcrpy
+    supports, and retries the missing ones each time: ~1 ms that a session would pay on
+    every start. The patch objects are reusable (each ``__enter__`` saves what is there
+    then, each ``__exit__`` puts it back), so every installation enters the same ones.
+    A client library first installed after the first session of the process is not
+    patched until the process restarts.
+    """
+
+    cassette: Any = None
+    patchers: tuple[tuple[Any, tuple[Any, str, Any] | None], ...] = ()
+    """Each patch object, with what ``_plain_patch`` found in it."""
+
+    @classmethod
+    def built(cls) -> tuple[Any, tuple[tuple[Any, tuple[Any, str, Any] | None], ...]]:
+        if cls.cassette is None:
+            from vcr.patch import CassettePatcherBuilder
+
+            bridge = _bridge_class()
+            try:
+                cassette = bridge.load(path="agent-replay", skip_patchers=SKIPPED)
+            except TypeError:
+                # vcrpy before skip_patchers: httpx traffic then passes vcrpy's stubs
+                # inside our transport seam, where the session sees it as part of the
+                # step (not twice).
+                cassette = bridge.load(path="agent-replay")
+            cls.patchers = tuple(
+                (patcher, _plain_patch(patcher))
+                for patcher in CassettePatcherBuilder(cassette).build()
+            )
+            cls.cassette = cassette
+        return cls.cassette, cls.patchers
+
+
+def _plain_patch(patcher: Any) -> tuple[Any, str, Any] | None:
+    """``(target, attribute, new)`` of a ``mock.patch.object(target, attribute, new)``,
+    which ``_install`` applies with ``setattr`` (~10x cheaper than entering it); None
+    for anything else (entered as it is). Reads ``unittest.mock._patch`` internals:
+    tests/http/test_vcr_bridge.py fails loudly when they change."""
+    from unittest import mock
+
+    if type(patcher) is not mock._patch:  # type: ignore[attr-defined]
+        return None
+    plain = (
+        patcher.new is not mock.DEFAULT
+        and not patcher.create
+        and patcher.new_callable is None
+        and patcher.autospec is None
+        and patcher.spec is None
+        and patcher.spec_set is None
+        and not patcher.kwargs
+        and not patcher.additional_patchers
+        and patcher.attribute_name is None
+    )
+    return (patcher.getter(), patcher.attribute, patcher.new) if plain else None
+
+
+_MISSING = object()
+
+
 def _install() -> Callable[[], None]:
-    cls = _bridge_class()
-    try:
-        context = cls.use(path="agent-replay", skip_patchers=SKIPPED)
-        cassette = context.__enter__()
-    except TypeError:
-        # vcrpy before skip_patchers: httpx traffic then passes vcrpy's stubs inside our
-        # transport seam, where the session sees it as part of the step (not twice).
-        context = cls.use(path="agent-replay")
-        cassette = context.__enter__()
-    BRIDGE.cassette = cassette
+    cassette, patchers = _Patchers.built()
     stack = ExitStack()
-    stack.callback(context.__exit__, None, None, None)
+    saved: list[tuple[Any, str, Any]] = []
+    try:
+        for patcher, plain in patchers:
+            if plain is None:
+                stack.enter_context(patcher)
+                continue
+            target, attribute, new = plain
+            # As mock.patch saves and restores: the target's own value, or none of its own.
+            saved.append((target, attribute, vars(target).get(attribute, _MISSING)))
+            setattr(target, attribute, new)
+    except BaseException:
+        _restore(saved)
+        stack.close()
+        raise
+    BRIDGE.cassette = cassette
 
     def undo() -> None:
         BRIDGE.cassette = None
+        _restore(saved)
         stack.close()
 
     return undo
+
+
+def _restore(saved: list[tuple[Any, str, Any]]) -> None:
+    for target, attribute, original in reversed(saved):
+        if original is _MISSING:
+            delattr(target, attribute)
+        else:
+            setattr(target, attribute, original)
 
 
 SEAM = SharedPatch(_install)

@@ -76,3 +76,25 @@ def test_requests_outside_a_session_are_left_alone(cassette: Path) -> None:
             pass
         assert _post_chat(llm.openai_url)["choices"][0]["message"]["content"] == "one"
     assert replay.load_cassette(cassette).steps == ()
+
+
+def test_the_patches_are_built_once_and_applied_with_setattr() -> None:
+    """The vcrpy patch objects are built once per process and reused; the plain ones
+    (``mock.patch.object(target, name, new)``) are applied by setattr, which reads
+    ``unittest.mock._patch`` internals: this fails loudly when they change."""
+    import http.client
+
+    from replay.http import vcr_bridge
+
+    original = http.client.HTTPConnection
+    cassette, patchers = vcr_bridge._Patchers.built()
+    assert vcr_bridge._Patchers.built()[1] is patchers  # the same objects every time
+    plain = {p[1][1] for p in patchers if p[1] is not None}
+    assert {"HTTPConnection", "HTTPSConnection"} <= plain
+    with vcr_bridge.SEAM():
+        assert http.client.HTTPConnection is not original
+        assert http.client.HTTPConnection.cassette is cassette
+        assert vcr_bridge.BRIDGE.cassette is cassette
+    assert http.client.HTTPConnection is original
+    assert vcr_bridge.BRIDGE.cassette is None
+    assert "HTTPConnection" in vars(http.client)  # restored as the module's own value

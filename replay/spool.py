@@ -1,0 +1,85 @@
+"""A read-only sequence of records kept on disk: memory flat in how many there are.
+
+A golden set of 10,000 runs gives 10,000 run records; holding them all would make the
+parent process grow with the set. ``Spool`` appends each record as one JSON line to an
+anonymous temporary file (deleted by the OS when closed, also on a crash) and keeps
+only its sort key and offset. Reading it back (iteration, indexing) decodes one record
+at a time, in key order once ``sort()`` has run. Records round-trip through their
+``to_dict``/``from_dict``, the same form the JSON report holds them in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, overload
+
+T = TypeVar("T")
+
+
+class Spool(Sequence[T], Generic[T]):
+    """Records appended to a temporary JSON-lines file; a ``Sequence`` of them."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        *,
+        to_dict: Callable[[T], dict[str, Any]],
+        from_dict: Callable[[dict[str, Any]], T],
+        key: Callable[[T], str],
+    ) -> None:
+        self._to_dict = to_dict
+        self._from_dict = from_dict
+        self._key = key
+        # Deleted by the OS when closed; closed with the spool (no ``with``: it lives on).
+        self._file = tempfile.TemporaryFile(prefix="replay-spool-")  # noqa: SIM115
+        self._size = 0
+        self._index: list[tuple[str, int, int]] = []
+
+    def append(self, record: T) -> None:
+        line = json.dumps(self._to_dict(record), ensure_ascii=False, separators=(",", ":"))
+        data = line.encode("utf-8") + b"\n"
+        fd = self._file.fileno()
+        written = 0
+        while written < len(data):
+            written += os.pwrite(fd, data[written:], self._size + written)
+        self._index.append((self._key(record), self._size, len(data)))
+        self._size += len(data)
+
+    def sort(self) -> None:
+        """Put the records in key order (stable: equal keys keep their arrival order)."""
+        self._index.sort(key=lambda entry: entry[0])
+
+    def _read(self, entry: tuple[str, int, int]) -> T:
+        _, offset, length = entry
+        return self._from_dict(json.loads(os.pread(self._file.fileno(), length, offset)))
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    @overload
+    def __getitem__(self, position: int) -> T: ...
+    @overload
+    def __getitem__(self, position: slice) -> list[T]: ...
+    def __getitem__(self, position: int | slice) -> T | list[T]:
+        if isinstance(position, slice):
+            return [self._read(entry) for entry in self._index[position]]
+        return self._read(self._index[position])
+
+    def __iter__(self) -> Iterator[T]:
+        for entry in self._index:
+            yield self._read(entry)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __repr__(self) -> str:
+        return f"<Spool of {len(self)} records>"
+
+    def close(self) -> None:
+        self._file.close()

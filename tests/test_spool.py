@@ -1,0 +1,62 @@
+"""replay.spool: records on disk, read back one at a time in key order."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from replay.spool import Spool
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    value: int
+    text: str
+
+
+def _spool() -> Spool[Item]:
+    return Spool(to_dict=asdict, from_dict=lambda d: Item(**d), key=lambda item: item.key)
+
+
+def test_records_come_back_in_key_order_equal_to_what_was_appended() -> None:
+    spool = _spool()
+    items = [Item("b", 2, "zwei ü"), Item("a", 1, "one\nline"), Item("c", 3, ""), Item("a", 0, "x")]
+    for item in items:
+        spool.append(item)
+    spool.sort()
+    # Sorted by key; the two "a" records keep their arrival order.
+    expected = [items[1], items[3], items[0], items[2]]
+    assert len(spool) == 4
+    assert list(spool) == expected
+    assert spool[0] == items[1] and spool[-1] == items[2]
+    assert spool[1:3] == [items[3], items[0]]
+    assert spool == tuple(expected) and tuple(expected) == spool
+    assert spool != expected[:3]
+    # Two iterations at once read independently (positional reads).
+    pairs = [(a.value, b.value) for a, b in zip(spool, spool, strict=True)]
+    assert pairs == [(1, 1), (0, 0), (2, 2), (3, 3)]
+
+
+def test_a_golden_report_built_from_a_spool_equals_one_built_from_its_records() -> None:
+    from replay.golden import GoldenReport, RunFigures, RunRecord, Thresholds, record_spool
+
+    def figures(latency: float) -> RunFigures:
+        return RunFigures("completed", False, latency, 4, 2, 100, 50, {"search": 2}, {})
+
+    records = [
+        RunRecord(key=f"w/run-{n}.yaml", path=f"/g/w/run-{n}.yaml", verdict=verdict,
+                  reason="r", workflow="w", baseline=figures(10.0 + n),
+                  candidate=figures(12.5 + n))
+        for n, verdict in ((3, "match"), (1, "regressed"), (2, "match"))
+    ]
+    spool = record_spool()
+    for record in records:
+        spool.append(record)
+    spool.sort()
+    from_spool = GoldenReport(runs=spool, candidate_release="x", thresholds=Thresholds(),
+                              golden_dirs=("g",))
+    from_tuple = GoldenReport(runs=tuple(records), candidate_release="x",
+                              thresholds=Thresholds(), golden_dirs=("g",))
+    assert from_spool.to_dict() == from_tuple.to_dict()
+    assert [r.key for r in from_spool.runs] == ["w/run-1.yaml", "w/run-2.yaml", "w/run-3.yaml"]
+    assert from_spool.counts["regressed"] == 1 and from_spool.failing[0].key == "w/run-1.yaml"
