@@ -42,6 +42,7 @@ from replay.http.exchange import (
 from replay.http.options import HttpOptions
 from replay.http.redact import Redactor, with_http_options
 from replay.mcp import carries_mcp_traffic
+from replay.on_miss import OnMiss
 
 OFFLINE_REASON = "the request was not sent: replay is offline"
 
@@ -81,7 +82,10 @@ class HttpCapture:
             from replay.http import deferred
 
             return deferred.describe(request, self)
-        return describe_request(request, self.options, self.redactor, stored=not self.replaying)
+        # A replay stores no request, except the live answers of ``--on-miss live``,
+        # which go into the derived cassette.
+        stored = not self.replaying or self.session.on_miss is OnMiss.LIVE  # type: ignore[attr-defined]
+        return describe_request(request, self.options, self.redactor, stored=stored)
 
     def encoder(self, described: Described) -> Callable[[WireResponse], tuple[Any, Any]]:
         if self.defers:
