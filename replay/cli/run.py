@@ -39,6 +39,7 @@ from replay.cli.render import (
     indented,
     outcome_text,
 )
+from replay.report.text import MODE_NOTES
 from replay.signals import bare_class_name
 
 if TYPE_CHECKING:
@@ -71,12 +72,6 @@ VERDICT_STYLES = {
     "diverged": "bold yellow",
     "flaky": "bold yellow",
 }
-MODE_NOTES = {
-    "evidence": "decided on recorded answers alone",
-    "hypothesis": "not proven on recorded answers",
-}
-
-
 def run_command(
     cassette: Annotated[
         Path, typer.Argument(help="The recorded run to replay.", show_default=False)
