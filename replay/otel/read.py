@@ -329,19 +329,10 @@ class _Decoder:
         text = self.text(value, path)
         if not text:
             return ""
-        if len(text) == size * 2:
-            try:
-                bytes.fromhex(text)
-                return text.lower()
-            except ValueError:
-                pass
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except ValueError:
-            raw = b""
-        if len(raw) == size:
-            return raw.hex()
-        raise self.fail(path, f"expected a {size * 2}-digit hex id, found {text!r}")
+        hex_text = _as_hex_id(text, size)
+        if hex_text is None:
+            raise self.fail(path, f"expected a {size * 2}-digit hex id, found {text!r}")
+        return hex_text
 
     def attributes(self, value: Any, path: str) -> dict[str, Any]:
         decoded: dict[str, Any] = {}
@@ -572,9 +563,10 @@ def read_runs(
 _TRACE_IDS = re.compile(r'"trace_?[iI]d"\s*:\s*"([^"]*)"')
 
 
-def normal_id(text: str) -> str:
-    """A trace id as the decoder gives it: lowercase hex (base64 ids converted)."""
-    if len(text) == 32:
+def _as_hex_id(text: str, size: int) -> str | None:
+    """``text`` as a lowercase hex id of ``size`` bytes (OTLP/JSON hex, or proto3 JSON
+    base64), else None."""
+    if len(text) == size * 2:
         try:
             bytes.fromhex(text)
             return text.lower()
@@ -583,8 +575,13 @@ def normal_id(text: str) -> str:
     try:
         raw = base64.b64decode(text, validate=True)
     except ValueError:
-        return text
-    return raw.hex() if len(raw) == 16 else text
+        return None
+    return raw.hex() if len(raw) == size else None
+
+
+def normal_id(text: str) -> str:
+    """A trace id as the decoder gives it: lowercase hex (base64 ids converted)."""
+    return _as_hex_id(text, 16) or text
 
 
 def in_shard(trace_id: str, shard: tuple[int, int]) -> bool:
