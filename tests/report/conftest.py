@@ -174,9 +174,13 @@ def page_data(html: str) -> dict[str, Any]:
     return json.loads(html[start : html.index("</script>", start)])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One headless Chromium for the session, off the network, with a fresh profile."""
+    """One headless Chromium per test module, off the network, with a fresh profile.
+
+    Not per session: Playwright's sync API keeps an event loop running in the main
+    thread while it is started, so every later test of the process would see a running
+    loop (``asyncio.run()`` refuses to start). Closing it with the module ends that."""
     from replay.testing.browser import chromium, chromium_path
 
     missing = None
