@@ -112,7 +112,11 @@ def _memory(client, folder: Path) -> tuple[int, int, int]:
             _calls(client, 1)
             _lookup(str(index))
         session = current_session()
-        held = deep_size(session._steps)  # type: ignore[union-attr]
+        held = sum(  # the slots, the packed batches and the steps not packed yet
+            deep_size(getattr(session, name))
+            for name in ("_steps", "_packed", "_unpacked")
+            if hasattr(session, name)
+        )
         run.set_result("ok")
     writer.flush(60)
     (path,) = (folder / "memory").rglob("memory.yaml")
