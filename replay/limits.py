@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from replay.config import ConfigError, find_pyproject, load_config
+from replay.config import ConfigError, find_pyproject, load_config, per_version
 
 KNOWN_MAX_STEPS_ERRORS = frozenset(
     {
@@ -26,7 +26,7 @@ KNOWN_MAX_STEPS_ERRORS = frozenset(
 )
 CONFIG_KEY = "max_steps_errors"
 
-_cache: dict[tuple[str, int], frozenset[str]] = {}
+_cache: dict[tuple[str, int, int], frozenset[str]] = {}
 
 
 def max_steps_errors(start: str | os.PathLike[str] | None = None) -> frozenset[str]:
@@ -34,13 +34,7 @@ def max_steps_errors(start: str | os.PathLike[str] | None = None) -> frozenset[s
     path = find_pyproject(start)
     if path is None:
         return KNOWN_MAX_STEPS_ERRORS
-    try:
-        key = (str(path), path.stat().st_mtime_ns)
-    except OSError:
-        return KNOWN_MAX_STEPS_ERRORS
-    if key not in _cache:
-        _cache[key] = KNOWN_MAX_STEPS_ERRORS | _configured(path, start)
-    return _cache[key]
+    return per_version(_cache, path, lambda: KNOWN_MAX_STEPS_ERRORS | _configured(path, start))
 
 
 def _configured(path: Path, start: str | os.PathLike[str] | None) -> frozenset[str]:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from replay.config import ConfigError, find_pyproject, section
+from replay.config import ConfigError, find_pyproject, per_version, section
 from replay.matching import MatchOn, MatchPolicy
 
 VOLATILE_FIELDS = frozenset({"user", "metadata", "stream_options"})
@@ -105,23 +105,14 @@ def load_options() -> HttpOptions:
     path = find_pyproject()
     if path is None:
         return HttpOptions()
-    try:
-        stat = path.stat()
-    except OSError:
-        stat = None
-    key = (str(path), stat.st_mtime_ns, stat.st_size) if stat is not None else None
-    if key is not None and key in _cache:
-        return _cache[key]
-    table = section("http", path.parent)
-    options = (
-        HttpOptions.from_table(table, where=f"{path}: [tool.replay.http]")
-        if table
-        else HttpOptions()
-    )
-    if key is not None:
-        _cache.clear()
-        _cache[key] = options
-    return options
+
+    def build() -> HttpOptions:
+        table = section("http", path.parent)
+        if not table:
+            return HttpOptions()
+        return HttpOptions.from_table(table, where=f"{path}: [tool.replay.http]")
+
+    return per_version(_cache, path, build)
 
 
 def _strings(value: Any, key: str, where: str) -> list[str]:
