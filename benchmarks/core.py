@@ -346,8 +346,8 @@ def _core_checks(
     report.notes.append(
         "the per-step targets use what each step adds; replay() also costs a constant per run ("
         + ", ".join(f"{seconds(r.fixed.median)} at {s:,}" for s, r in replays.items())
-        + ": replay.http's seams, mostly vcrpy's patcher rebuilt per session). Spread over "
-        "the steps (all-in): "
+        + ": session setup: the HTTP and MCP seams, the hermetic guard, the settings, the "
+        "final diff). Spread over the steps (all-in): "
         + ", ".join(f"{s:,}: {r.all_in_us(s):.1f} µs" for s, r in replays.items())
         + "."
     )
