@@ -112,8 +112,10 @@ class DivergenceInfo:
         }
 
 
+@functools.lru_cache(maxsize=8192)
 def span_id_for(trace_id: str, index: int | str) -> str:
-    """Deterministic span ids, so a re-recorded run keeps its ids and histories align."""
+    """Deterministic span ids, so a re-recorded run keeps its ids and histories align.
+    (Remembered: every replay of a cassette asks for the same ones.)"""
     return hashlib.sha256(f"{trace_id}/{index}".encode()).hexdigest()[:16]
 
 
@@ -361,6 +363,15 @@ class ReplayingSession(Session):
             return call  # recorded args are redacted already: these hold no secret
         clean = self.redactor.call_args(kind, name, call.args)
         return call if clean is call.args else Call.of_plain(kind, name, clean, policy)
+
+    def plain_call(self, kind: str, name: str, plain: Any, policy: MatchPolicy) -> Call:
+        """``Call.of_plain`` for args already plain and redacted: when they are the very
+        data of the next recorded call of this kind and name (a faithful replay), its
+        args and hash, without hashing (equal data has the equal hash)."""
+        same = self.index.same_args_step(kind, name, plain)
+        if same is not None:
+            return Call(kind, name, same.args, same.args_hash, policy)
+        return Call.of_plain(kind, name, plain, policy)
 
     def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
         if self.on_miss is OnMiss.LIVE:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from replay.errors import CassetteError
 from replay.http.options import HttpOptions
 from replay.http.sse import is_event_stream, join_events, parse_events, split_events
 from replay.http.wire import WireFormat, detect, error_entry
+from replay.matching import MatchPolicy
 from replay.redact import Redactor
 
 KIND = "llm"
@@ -75,9 +77,18 @@ class WireResponse:
     body: bytes = b""
     events: tuple[str, ...] | None = None
     http_version: str = "HTTP/1.1"
+    _client_parts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def header(self, name: str) -> str | None:
         return _header(self.headers, name)
+
+    def client_parts(self, client: str, build: Callable[[str, WireResponse], Any]) -> Any:
+        """``build(client, self)``, kept with this response: a replay serves a stored
+        response again in every session of the cassette (the seam's response parts)."""
+        parts = self._client_parts.get(client)
+        if parts is None:
+            parts = self._client_parts[client] = build(client, self)
+        return parts
 
     @classmethod
     def received(
@@ -140,8 +151,17 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
         return to_plain(body)
 
 
+PlainCall = Callable[[str, str, Any, MatchPolicy], Call]
+"""Builds the ``Call`` of plain, redacted args (``Call.of_plain`` or a replay's shortcut)."""
+
+
 def describe_request(
-    request: WireRequest, options: HttpOptions, redactor: Redactor, *, stored: bool = True
+    request: WireRequest,
+    options: HttpOptions,
+    redactor: Redactor,
+    *,
+    stored: bool = True,
+    plain_call: PlainCall = Call.of_plain,
 ) -> Described:
     """The ``Call`` a request is matched by, and the redacted request to store (left
     empty with ``stored=False``: a replay stores no request, it matches by the call).
@@ -157,7 +177,9 @@ def describe_request(
     parts = urlsplit(request.url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     endpoint = f"{request.method.upper()} {redactor.url(target)}"
-    body = parse_body(request.body, request.header("content-type"))
+    raw = request.body
+    # The content type matters only to a body that does not open like JSON.
+    body = parse_body(raw, None if raw[:1] in (b"{", b"[") else request.header("content-type"))
     wire = detect(parts.path)
     ignored: dict[str, Any] = {}
     if wire is not None and isinstance(body, dict):
@@ -184,7 +206,7 @@ def describe_request(
         if ignored:
             record["ignored"] = redactor.data(to_plain(ignored))
     if redactor.policy.hook is None:
-        call = Call.of_plain(KIND, name, args, options.policy)  # to_plain'ed above
+        call = plain_call(KIND, name, args, options.policy)  # to_plain'ed above
     else:
         call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
     return Described(call, wire, record)
@@ -264,8 +286,39 @@ def decode_response(step: Step, *, cassette: str | None = None) -> WireResponse:
     return stored_response(stored)
 
 
+_decoded: dict[int, tuple[Mapping[str, Any], Any, Any, Any, WireResponse]] = {}
+_decoded_lock = threading.Lock()
+_CACHED_RESPONSES = 2048
+
+
 def stored_response(stored: Mapping[str, Any]) -> WireResponse:
-    """A stored ``http.response`` (status, reason, headers, body or events) as a response."""
+    """A stored ``http.response`` (status, reason, headers, body or events) as a response.
+
+    Remembered per stored mapping while its headers, body and events are the same
+    objects: a loaded cassette is replayed again and again (every session, every
+    flakiness rerun), and its data is not edited in place (redaction and the hook build
+    new mappings).
+    """
+    known = _decoded.get(id(stored))
+    if (
+        known is not None
+        and known[0] is stored
+        and known[1] is stored.get("headers")
+        and known[2] is stored.get("body")
+        and known[3] is stored.get("events")
+    ):
+        return known[4]
+    response = _stored_response(stored)
+    with _decoded_lock:
+        if len(_decoded) >= _CACHED_RESPONSES:
+            _decoded.clear()
+        # Holds ``stored`` (so its id is not reused meanwhile) and its parts.
+        parts = (stored.get("headers"), stored.get("body"), stored.get("events"))
+        _decoded[id(stored)] = (stored, *parts, response)
+    return response
+
+
+def _stored_response(stored: Mapping[str, Any]) -> WireResponse:
     headers: list[tuple[str, str]] = []
     for name, value in (stored.get("headers") or {}).items():
         for item in value if isinstance(value, list) else [value]:
