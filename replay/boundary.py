@@ -409,20 +409,35 @@ class ReplayingSession(Session):
         if recorded is None:
             recorded = self._assumed_answer(index, call)
         error = recorded.error
-        self._steps[index] = Step(
-            index=index,
-            kind=call.kind,
-            name=call.name,
-            args=call.args,
-            args_hash=call.args_hash,
-            result=None if error is not None else recorded.result,
-            error=error,
-            started_at_ms=recorded.started_at_ms,
-            latency_ms=recorded.latency_ms,
-            span_id=span_id_for(self.trace_id, index),
-            parent_span_id=self.root_span_id,
-            http=recorded.http,
-        )
+        span_id = span_id_for(self.trace_id, index)
+        if (
+            recorded.args is call.args
+            and recorded.index == index
+            and recorded.span_id == span_id
+            and recorded.parent_span_id == self.root_span_id
+            and recorded.kind == call.kind
+            and recorded.name == call.name
+            and recorded.args_hash == call.args_hash
+            and (error is None or recorded.result is None)
+        ):
+            # A faithful call: the step built below would equal the recorded one, field
+            # for field (its args are the recorded object: ``same_args_step``).
+            self._steps[index] = recorded
+        else:
+            self._steps[index] = Step(
+                index=index,
+                kind=call.kind,
+                name=call.name,
+                args=call.args,
+                args_hash=call.args_hash,
+                result=None if error is not None else recorded.result,
+                error=error,
+                started_at_ms=recorded.started_at_ms,
+                latency_ms=recorded.latency_ms,
+                span_id=span_id,
+                parent_span_id=self.root_span_id,
+                http=recorded.http,
+            )
         if error is not None:
             raised = rebuild_error(error, step=recorded.index, cassette=self.cassette_path)
             if recorded.http is not None:

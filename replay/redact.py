@@ -603,9 +603,13 @@ class Redactor:
         if cls is str:
             return self.text(value)
         if cls is dict:
+            # Every replayed request walks here: remembered texts and field names are
+            # looked up inline (a miss takes the method that fills the cache).
             changed = False
             out: dict[Any, Any] = {}
-            is_secret = self.policy.is_secret_field
+            policy = self.policy
+            fields = policy._field_cache
+            texts = self._rules.texts
             model_tokens = "logprob" in value  # {"token": "Hello", "logprob": -0.1}: text
             for key, item in value.items():
                 if (
@@ -613,14 +617,20 @@ class Redactor:
                     and item is not None
                     and type(item) is not bool
                     and not model_tokens
-                    and is_secret(key)
+                    and (secret := fields.get(key)) is not False
+                    and (secret or policy.is_secret_field(key))
                 ):
                     out[key] = MARKER
                     changed = changed or item != MARKER
-                else:
+                    continue
+                if type(item) is not str:
                     clean = self.data(item)
-                    out[key] = clean
-                    changed = changed or clean is not item
+                elif (known := texts.get(item)) is None:
+                    clean = self.text(item)
+                else:
+                    clean = item if known is _SAME else known
+                out[key] = clean
+                changed = changed or clean is not item
             return out if changed else value
         if cls is list:
             items = [self.data(item) for item in value]

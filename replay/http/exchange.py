@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -135,13 +136,31 @@ def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
     return next((v for k, v in headers if k.lower() == name), None)
 
 
-def parse_body(body: bytes, content_type: str | None) -> Any:
-    """A body as plain data: JSON parsed, else text, else base64 bytes (None when empty)."""
+def _finite_or_text(number: float) -> float | str:
+    return number if math.isfinite(number) else repr(number)
+
+
+# JSON parsed straight to ``to_plain``'s output: a float that is not finite (NaN,
+# Infinity, 1e999) becomes its ``repr``, as ``to_plain`` makes it.
+_PLAIN_JSON = json.JSONDecoder(
+    parse_float=lambda text: _finite_or_text(float(text)),
+    parse_constant=lambda text: repr(float(text)),
+)
+
+
+def parse_body(body: bytes, content_type: str | None, *, plain: bool = False) -> Any:
+    """A body as plain data: JSON parsed, else text, else base64 bytes (None when empty).
+
+    ``plain``: JSON as ``to_plain`` would give it, without another walk.
+    """
     if not body:
         return None
     looks_json = body[:1] in (b"{", b"[") or "json" in (content_type or "")
     if looks_json:
         try:
+            if plain:
+                text = body.decode(json.detect_encoding(body), "surrogatepass")
+                return _PLAIN_JSON.decode(text)
             return json.loads(body)
         except ValueError:
             pass
@@ -179,13 +198,17 @@ def describe_request(
     endpoint = f"{request.method.upper()} {redactor.url(target)}"
     raw = request.body
     # The content type matters only to a body that does not open like JSON.
-    body = parse_body(raw, None if raw[:1] in (b"{", b"[") else request.header("content-type"))
+    content_type = None if raw[:1] in (b"{", b"[") else request.header("content-type")
+    body = parse_body(raw, content_type, plain=True)
     wire = detect(parts.path)
     ignored: dict[str, Any] = {}
     if wire is not None and isinstance(body, dict):
-        kept = {k: v for k, v in body.items() if k not in options.ignore}
-        ignored = {k: v for k, v in body.items() if k in options.ignore}
-        args: dict[str, Any] = {"endpoint": endpoint, **redactor.data(to_plain(kept))}
+        if options.ignore.isdisjoint(body):
+            kept = body
+        else:
+            kept = {k: v for k, v in body.items() if k not in options.ignore}
+            ignored = {k: v for k, v in body.items() if k in options.ignore}
+        args: dict[str, Any] = {"endpoint": endpoint, **redactor.data(kept)}
         model = body.get("model")
         name = (
             model
