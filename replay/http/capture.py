@@ -71,7 +71,6 @@ class HttpCapture:
         self.defers: bool = getattr(session, "defers_http", False)
         """Whether steps keep requests and responses raw until written (``deferred``)."""
 
-
     def describe(self, request: WireRequest) -> Described:
         if self.defers:
             from replay.http import deferred
