@@ -15,6 +15,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -83,12 +84,12 @@ class WireResponse:
     def header(self, name: str) -> str | None:
         return _header(self.headers, name)
 
-    def client_parts(self, client: str, build: Callable[[str, WireResponse], Any]) -> Any:
-        """``build(client, self)``, kept with this response: a replay serves a stored
-        response again in every session of the cassette (the seam's response parts)."""
-        parts = self._client_parts.get(client)
+    def client_parts(self, client: ModuleType, build: Callable[[Any, WireResponse], Any]) -> Any:
+        """``build(client, self)``, kept with this response per client module: a replay
+        serves a stored response again in every session of the cassette."""
+        parts = self._client_parts.get(client.__name__)
         if parts is None:
-            parts = self._client_parts[client] = build(client, self)
+            parts = self._client_parts[client.__name__] = build(client, self)
         return parts
 
     @classmethod

@@ -105,7 +105,7 @@ def _stream_class(module: ModuleType) -> type:
 def _to_client(
     module: ModuleType, wire: WireResponse, request: Any, *, error: BaseException | None = None
 ) -> Any:
-    headers, chunks, extensions = wire.client_parts(module.__name__, _client_parts)
+    headers, chunks, extensions = wire.client_parts(module, _client_parts)
     # ``Response`` copies the headers and extensions it is given: the cached ones stay as
     # they are whatever the client does with its response.
     return module.Response(
@@ -117,10 +117,9 @@ def _to_client(
     )
 
 
-def _client_parts(module_name: str, wire: WireResponse) -> tuple[Any, tuple[bytes, ...], Any]:
+def _client_parts(module: ModuleType, wire: WireResponse) -> tuple[Any, tuple[bytes, ...], Any]:
     """What every ``module.Response`` built from ``wire`` shares: its headers (as the
     module's ``Headers``), its body chunks and its extensions."""
-    module = importlib.import_module(module_name)
     extensions = {
         "http_version": wire.http_version.encode("ascii", "replace"),
         "reason_phrase": wire.reason.encode("ascii", "replace"),
