@@ -158,6 +158,11 @@ _KEY_ANCHORS = (
     "eyJ",
     "-----BEGIN",
 )
+# The anchors split by a character they hold: prose without ``-`` or ``_`` is checked
+# against the other five only (the same test as ``any(a in text for a in _KEY_ANCHORS)``).
+_DASH_ANCHORS = tuple(a for a in _KEY_ANCHORS if "-" in a)
+_UNDERSCORE_ANCHORS = tuple(a for a in _KEY_ANCHORS if "_" in a and "-" not in a)
+_PLAIN_ANCHORS = tuple(a for a in _KEY_ANCHORS if "_" not in a and "-" not in a)
 _FIELD_WORDS = (
     "key",
     "token",
@@ -551,7 +556,11 @@ class Redactor:
         low: str | None = None
         if "://" in value and "@" in value:
             found.extend(m.span("ui") for m in _USERINFO_RE.finditer(value))
-        if any(anchor in value for anchor in _KEY_ANCHORS):
+        if (
+            any(anchor in value for anchor in _PLAIN_ANCHORS)
+            or ("-" in value and any(anchor in value for anchor in _DASH_ANCHORS))
+            or ("_" in value and any(anchor in value for anchor in _UNDERSCORE_ANCHORS))
+        ):
             found.extend(m.span() for m in _KEY_RE.finditer(value))
         if ":" in value or "=" in value or " " in value:
             low = value.lower()
@@ -576,6 +585,8 @@ class Redactor:
                     ):
                         found.append((start, end))
             for scheme in ("bearer", "basic", "token"):
+                if scheme not in low:
+                    continue
                 for start in _occurrences(low, scheme):
                     if start and low[start - 1].isalnum():
                         continue
