@@ -180,6 +180,8 @@ _SAME = "\x00same"
 """Cached for a text that holds no secret: ``text`` then returns the caller's object."""
 _CACHED_TEXTS = 4096
 _CACHED_TEXT_MAX = 1 << 16
+_CACHED_CHARS = 1 << 23
+"""Texts a set of rules remembers, in characters: the caches outlive their sessions."""
 
 
 class RedactionError(ReplayError):
@@ -369,7 +371,7 @@ class _Rules:
     redacted under them: a pure function of the two, so redactors with the same rules
     (every session of a project that replays with the same keys) share one."""
 
-    __slots__ = ("anchors", "field_words", "json", "known", "policy", "texts", "windows")
+    __slots__ = ("anchors", "chars", "field_words", "json", "known", "policy", "texts", "windows")
 
     def __init__(self, policy: RedactionPolicy, secrets: frozenset[str]) -> None:
         self.policy = policy
@@ -377,11 +379,13 @@ class _Rules:
         self.json = _json_rule(policy.fields)
         self.known, self.anchors, self.windows = _known_rule(secrets)
         self.texts: dict[str, str] = {}
+        self.chars = 0
+        """Characters of the texts remembered: the cache is emptied past ``_CACHED_CHARS``."""
 
 
 _shared_rules: OrderedDict[tuple[RedactionPolicy, frozenset[str]], _Rules] = OrderedDict()
 _shared_rules_lock = threading.Lock()
-_SHARED_RULES = 16
+_SHARED_RULES = 8
 
 
 def _rules_for(policy: RedactionPolicy, secrets: frozenset[str]) -> _Rules:
@@ -524,9 +528,11 @@ class Redactor:
             return value if known is _SAME else known
         clean = self._redacted(value, rules)
         if len(value) <= _CACHED_TEXT_MAX:
-            if len(cache) >= _CACHED_TEXTS:
+            if len(cache) >= _CACHED_TEXTS or rules.chars > _CACHED_CHARS:
                 cache.clear()
+                rules.chars = 0
             cache[value] = _SAME if clean is value else clean
+            rules.chars += len(value)
         return clean
 
     def _redacted(self, value: str, rules: _Rules) -> str:

@@ -313,6 +313,9 @@ def decode_response(step: Step, *, cassette: str | None = None) -> WireResponse:
 _decoded: dict[int, tuple[Mapping[str, Any], Any, Any, Any, WireResponse]] = {}
 _decoded_lock = threading.Lock()
 _CACHED_RESPONSES = 2048
+_CACHED_BYTES = 1 << 25
+"""Body bytes the decoded responses may hold before the cache is emptied."""
+_decoded_bytes = 0
 
 
 def stored_response(stored: Mapping[str, Any]) -> WireResponse:
@@ -333,9 +336,12 @@ def stored_response(stored: Mapping[str, Any]) -> WireResponse:
     ):
         return known[4]
     response = _stored_response(stored)
+    global _decoded_bytes
     with _decoded_lock:
-        if len(_decoded) >= _CACHED_RESPONSES:
+        if len(_decoded) >= _CACHED_RESPONSES or _decoded_bytes > _CACHED_BYTES:
             _decoded.clear()
+            _decoded_bytes = 0
+        _decoded_bytes += len(response.body) + sum(map(len, response.events or ()))
         # Holds ``stored`` (so its id is not reused meanwhile) and its parts.
         parts = (stored.get("headers"), stored.get("body"), stored.get("events"))
         _decoded[id(stored)] = (stored, *parts, response)
