@@ -258,3 +258,21 @@ def test_a_request_described_with_the_shortcut_matches_the_general_description(
         )
         assert shortcut.call.args is step.args
         replaying.set_result(agents.anthropic_support(llm.url, QUESTION))
+
+
+def test_the_shared_caches_are_emptied_past_their_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redact, "_CACHED_CHARS", 100)
+    redact._shared_rules.clear()
+    redactor = Redactor(HttpOptions())
+    texts = [f"text number {i} " * 5 for i in range(10)]
+    for text in texts:
+        assert redactor.text(text) == text
+    assert sum(map(len, redactor._rules.texts)) <= 100 + len(texts[0])
+    secret = "sk-proj-" + "A1b2C3d4" * 4
+    assert redactor.text(f"key {secret}") == f"key {MARKER}"
+
+    monkeypatch.setattr(exchange, "_CACHED_BYTES", 10)
+    first = exchange.stored_response({"status": 200, "headers": {}, "body": "x" * 50})
+    second = exchange.stored_response({"status": 200, "headers": {}, "body": "y" * 50})
+    assert (first.body, second.body) == (b"x" * 50, b"y" * 50)
+    assert len(exchange._decoded) == 1
