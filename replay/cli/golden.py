@@ -411,19 +411,24 @@ def _accept_changes(
         for item in ready:
             written.append(str(write_update(item)))
             console.print(f"re-recorded {item.path}", markup=False)
-        entries = {r.key: r for r in report.runs}
+        by_key = {r.key: r for r in changed}
+        judged = {}
         with agent_stdout_to_stderr():
             for item in ready:
-                record = entries[item.label]
+                record = by_key[item.label]
                 entry = golden.GoldenEntry(record.key, record.path)
-                entries[item.label] = golden.evaluate(
+                judged[item.label] = golden.evaluate(
                     entry,
                     agent=report.agent,
                     repeat=report.repeat,
                     on_miss=report.on_miss,
                     allow_network=allow_network,
                 )
-        report = replace(report, runs=tuple(entries.values()))
+        runs = golden.record_spool()  # the set as it is now, on disk like run_set's
+        for record in report.runs:
+            runs.append(judged.get(record.key, record))
+        runs.sort()
+        report = replace(report, runs=runs)
         counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items() if n)
         console.print(Text(f"after re-recording: {counts}", style="bold"))
     console.print()
