@@ -181,6 +181,9 @@ def measure(
     started = time.perf_counter()
     report = golden.run_golden([folder], repeat=repeat, workers=workers, on_result=on_result)
     elapsed = time.perf_counter() - started
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so it
+    # would report the benchmark parent this process was forked from.
+    peak_rss = round(_rss_mb("self", "VmHWM"), 1)
     traced: dict[str, Any] = {}
     if trace:
         traced["traced_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 2)
@@ -202,11 +205,9 @@ def measure(
         "runs_per_s": round(len(report.runs) / elapsed, 1),
         "verdicts": {k: v for k, v in report.counts.items() if v},
         "exit_code": report.exit_code,
-        # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so it
-        # would report the benchmark parent this process was forked from.
-        "peak_rss_mb": round(_rss_mb("self", "VmHWM"), 1),
+        "peak_rss_mb": peak_rss,  # the run's, before any report is written
         "worker_peak_rss_mb": round(worker_peak, 1),
-        "tree_peak_rss_mb": round(max(tree_peak, _rss_mb("self", "VmHWM")), 1),
+        "tree_peak_rss_mb": round(max(tree_peak, peak_rss), 1),
         "rss_by_runs_mb": samples,
         **traced,
     }
