@@ -6,10 +6,13 @@ served again one chunk per event, which is how the SDKs' stream iterators consum
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+_UNDECODED: Any = object()
 
 
 def is_event_stream(content_type: str | None) -> bool:
@@ -34,9 +37,13 @@ class Event:
 
     name: str | None
     data: str
+    decoded: Any = field(default=_UNDECODED, compare=False, repr=False)
 
     def json(self) -> Any:
-        """The data parsed as JSON, or None (e.g. OpenAI's ``[DONE]``)."""
+        """The data parsed as JSON, or None (e.g. OpenAI's ``[DONE]``). An event from
+        ``decode_events`` returns the value decoded there: read it, do not change it."""
+        if self.decoded is not _UNDECODED:
+            return self.decoded
         try:
             return json.loads(self.data)
         except ValueError:
@@ -76,12 +83,26 @@ def parse_events(events: Iterable[str]) -> Iterator[Event]:
         yield parse_event(text)
 
 
+def decode_events(events: Iterable[str]) -> list[Event]:
+    """The events parsed, each one's JSON decoded once: a recorded stream is read both to
+    assemble the step's result and to look for secrets split across events."""
+    decoded = []
+    for text in events:
+        event = parse_event(text)
+        decoded.append(Event(event.name, event.data, event.json()))
+    return decoded
+
+
 class _SpanFinder(Protocol):
     def spans(self, value: str) -> list[tuple[int, int]]: ...
 
 
 def redact_stream(
-    events: list[str], redactor: _SpanFinder, marker: str = "<redacted>"
+    events: list[str],
+    redactor: _SpanFinder,
+    marker: str = "<redacted>",
+    *,
+    parsed: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """``events`` with secrets removed that the stream splits across events.
 
@@ -90,13 +111,17 @@ def redact_stream(
     consecutive events (``choices.0.delta.content``, ``delta.text``, ...) are joined,
     secrets are found in the joined text, and each event's share of one is removed (the
     first share becomes ``marker``). Events left unchanged keep their exact bytes.
+    ``parsed`` maps event texts to their JSON data already decoded (never changed here).
     """
     decoded: dict[int, Any] = {}
     streams: dict[tuple[Any, ...], list[tuple[int, tuple[Any, ...], str]]] = {}
+    known = parsed if parsed is not None else {}
     for position, text in enumerate(events):
         if '"' not in text:
             continue
-        data = parse_event(text).json()
+        data = known.get(text, _UNDECODED)
+        if data is _UNDECODED:
+            data = parse_event(text).json()
         if not isinstance(data, dict | list):
             continue
         decoded[position] = data
@@ -126,8 +151,10 @@ def redact_stream(
         new = leaf
         for low, high, marked in sorted(cuts, reverse=True):
             new = new[:low] + marked + new[high:]
+        if position not in changed:  # edit a copy: the decoded data may be shared
+            decoded[position] = copy.deepcopy(decoded[position])
+            changed.add(position)
         _set(decoded[position], path, new)
-        changed.add(position)
     if not changed:
         return events
     return [_with_data(text, decoded[i]) if i in changed else text for i, text in enumerate(events)]
