@@ -213,8 +213,10 @@ def encode_response(
         "reason": response.reason,
         "headers": redactor.headers(response.headers),
     }
-    if response.events is not None and events is not None:
-        parsed = {text: event.decoded for text, event in zip(response.events, events, strict=True)}
+    if response.events is not None:
+        parsed = None
+        if events is not None:
+            parsed = {text: e.decoded for text, e in zip(response.events, events, strict=True)}
         stored["events"] = redactor.events(response.events, parsed=parsed)
     elif response.body:
         try:
