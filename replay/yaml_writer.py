@@ -34,8 +34,6 @@ _CACHED_TEXTS = 4096
 _CACHED_TEXT_MAX = 2048
 
 _STR_TAG = "tag:yaml.org,2002:str"
-_NULL_TAG = "tag:yaml.org,2002:null"
-_BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 
@@ -174,9 +172,13 @@ class _Writer:
     def literal(self, text: str, indent: int) -> str:
         """Multi-line text as a literal block (``|``), when libyaml writes it as one."""
         if (
-            not (text.isascii() and text.replace("\n", "").isprintable())
-            and _UNSAFE.search(text) is not None
-        ) or text.endswith(" ") or " \n" in text:
+            (
+                not (text.isascii() and text.replace("\n", "").isprintable())
+                and _UNSAFE.search(text) is not None
+            )
+            or text.endswith(" ")
+            or " \n" in text
+        ):
             raise _Unsupported  # libyaml double-quotes it
         if text.endswith("\n") and (len(text) == 1 or text[-2] == "\n"):
             raise _Unsupported  # "|+" keeps trailing breaks and ends the document "open"

@@ -482,7 +482,7 @@ def test_remembered_texts_follow_what_the_redactor_learns_later() -> None:
 
 _EVENT_TEXTS = [
     'data: {"choices":[{"delta":{"content":"%s"}}]}',
-    "event: content_block_delta\ndata: {\"delta\":{\"text\":\"%s\"}}",
+    'event: content_block_delta\ndata: {"delta":{"text":"%s"}}',
     "%s",
 ]
 _PIECES = [
@@ -508,9 +508,7 @@ def test_texts_gives_what_text_gives_one_by_one(seed: int) -> None:
     import random
 
     rng = random.Random(seed)
-    values = [
-        rng.choice(_EVENT_TEXTS) % rng.choice(_PIECES) for _ in range(rng.randint(0, 40))
-    ]
+    values = [rng.choice(_EVENT_TEXTS) % rng.choice(_PIECES) for _ in range(rng.randint(0, 40))]
     fresh = Redactor()
     fresh.learn([("x-api-key", "pk9Qw2Zr7Lm4Xv8T")])
     one_by_one = Redactor()
@@ -561,3 +559,72 @@ def redactor_events_plain(events: list[str]) -> list[str]:
     r = redactor()
     r.learn([("x-api-key", OPAQUE)])
     return r.events(events)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'data: {"a": 1}',
+        'data:{"a":[1,"x"]}',
+        "data: [DONE]",
+        "data:",
+        "data:  two spaces",
+        "event: ping\ndata: {}",
+        ": comment",
+        'data: {"a"\ndata: :1}',
+        "id: 3",
+        "data",
+        "event: x\n\ndata: 1",
+        "datum: 1",
+        'data: "text"',
+    ],
+)
+def test_decoded_events_are_the_parsed_ones(text: str) -> None:
+    from replay.http.sse import decode_events, parse_event
+
+    (event,) = decode_events([text])
+    parsed = parse_event(text)
+    assert (event.name, event.data, event.json()) == (parsed.name, parsed.data, parsed.json())
+
+
+def _leaves_reference(
+    value: object, path: tuple[object, ...]
+) -> list[tuple[tuple[object, ...], str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        pairs: list[tuple[object, object]] = list(value.items())
+    elif isinstance(value, list):
+        pairs = list(enumerate(value))
+    else:
+        return []
+    return [leaf for key, child in pairs for leaf in _leaves_reference(child, (*path, key))]
+
+
+def test_string_leaves_finds_every_string_with_its_path() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from replay.http.sse import _string_leaves
+
+    class Mapping(dict):  # type: ignore[type-arg]
+        pass
+
+    scalars = st.one_of(st.text(max_size=3), st.integers(), st.none(), st.booleans())
+    data = st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.dictionaries(st.text(max_size=3), inner, max_size=4),
+            st.dictionaries(st.text(max_size=2), inner, max_size=3).map(Mapping),
+        ),
+        max_leaves=30,
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(data)
+    def same(value: object) -> None:
+        got = _string_leaves(value, ("p",))
+        assert sorted(got, key=repr) == sorted(_leaves_reference(value, ("p",)), key=repr)
+
+    same()

@@ -31,18 +31,39 @@ def same_or_declined(data: dict[str, Any]) -> str | None:
 _CHARS = " \n'\":#-?.,[]{}&*!|>%@`~0123456789ynNtTfFoOabcxyzé中\u00a0"
 _DOUBLE_QUOTED = "\t\r\x85\u2028😀\ufeff\x07"
 _WORDS = st.sampled_from(
-    ["", " ", "  ", "a", "yes", "null", "~", "-", "- x", "? ", ": ", "#", " #x", "a: b", "x:",
-     "---", "...", "1", "0x1F", "1.5", "1e3", "2026-11-28", "abcdefghij" * 3, "'", "''"]
+    [
+        "",
+        " ",
+        "  ",
+        "a",
+        "yes",
+        "null",
+        "~",
+        "-",
+        "- x",
+        "? ",
+        ": ",
+        "#",
+        " #x",
+        "a: b",
+        "x:",
+        "---",
+        "...",
+        "1",
+        "0x1F",
+        "1.5",
+        "1e3",
+        "2026-11-28",
+        "abcdefghij" * 3,
+        "'",
+        "''",
+    ]
 )
 _TEXT = st.one_of(
     st.text(alphabet=_CHARS, max_size=30),
     st.text(alphabet=_CHARS + _DOUBLE_QUOTED, max_size=10),
-    st.lists(st.one_of(_WORDS, st.text(alphabet=_CHARS, max_size=12)), max_size=60).map(
-        " ".join
-    ),
-    st.lists(st.one_of(_WORDS, st.text(alphabet=_CHARS, max_size=12)), max_size=40).map(
-        "\n".join
-    ),
+    st.lists(st.one_of(_WORDS, st.text(alphabet=_CHARS, max_size=12)), max_size=60).map(" ".join),
+    st.lists(st.one_of(_WORDS, st.text(alphabet=_CHARS, max_size=12)), max_size=40).map("\n".join),
 )
 _SCALARS = st.one_of(
     _TEXT,
@@ -57,9 +78,7 @@ _KEYS = st.one_of(
 )
 _DATA = st.recursive(
     _SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=5), st.dictionaries(_KEYS, inner, max_size=5)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(_KEYS, inner, max_size=5)),
     max_leaves=40,
 )
 
@@ -117,8 +136,7 @@ def test_cassette_values_are_written_directly(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["tab\there", "trailing \nspace", "keep\n\n", "emoji 😀", "cr\r", "bom\ufeff", "end "
-     "\n x "],
+    ["tab\there", "trailing \nspace", "keep\n\n", "emoji 😀", "cr\r", "bom\ufeff", "end \n x "],
 )
 def test_declines_what_pyyaml_double_quotes_or_keeps_open(value: str) -> None:
     assert yaml_writer.dump({"value": value}, storage._CassetteDumper) is None

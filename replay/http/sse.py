@@ -88,8 +88,16 @@ def decode_events(events: Iterable[str]) -> list[Event]:
     assemble the step's result and to look for secrets split across events."""
     decoded = []
     for text in events:
-        event = parse_event(text)
-        decoded.append(Event(event.name, event.data, event.json()))
+        if "\n" not in text and text.startswith("data:"):
+            name, data = None, text[5:].removeprefix(" ")  # parse_event's answer, sooner
+        else:
+            event = parse_event(text)
+            name, data = event.name, event.data
+        try:
+            value = json.loads(data)
+        except ValueError:
+            value = None
+        decoded.append(Event(name, data, value))
     return decoded
 
 
@@ -162,30 +170,34 @@ def redact_stream(
 
 def _string_leaves(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
     """Every string in ``value`` with its path (a loop, not recursion: it runs for each
-    event of every stream recorded)."""
+    event of every stream recorded; exact types first, the JSON decoder's)."""
     leaves: list[tuple[tuple[Any, ...], str]] = []
     stack: list[tuple[tuple[Any, ...], Any]] = [(path, value)]
     while stack:
         where, item = stack.pop()
         cls = type(item)
         if cls is dict:
-            for key, child in item.items():
-                if isinstance(child, str):
-                    leaves.append(((*where, key), child))
-                elif isinstance(child, dict | list):
-                    stack.append(((*where, key), child))
+            pairs: Iterable[tuple[Any, Any]] = item.items()
         elif cls is list:
-            for index, child in enumerate(item):
-                if isinstance(child, str):
-                    leaves.append(((*where, index), child))
-                elif isinstance(child, dict | list):
-                    stack.append(((*where, index), child))
-        elif isinstance(item, str):
-            leaves.append((where, item))
-        elif isinstance(item, dict):
-            stack.extend(((*where, key), child) for key, child in item.items())
-        elif isinstance(item, list):
-            stack.extend(((*where, index), child) for index, child in enumerate(item))
+            pairs = enumerate(item)
+        else:
+            if isinstance(item, str):
+                leaves.append((where, item))
+            elif isinstance(item, dict):
+                stack.extend(((*where, key), child) for key, child in item.items())
+            elif isinstance(item, list):
+                stack.extend(((*where, index), child) for index, child in enumerate(item))
+            continue
+        for key, child in pairs:
+            kind = type(child)
+            if kind is str:
+                leaves.append(((*where, key), child))
+            elif kind is dict or kind is list:
+                stack.append(((*where, key), child))
+            elif isinstance(child, str):
+                leaves.append(((*where, key), child))
+            elif isinstance(child, dict | list):
+                stack.append(((*where, key), child))
     return leaves
 
 

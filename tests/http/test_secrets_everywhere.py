@@ -210,8 +210,15 @@ def test_a_cache_folder_others_can_write_is_not_trusted(cassette: Path, cache: P
     assert replay.load_cassette(cassette).outcome.output == "done"
 
 
-_VOLATILE = {"run_id", "trace_id", "recorded_at", "started_at_ms", "latency_ms", "span_id",
-             "parent_span_id"}
+_VOLATILE = {
+    "run_id",
+    "trace_id",
+    "recorded_at",
+    "started_at_ms",
+    "latency_ms",
+    "span_id",
+    "parent_span_id",
+}
 
 
 def _stable(value: object) -> object:
