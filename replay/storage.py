@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from replay import safe_yaml
+from replay import safe_yaml, yaml_writer
 from replay.cassette import (
     FORMAT_VERSION,
     Cassette,
@@ -81,12 +81,27 @@ def end_marker(count: int) -> str:
     return END_MARKER.format(count=count, noun="step" if count == 1 else "steps")
 
 
+FAST_WRITER = _BaseDumper is getattr(yaml, "CSafeDumper", None) and not getattr(
+    _CassetteDumper, "yaml_path_resolvers", None
+)
+"""Whether ``replay.yaml_writer`` may write cassettes: it reproduces libyaml's output."""
+
+
 def dumps(cassette: Cassette) -> str:
     """The YAML text of a cassette, in the current format version: the header comment,
     the data, and the end marker line."""
     data = cassette.to_dict()
     data["version"] = FORMAT_VERSION
-    body = yaml.dump(
+    body = yaml_writer.dump(data, _CassetteDumper) if FAST_WRITER else None
+    if body is None:
+        body = pyyaml_text(data)
+    return HEADER.format(version=FORMAT_VERSION) + body + end_marker(len(cassette.steps))
+
+
+def pyyaml_text(data: Any) -> str:
+    """Cassette data as YAML through PyYAML: the general writer (``replay.yaml_writer``
+    writes the same text faster for the values it knows)."""
+    return yaml.dump(
         data,
         Dumper=_CassetteDumper,
         sort_keys=False,
@@ -94,7 +109,6 @@ def dumps(cassette: Cassette) -> str:
         width=100,
         default_flow_style=False,
     )
-    return HEADER.format(version=FORMAT_VERSION) + body + end_marker(len(cassette.steps))
 
 
 def atomic_write_text(
