@@ -22,7 +22,7 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +112,14 @@ def pyyaml_text(data: Any) -> str:
 
 
 def atomic_write_text(
-    path: str | os.PathLike[str], text: str, *, durable: bool = True, mode: int | None = None
+    path: str | os.PathLike[str],
+    text: str | Iterable[str],
+    *,
+    durable: bool = True,
+    mode: int | None = None,
 ) -> Path:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename.
+    """Write ``text`` (a string, or its pieces) to ``path`` through a temp file in the
+    same folder and a rename: the file is whole or not there.
 
     ``durable`` also flushes the file to disk before the rename (evidence); a cache,
     which a torn write only turns into a miss, passes False and skips that wait. The
@@ -133,7 +138,10 @@ def atomic_write_text(
         ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
