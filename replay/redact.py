@@ -689,13 +689,14 @@ class Redactor:
         if len(low) != len(joined):  # see spans: then some texts are lowered otherwise
             return [self.text(value) for value in values]
         hits: list[int] = []
-        plain = [*_KEY_ANCHORS, *self._known_anchors]
+        rules = self._rules
+        plain = [*_KEY_ANCHORS, *rules.anchors]
         if "://" in joined:
             plain.append("@")  # the userinfo rule needs both in one text
         for needle in plain:
             if needle in joined:
                 hits.extend(_occurrences(joined, needle))
-        for needle in (*self._field_words, "bearer", "basic", "token"):
+        for needle in (*rules.field_words, "bearer", "basic", "token"):
             if needle in low:
                 hits.extend(_occurrences(low, needle))
         starts = []

@@ -276,3 +276,19 @@ def test_the_shared_caches_are_emptied_past_their_size(monkeypatch: pytest.Monke
     second = exchange.stored_response({"status": 200, "headers": {}, "body": "y" * 50})
     assert (first.body, second.body) == (b"x" * 50, b"y" * 50)
     assert len(exchange._decoded) == 1
+
+
+def test_texts_at_once_redact_as_one_by_one_under_the_shared_rules() -> None:
+    redact._shared_rules.clear()
+    secret = "hunter2-correct-horse-battery"
+    redactor = Redactor(HttpOptions())
+    redactor.learn_values([secret])
+    values = [
+        "data: plain words",
+        f"data: the key is {secret}",
+        "data: Bearer Ab3dEf6hIj9kLm2n",
+        'data: {"api_key": "abc123def456"}',
+        "data: more plain words",
+    ]
+    assert redactor.texts(values) == [redactor.text(value) for value in values]
+    assert redactor.texts(values)[1] == f"data: the key is {MARKER}"
