@@ -297,9 +297,13 @@ def sealed(
     replays. ``network_error`` gives the class raised to the run (the HTTP capture
     passes one the SDKs do not retry)."""
     global _seals
-    policy = (policy or load_policy()).allowing(_allowed.get())
+    policy = policy or load_policy()
+    extra = _allowed.get()
+    if extra:
+        policy = policy.allowing(extra)
     seal = _Seal(session, policy, network_error)
-    _install_hook()
+    if not _hook_installed:
+        _install_hook()
     with _seals_lock:
         _seals = {**_seals, id(session): seal}
     try:
