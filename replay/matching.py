@@ -236,6 +236,8 @@ class RecordedIndex:
 
     def unserved(self) -> list[Step]:
         """Recorded steps no replayed call asked for (in recorded order)."""
+        if 0 not in self._consumed:
+            return []  # every step served (asked at the end of every replay)
         return [step for step in self._steps if not self._consumed[step.index]]
 
     def answer_nearest(self, kind: str, name: str, args: Any) -> Step | None:
