@@ -432,21 +432,21 @@ class ReplayingSession(Session):
         if recorded is None:
             recorded = self._assumed_answer(index, call)
         error = recorded.error
+        span_ids = self._span_ids
+        # Step's fields in order (positional: cheaper than keywords, on every call).
         self._steps[index] = Step(
-            index=index,
-            kind=call.kind,
-            name=call.name,
-            args=call.args,
-            args_hash=call.args_hash,
-            result=None if error is not None else recorded.result,
-            error=error,
-            started_at_ms=recorded.started_at_ms,
-            latency_ms=recorded.latency_ms,
-            span_id=self._span_ids[index]
-            if index < len(self._span_ids)
-            else span_id_for(self.trace_id, index),
-            parent_span_id=self.root_span_id,
-            http=recorded.http,
+            index,
+            call.kind,
+            call.name,
+            call.args,
+            call.args_hash,
+            None if error is not None else recorded.result,
+            error,
+            recorded.started_at_ms,
+            recorded.latency_ms,
+            span_ids[index] if index < len(span_ids) else span_id_for(self.trace_id, index),
+            self.root_span_id,
+            recorded.http,
         )
         if error is not None:
             raised = rebuild_error(error, step=recorded.index, cassette=self.cassette_path)

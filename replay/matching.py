@@ -154,20 +154,23 @@ class RecordedIndex:
         """
         if not self._args_checked:
             return None
-        order = self._by_name.get((kind, name))
+        key = (kind, name)
+        order = self._by_name.get(key)
         if not order:
             return None
-        cursor = self._next_by_name.get((kind, name), 0)
-        while cursor < len(order) and self._consumed[order[cursor]]:
+        consumed = self._consumed
+        cursor = self._next_by_name.get(key, 0)
+        end = len(order)
+        while cursor < end and consumed[order[cursor]]:
             cursor += 1
-        self._next_by_name[(kind, name)] = cursor
-        if cursor == len(order):
+        self._next_by_name[key] = cursor
+        if cursor == end:
             return None
-        step = self._steps[order[cursor]]
-        recorded = self._args_bytes[step.index]
+        position = order[cursor]
+        recorded = self._args_bytes[position]
         if recorded is None:
-            recorded = self._args_bytes[step.index] = plain_bytes(step.args)
-        return step if recorded and plain_bytes(args) == recorded else None
+            recorded = self._args_bytes[position] = plain_bytes(self._steps[position].args)
+        return self._steps[position] if recorded and plain_bytes(args) == recorded else None
 
     def holds(self, key: tuple[str, str, str]) -> bool:
         """Whether some recorded step has this kind, name and args hash."""
