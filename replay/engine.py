@@ -197,14 +197,13 @@ def _network_seams(session: Session) -> Iterator[None]:
     for ``session``."""
     from replay import mcp
 
-    with contextlib.ExitStack() as stack:
-        try:
-            from replay.http import intercept
-        except ImportError:
-            pass
-        else:
-            stack.enter_context(intercept(session))
-        stack.enter_context(mcp.seam(session))
+    try:
+        from replay.http import intercept
+    except ImportError:
+        with mcp.seam(session):
+            yield
+        return
+    with intercept(session), mcp.seam(session):
         yield
 
 
