@@ -49,23 +49,21 @@ def project_root(root: str | os.PathLike[str]) -> Iterator[None]:
 
 
 def allowed_prefixes(start: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
-    """The module prefixes of ``[tool.replay] agents`` (e.g. ``["examples.support_agent"]``)."""
-    from replay.config import find_pyproject
+    """The module prefixes of ``[tool.replay] agents`` (e.g. ``["examples.support_agent"]``),
+    read once per version of the ``pyproject.toml`` (a golden set checks the entrypoint of
+    every run it replays)."""
+    from replay.config import find_pyproject, per_version
 
     pyproject = find_pyproject(start)
     if pyproject is None:
         return ()
-    try:
-        info = pyproject.stat()
-    except OSError:
-        return _prefixes_of(pyproject, 0, 0)
-    return _prefixes_of(pyproject, info.st_mtime_ns, info.st_size)
+    return per_version(_PREFIXES, pyproject, lambda: _prefixes_of(pyproject))
 
 
-@functools.lru_cache(maxsize=16)
-def _prefixes_of(pyproject: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
-    """``allowed_prefixes`` of one version of a ``pyproject.toml`` (cached: a golden set
-    checks the entrypoint of every run it replays)."""
+_PREFIXES: dict[tuple[str, int, int], tuple[str, ...]] = {}
+
+
+def _prefixes_of(pyproject: Path) -> tuple[str, ...]:
     from replay.config import ConfigError, load_config
 
     value = load_config(pyproject.parent).get(CONFIG_KEY, [])

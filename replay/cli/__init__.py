@@ -8,8 +8,6 @@ Importing this package stays cheap: the engine loads when a command runs.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 import warnings
 from collections.abc import Sequence
@@ -17,22 +15,9 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from replay.cli.bisect import bisect_command
-from replay.cli.common import (
-    EXIT_USAGE,
-    DebugOption,
-    ReplayGroup,
-    command_help,
-    one_line,
-)
-from replay.cli.diff import diff_command
-from replay.cli.inspection import inspect_command
+from replay.cli.common import EXIT_USAGE, DebugOption, command_help, one_line
+from replay.cli.lazy_commands import CommandEntry, LazyGroup
 from replay.cli.lazy_rich import install as _lazy_rich
-from replay.cli.migrate import migrate_command
-from replay.cli.record import record_command
-from replay.cli.report import report_command
-from replay.cli.run import run_command
-from replay.cli.traces import import_command
 
 _lazy_rich()  # before typer's rich help is imported: see replay.cli.lazy_rich
 
@@ -52,19 +37,88 @@ Example session:
   replay run run.yaml --agent support_agent.fixed:run --expect fixed
 """
 
+COMMANDS = (
+    CommandEntry(
+        "record",
+        "replay.cli.record",
+        "record_command",
+        "Run an agent live and record every tool, model and clock call into a cassette.",
+    ),
+    CommandEntry(
+        "inspect",
+        "replay.cli.inspection",
+        "inspect_command",
+        "Triage a recorded run (or OpenTelemetry traces): first error, slowest span, "
+        "repeated tools, hypotheses.",
+    ),
+    CommandEntry(
+        "run",
+        "replay.cli.run",
+        "run_command",
+        "Replay the current code against a cassette and say what that proves.",
+    ),
+    CommandEntry(
+        "diff",
+        "replay.cli.diff",
+        "diff_command",
+        "Compare two recorded runs step by step, e.g. one workflow on two releases.",
+    ),
+    CommandEntry(
+        "import",
+        "replay.cli.traces",
+        "import_command",
+        "Import traced runs (OpenTelemetry, OTLP/JSON) as cassettes for triage and replay.",
+    ),
+    CommandEntry(
+        "migrate",
+        "replay.cli.migrate",
+        "migrate_command",
+        "Rewrite cassettes in the current format version (2), in place and atomically.",
+    ),
+    CommandEntry(
+        "bisect",
+        "replay.cli.bisect",
+        "bisect_command",
+        "Find the first commit where replaying CASSETTE gives the --expect verdict.",
+    ),
+    CommandEntry(
+        "report",
+        "replay.cli.report",
+        "report_command",
+        "Write an HTML report: a run, a replay verdict or a release, in one file.",
+    ),
+    CommandEntry(
+        "scenario",
+        "replay.cli.scenario",
+        "app",
+        "Keep reproduced incidents as regression tests that gate merges (scenarios/*.yaml).",
+    ),
+    CommandEntry(
+        "golden",
+        "replay.cli.golden",
+        "app",
+        "Replay the golden set against this build and report the release diff.",
+    ),
+)
+"""Every command, in the order ``replay --help`` lists them: a command function or a
+``typer.Typer`` sub-app (``app``), and the first paragraph of its help. The module is
+imported only when its command runs (tests/cli/test_lazy_commands.py keeps each summary
+equal to the command's own)."""
+
+
+class RootGroup(LazyGroup):
+    """``replay``: the commands of ``COMMANDS``, each imported when it runs."""
+
+    entries = COMMANDS
+
+
 app = typer.Typer(
     name="replay",
-    cls=ReplayGroup,
+    cls=RootGroup,
     help=command_help(ROOT_HELP),
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     add_completion=False,
-)
-
-# Sub-apps other modules contribute: (name, module, help when the module has none).
-SUB_APPS = (
-    ("scenario", "replay.cli.scenario", "Run scenario files against recorded cassettes."),
-    ("golden", "replay.cli.golden", "Check a golden set of cassettes against the code."),
 )
 
 
@@ -89,55 +143,6 @@ def root(
     if ctx.invoked_subcommand is None:
         typer.echo(ctx.get_help())
         raise typer.Exit()
-
-
-for _name, _command in (
-    ("record", record_command),
-    ("inspect", inspect_command),
-    ("run", run_command),
-    ("diff", diff_command),
-    ("import", import_command),
-    ("migrate", migrate_command),
-    ("bisect", bisect_command),
-    ("report", report_command),
-):
-    app.command(_name, help=command_help(_command.__doc__))(_command)
-
-
-def register_sub_apps(
-    target: typer.Typer, sub_apps: Sequence[tuple[str, str, str]] = SUB_APPS
-) -> None:
-    """Add each ``(name, module, help)`` sub-app whose module exists (``replay scenario``,
-    ``replay golden``). A module that fails to import becomes a command that reports why
-    (exit 3) instead of breaking every other command."""
-    for name, module_name, fallback_help in sub_apps:
-        try:
-            if importlib.util.find_spec(module_name) is None:
-                continue
-            sub_app = importlib.import_module(module_name).app
-        except Exception as exc:  # a half-written sibling must not take the CLI down
-            _add_unavailable(target, name, module_name, exc, fallback_help)
-            continue
-        target.add_typer(sub_app, name=name, help=sub_app.info.help or fallback_help)
-
-
-def _add_unavailable(
-    target: typer.Typer, name: str, module_name: str, exc: Exception, help_text: str
-) -> None:
-    reason = f"{module_name}: {type(exc).__name__}: {one_line(str(exc))}"
-
-    def unavailable() -> None:
-        sys.stderr.write(f"replay: error: 'replay {name}' is unavailable ({reason})\n")
-        raise typer.Exit(EXIT_USAGE)
-
-    target.command(
-        name,
-        help=f"{help_text} (unavailable: {reason})",
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    )(unavailable)
-
-
-register_sub_apps(app)
 
 
 def _show_warnings_as_lines() -> None:

@@ -2,12 +2,13 @@
 ``--debug`` and the error wrapper.
 
 For a new sub-app (``replay scenario``, ``replay golden``): define ``app = typer.Typer()``
-in ``replay/cli/<name>.py``, give each command ``as_json: JsonOption = False`` and
-``debug: DebugOption = False``, print human output through ``stdout_console()`` and
-machine output through ``print_json()``, and let ``ReplayError`` propagate: the root
-group turns it into one stderr line and exit status 3 (the traceback with ``--debug``).
-Keep the module's top-level imports cheap (no vcrpy, deepdiff, httpx2 or SDKs): it is
-imported for ``replay --help``.
+in ``replay/cli/<name>.py``, register its commands with ``cls=ReplayCommand``, give each
+command ``as_json: JsonOption = False`` and ``debug: DebugOption = False``, print human
+output through ``stdout_console()`` and machine output through ``print_json()``, and let
+``ReplayError`` propagate: the root group turns it into one stderr line and exit status 3
+(the traceback with ``--debug``). List it in ``replay.cli.COMMANDS`` with its summary: the
+module is imported only when its command runs. Keep its top-level imports cheap anyway
+(no vcrpy, deepdiff, httpx2 or SDKs): ``replay <name> --help`` imports it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
+from replay.cli import coercion
 from replay.errors import ReplayError
 
 EXIT_OK = 0
@@ -221,10 +223,16 @@ def report_error(exc: BaseException, *, debug: bool, as_json: bool) -> int:
 class ReplayGroup(TyperGroup):
     """The root command group: commands in the order they were added; a ``ReplayError``
     from any command (sub-apps included) becomes one stderr line and exit 3, any other
-    exception (a bug) its traceback and exit 3. Click's own errors pass through."""
+    exception (a bug) its traceback and exit 3. Click's own errors pass through. Its
+    parameters convert their values as ``ReplayCommand``'s do."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return list(self.commands)
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
+        params = super().get_params(ctx)
+        coercion.install(params)
+        return params
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -236,6 +244,16 @@ class ReplayGroup(TyperGroup):
                 exc, debug=debug_requested(ctx), as_json=bool(ctx.meta.get(_JSON_KEY))
             )
             raise typer.Exit(code) from None
+
+
+class ReplayCommand(TyperCommand):
+    """typer's command, whose parameters (``--help`` included) convert their values
+    through ``replay.cli.coercion``: no pydantic for the types replay's commands take."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
+        params = super().get_params(ctx)
+        coercion.install(params)
+        return params
 
 
 @contextlib.contextmanager

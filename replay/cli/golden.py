@@ -24,6 +24,7 @@ from replay.cli.common import (
     DebugOption,
     JsonOption,
     OnMissOption,
+    ReplayCommand,
     ReplayGroup,
     UpdateOption,
     YesOption,
@@ -354,7 +355,7 @@ def add_command(
 
 
 for _name, _command in (("run", run_command), ("merge", merge_command), ("add", add_command)):
-    app.command(_name, help=command_help(_command.__doc__))(_command)
+    app.command(_name, cls=ReplayCommand, help=command_help(_command.__doc__))(_command)
 
 
 # ------------------------------------------------------------------ output

@@ -27,6 +27,7 @@ from replay.cli.common import (
     DebugOption,
     JsonOption,
     OnMissOption,
+    ReplayCommand,
     ReplayGroup,
     UpdateOption,
     YesOption,
@@ -543,4 +544,4 @@ for _name, _command in (
     ("fix", fix_command),
     ("reopen", reopen_command),
 ):
-    app.command(_name, help=command_help(_command.__doc__))(_command)
+    app.command(_name, cls=ReplayCommand, help=command_help(_command.__doc__))(_command)

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 def is_trace_input(paths: Sequence[Path]) -> bool:
     """Whether ``replay inspect`` was given traces (folders or OTLP/JSON lines files)."""
     from replay.errors import TraceError
-    from replay.otel.read import is_trace_name
+    from replay.otel import is_trace_name
 
     traces = [path.is_dir() or is_trace_name(path) for path in paths]
     if any(traces) and not all(traces):

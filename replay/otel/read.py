@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from replay.errors import TraceError
+from replay.otel import is_trace_name
 
-TRACE_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
 INSTALL_HINT = "pip install 'agent-replay[otel]'"
 
 SPAN_KINDS = {
@@ -201,11 +201,6 @@ def trace_files(paths: Iterable[str | Path]) -> list[Path]:
     unique = list(dict.fromkeys(found))
     # Logs first: their records wait for the spans they belong to (see group_runs).
     return sorted(unique, key=lambda p: 0 if ".logs." in p.name else 1)
-
-
-def is_trace_name(path: str | Path) -> bool:
-    """Whether a file name looks like OTLP/JSON lines (``.jsonl``, ``.jsonl.gz``, ``.json``)."""
-    return str(path).endswith(TRACE_SUFFIXES)
 
 
 def logs_sibling(path: Path) -> Path | None:

@@ -1,4 +1,5 @@
-"""``--help``, ``--version``, the console script, a cheap start, and sub-app registration."""
+"""``--help``, ``--version``, the console script and a cheap start (the commands' lazy
+registration: test_lazy_commands.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ import pytest
 import typer
 
 import replay
-from replay.cli import app, register_sub_apps
-from replay.cli.common import ReplayGroup
+from replay.cli import app
 from tests.cli.conftest import REPO, assert_fits, cli
 from tests.process import run_python
 
@@ -173,44 +173,6 @@ def test_help_does_not_import_vcrpy_deepdiff_httpx2_or_the_sdks(args, tmp_path):
     proc = run_python("-c", PROBE, *args, cwd=REPO)
     line = next(line for line in proc.stderr.splitlines() if line.startswith("HEAVY="))
     assert line == "HEAVY=", proc.stderr
-
-
-def test_sub_apps_register_when_present_and_report_when_broken(tmp_path, monkeypatch, capsys):
-    (tmp_path / "cli_probe_good.py").write_text(
-        "import typer\n"
-        "app = typer.Typer(help='A good sub-app.')\n"
-        "@app.command()\n"
-        "def hello() -> None:\n"
-        "    print('hello from the sub-app')\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "cli_probe_broken.py").write_text(
-        "raise ImportError('half-written module')\n", encoding="utf-8"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    target = typer.Typer(cls=ReplayGroup)
-
-    @target.command()
-    def ping() -> None:
-        """A command so that the group has one of its own."""
-
-    register_sub_apps(
-        target,
-        [
-            ("good", "cli_probe_good", "fallback"),
-            ("broken", "cli_probe_broken", "Broken sub-app."),
-            ("absent", "cli_probe_absent", "never registered"),
-        ],
-    )
-    group = typer.main.get_command(target)
-    assert {"ping", "good", "broken"} <= set(group.commands)
-    assert "absent" not in group.commands
-    assert group.main(["good", "hello"], standalone_mode=False) is None
-    assert "hello from the sub-app" in capsys.readouterr().out
-    assert group.main(["broken", "--anything"], standalone_mode=False) == 3
-    error = capsys.readouterr().err
-    assert "'replay broken' is unavailable" in error
-    assert "half-written module" in error
 
 
 def test_json_flag_output_is_exactly_one_object(cassettes):
