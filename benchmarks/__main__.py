@@ -75,6 +75,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--strict", action="store_true", help="exit with status 1 when a target fails"
     )
+    parser.add_argument(
+        "--golden-runs",
+        type=int,
+        metavar="N",
+        help="runs in the golden section's set (default 1,000; 200 with --quick)",
+    )
     return parser.parse_args(argv)
 
 
@@ -82,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     names = [name for name in SECTIONS if not args.only or name in args.only]
-    report = Report(quick=args.quick)
+    report = Report(quick=args.quick, golden_runs=args.golden_runs)
     started = time.perf_counter()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(

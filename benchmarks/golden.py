@@ -6,9 +6,10 @@ cassette), whose entrypoint ``benchmarks.golden:synthetic_agent`` is importable,
 golden set replays it exactly as ``replay golden`` would. Each mode runs in a fresh
 process with an empty parse cache (a CI machine's first run); a last run with two
 workers reuses the cache. Printed: runs per second, the speedup, peak RSS of the main
-process and of the workers, and RSS as the set goes by (it must stay flat).
+process and of the workers, RSS as the set goes by (it must stay flat), and, with two
+workers, tracemalloc's peak in the parent over the run and over writing every report.
 
-    python -m benchmarks --only golden      (section "golden" of make bench)
+    python -m benchmarks --only golden [--golden-runs 10000]   (section "golden")
     python -m benchmarks.golden [--runs 1000] [--steps 30] [--workers 2]
 
 Target: the 1,000-run set under 30 s on 2 cores.
@@ -129,9 +130,36 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def measure(folder: Path, *, workers: int, repeat: int) -> dict[str, Any]:
-    """Run the golden set once in this process and return timings and memory."""
+def write_reports(report: Any, folder: Path) -> None:
+    """What ``replay golden --json --junit --markdown --html`` writes for ``report``."""
+    from replay.cli.golden import write_report_files
+
+    write_report_files(
+        report,
+        junit=folder / "golden.xml",
+        markdown=folder / "golden.md",
+        html=folder / "golden.html",
+    )
+    with open(folder / "golden.json", "w", encoding="utf-8") as out:
+        out.writelines(report.iter_json())
+
+
+def measure(
+    folder: Path, *, workers: int, repeat: int, trace: bool = False, reports: bool = False
+) -> dict[str, Any]:
+    """Run the golden set once in this process and return timings and memory.
+
+    ``trace``: tracemalloc's peak of this process (the parent of the workers) over the
+    run, and over writing every report file when ``reports`` (JSON, JUnit, markdown,
+    HTML, to a temporary folder) apart. It slows what the parent does itself, so the
+    serial mode (which replays in the parent) is measured without it.
+    """
+    import tracemalloc
+
     from replay import golden
+
+    if trace:
+        tracemalloc.start()
 
     samples: dict[int, float] = {}
     worker_peak = tree_peak = 0.0
@@ -153,26 +181,52 @@ def measure(folder: Path, *, workers: int, repeat: int) -> dict[str, Any]:
     started = time.perf_counter()
     report = golden.run_golden([folder], repeat=repeat, workers=workers, on_result=on_result)
     elapsed = time.perf_counter() - started
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so it
+    # would report the benchmark parent this process was forked from.
+    peak_rss = round(_rss_mb("self", "VmHWM"), 1)
+    traced: dict[str, Any] = {}
+    if trace:
+        traced["traced_peak_mb"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 2)
+    if reports:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        with tempfile.TemporaryDirectory(prefix="replay-golden-reports-") as out:
+            started = time.perf_counter()
+            write_reports(report, Path(out))
+            traced["reports_s"] = round(time.perf_counter() - started, 2)
+        if trace:
+            peak = tracemalloc.get_traced_memory()[1] - before
+            traced["reports_traced_peak_mb"] = round(peak / 2**20, 2)
+        traced["peak_rss_after_reports_mb"] = round(_rss_mb("self", "VmHWM"), 1)
+    tracemalloc.stop()
     return {
         "runs": len(report.runs),
         "seconds": round(elapsed, 2),
         "runs_per_s": round(len(report.runs) / elapsed, 1),
         "verdicts": {k: v for k, v in report.counts.items() if v},
         "exit_code": report.exit_code,
-        # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so it
-        # would report the benchmark parent this process was forked from.
-        "peak_rss_mb": round(_rss_mb("self", "VmHWM"), 1),
+        "peak_rss_mb": peak_rss,  # the run's, before any report is written
         "worker_peak_rss_mb": round(worker_peak, 1),
-        "tree_peak_rss_mb": round(max(tree_peak, _rss_mb("self", "VmHWM")), 1),
+        "tree_peak_rss_mb": round(max(tree_peak, peak_rss), 1),
         "rss_by_runs_mb": samples,
+        **traced,
     }
 
 
-def _measure_in_subprocess(folder: Path, workers: int, repeat: int, cache: str) -> dict[str, Any]:
+def _measure_in_subprocess(
+    folder: Path,
+    workers: int,
+    repeat: int,
+    cache: str,
+    *,
+    trace: bool = False,
+    reports: bool = False,
+) -> dict[str, Any]:
     env = {**os.environ, "REPLAY_CACHE_DIR": cache}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     command = [sys.executable, "-m", "benchmarks.golden", "--measure", str(folder)]
     command += ["--workers", str(workers), "--repeat", str(repeat)]
+    command += ["--trace"] * trace + ["--reports"] * reports
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"measuring failed:\n{done.stderr}")
@@ -216,9 +270,15 @@ def run(*, runs: int = 1000, steps: int = 30, workers: int = 2, repeat: int = 2)
         cache = str(Path(tmp) / "cache")
         modes = {
             "serial": _measure_in_subprocess(folder, 0, repeat, "off"),
-            "parallel": _measure_in_subprocess(folder, workers, repeat, "off"),
-            "parallel_cold_cache": _measure_in_subprocess(folder, workers, repeat, cache),
-            "parallel_warm_cache": _measure_in_subprocess(folder, workers, repeat, cache),
+            "parallel": _measure_in_subprocess(
+                folder, workers, repeat, "off", trace=True, reports=True
+            ),
+            "parallel_cold_cache": _measure_in_subprocess(
+                folder, workers, repeat, cache, trace=True
+            ),
+            "parallel_warm_cache": _measure_in_subprocess(
+                folder, workers, repeat, cache, trace=True
+            ),
         }
     slowest = max(modes["parallel"]["seconds"], modes["parallel_cold_cache"]["seconds"])
     return {
@@ -269,8 +329,9 @@ def print_results(result: dict[str, Any]) -> None:
 
 def run_section(report: Report, sizes: Sequence[int], workdir: Path) -> None:
     """Section "golden" of ``python -m benchmarks`` (``sizes`` are for the step
-    sections; this one is 1,000 runs x 30 steps, 200 runs with ``--quick``)."""
-    runs = 200 if report.quick else 1000
+    sections; this one is 1,000 runs x 30 steps, 200 runs with ``--quick``, N with
+    ``--golden-runs N``)."""
+    runs = report.golden_runs or (200 if report.quick else 1000)
     report.section(f"golden set: {runs:,} runs x 30 steps, serial and -n 2")
     result = run(runs=runs, steps=30, workers=2, repeat=2)
     report.line(
@@ -304,6 +365,13 @@ def run_section(report: Report, sizes: Sequence[int], workdir: Path) -> None:
         "runs the set; its\nworkers; tree = the largest sum of their RSS sampled during the "
         "run), not the benchmark's."
     )
+    parallel = result["parallel"]
+    report.line(
+        f"parent tracemalloc peak (-n 2, no cache): {parallel['traced_peak_mb']} MB over the "
+        f"run; {parallel['reports_traced_peak_mb']} MB writing JSON, JUnit, markdown and "
+        f"HTML ({parallel['reports_s']} s); parent peak RSS after them "
+        f"{parallel['peak_rss_after_reports_mb']} MB"
+    )
     rss = result["serial"]["rss_by_runs_mb"]
     report.line("serial RSS after n runs: " + ", ".join(f"{k}: {v}" for k, v in rss.items()))
     report.line(
@@ -335,9 +403,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--reports", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure is not None:
-        print(json.dumps(measure(args.measure, workers=args.workers, repeat=args.repeat)))
+        result = measure(
+            args.measure,
+            workers=args.workers,
+            repeat=args.repeat,
+            trace=args.trace,
+            reports=args.reports,
+        )
+        print(json.dumps(result))
         return
     print_results(run(runs=args.runs, steps=args.steps, workers=args.workers, repeat=args.repeat))
 

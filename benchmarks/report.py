@@ -117,6 +117,7 @@ class Report:
     """What a benchmark run printed, the figures sections share, and the targets checked."""
 
     quick: bool = False
+    golden_runs: int | None = None  # --golden-runs: the golden section's set size
     checks: list[Check] = field(default_factory=list)
     figures: dict[tuple[str, int], float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)

@@ -34,6 +34,7 @@ import json
 import math
 import os
 import subprocess
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -717,89 +718,175 @@ SIDE_FIGURES = (
 )
 
 
-def _side(figures: Sequence[RunFigures]) -> dict[str, Any]:
-    """Aggregate figures of one side (baseline or candidate) of a segment; over no runs
-    every figure is None (nothing was measured, which is not the same as 0)."""
-    runs = len(figures)
-    if not runs:
-        return {"runs": 0, "errors": 0, "stop_reasons": {}, **dict.fromkeys(SIDE_FIGURES)}
-    errors = sum(1 for f in figures if f.failed)
-    steps = sum(f.steps for f in figures)
-    latencies = [f.latency_ms for f in figures]
-    input_tokens = sum(f.input_tokens for f in figures)
-    output_tokens = sum(f.output_tokens for f in figures)
-    return {
-        "runs": runs,
-        "errors": errors,
-        "error_rate": errors / runs,
-        "stop_reasons": dict(sorted(Counter(f.stop_reason for f in figures).items())),
-        "p50_latency_ms": percentile(latencies, 50),
-        "p95_latency_ms": percentile(latencies, 95),
-        "steps": steps,
-        "steps_per_run": steps / runs,
-        "llm_calls": sum(f.llm_calls for f in figures),
-        "tool_calls": sum(sum(f.tool_calls.values()) for f in figures),
-        "repeated_tool_calls": sum(f.repeated_total for f in figures),
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "tokens": input_tokens + output_tokens,
-    }
+class _SideTally:
+    """The aggregate figures of one side of a segment, fed one run at a time.
+
+    Sums and counts are O(1); the exact nearest-rank p50/p95 need every latency, kept
+    as 8-byte floats (``array('d')``), not as the runs' figures."""
+
+    __slots__ = (
+        "errors",
+        "input_tokens",
+        "latencies",
+        "llm_calls",
+        "output_tokens",
+        "repeated",
+        "runs",
+        "steps",
+        "stop_reasons",
+        "tool_calls",
+    )
+
+    def __init__(self) -> None:
+        self.runs = self.errors = self.steps = self.llm_calls = 0
+        self.tool_calls = self.repeated = self.input_tokens = self.output_tokens = 0
+        self.stop_reasons: Counter[str] = Counter()
+        self.latencies = array("d")
+
+    def add(self, figures: RunFigures) -> None:
+        self.runs += 1
+        self.errors += figures.failed
+        self.stop_reasons[figures.stop_reason] += 1
+        self.latencies.append(figures.latency_ms)
+        self.steps += figures.steps
+        self.llm_calls += figures.llm_calls
+        self.tool_calls += sum(figures.tool_calls.values())
+        self.repeated += figures.repeated_total
+        self.input_tokens += figures.input_tokens
+        self.output_tokens += figures.output_tokens
+
+    def result(self) -> dict[str, Any]:
+        """Over no runs every figure is None (nothing was measured, which is not 0)."""
+        runs = self.runs
+        if not runs:
+            return {"runs": 0, "errors": 0, "stop_reasons": {}, **dict.fromkeys(SIDE_FIGURES)}
+        ordered = sorted(self.latencies)  # one sort for both percentiles
+        return {
+            "runs": runs,
+            "errors": self.errors,
+            "error_rate": self.errors / runs,
+            "stop_reasons": dict(sorted(self.stop_reasons.items())),
+            "p50_latency_ms": _nearest_rank(ordered, 50),
+            "p95_latency_ms": _nearest_rank(ordered, 95),
+            "steps": self.steps,
+            "steps_per_run": self.steps / runs,
+            "llm_calls": self.llm_calls,
+            "tool_calls": self.tool_calls,
+            "repeated_tool_calls": self.repeated,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "tokens": self.input_tokens + self.output_tokens,
+        }
 
 
-def _segment(records: Sequence[RunRecord]) -> dict[str, Any]:
-    """``runs`` of the segment, how many were ``replayed`` to the end and how many
-    ``diverged``, how many of the replayed were ``assumed`` (some call answered by an
+def _nearest_rank(ordered: Sequence[float], pct: float) -> float:
+    return ordered[max(1, math.ceil(pct / 100.0 * len(ordered))) - 1]
+
+
+class _SegmentTally:
+    """``runs`` of a segment, how many were ``replayed`` to the end (the rest
+    ``diverged``), how many of those are ``assumed`` (some call answered by an
     ``--on-miss`` policy, so their figures rest on that assumption); both sides are
-    computed over the replayed runs only."""
-    replayed = [r for r in records if r.replayed]
-    return {
-        "runs": len(records),
-        "replayed": len(replayed),
-        "diverged": len(records) - len(replayed),
-        "assumed": sum(1 for r in replayed if r.assumed_calls),
-        "baseline": _side([r.baseline for r in replayed if r.baseline is not None]),
-        "candidate": _side([r.candidate for r in replayed if r.candidate is not None]),
-    }
+    over the replayed runs only."""
+
+    __slots__ = ("assumed", "baseline", "candidate", "replayed", "runs")
+
+    def __init__(self) -> None:
+        self.runs = self.replayed = self.assumed = 0
+        self.baseline = _SideTally()
+        self.candidate = _SideTally()
+
+    def add(self, record: RunRecord) -> None:
+        self.runs += 1
+        if not record.replayed:
+            return
+        assert record.baseline is not None and record.candidate is not None
+        self.replayed += 1
+        self.assumed += bool(record.assumed_calls)
+        self.baseline.add(record.baseline)
+        self.candidate.add(record.candidate)
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "runs": self.runs,
+            "replayed": self.replayed,
+            "diverged": self.runs - self.replayed,
+            "assumed": self.assumed,
+            "baseline": self.baseline.result(),
+            "candidate": self.candidate.result(),
+        }
 
 
-def _tool_side(figures: Sequence[RunFigures], tool: str) -> dict[str, int]:
-    return {
-        "calls": sum(f.tool_calls.get(tool, 0) for f in figures),
-        "repeated": sum(f.repeated_tool_calls.get(tool, 0) for f in figures),
-        "runs": sum(1 for f in figures if tool in f.tool_calls),
-    }
+class ReleaseTally:
+    """The release diff fed one record at a time (``add``), read with ``result()``.
+
+    What it keeps does not grow with the records: counts and sums by segment and tool,
+    and the latencies of the runs replayed to the end (8 bytes per run, per side, in
+    the overall segment and in its workflow's and model's) for exact percentiles. The
+    order of the records does not matter.
+    """
+
+    __slots__ = ("models", "overall", "tools", "workflows")
+
+    def __init__(self) -> None:
+        self.overall = _SegmentTally()
+        self.workflows: dict[str, _SegmentTally] = {}
+        self.models: dict[str, _SegmentTally] = {}
+        # tool -> [calls, repeated, runs using it] for the baseline, then the candidate
+        self.tools: dict[str, list[int]] = {}
+
+    def add(self, record: RunRecord) -> None:
+        if not record.measured:
+            return
+        self.overall.add(record)
+        workflow = record.workflow or UNKNOWN
+        model = record.model or UNKNOWN
+        if workflow not in self.workflows:
+            self.workflows[workflow] = _SegmentTally()
+        self.workflows[workflow].add(record)
+        if model not in self.models:
+            self.models[model] = _SegmentTally()
+        self.models[model].add(record)
+        if record.replayed:
+            assert record.baseline is not None and record.candidate is not None
+            for offset, figures in ((0, record.baseline), (3, record.candidate)):
+                for tool, calls in figures.tool_calls.items():
+                    counts = self.tools.setdefault(tool, [0] * 6)
+                    counts[offset] += calls
+                    counts[offset + 2] += 1
+                for tool, repeated in figures.repeated_tool_calls.items():
+                    self.tools.setdefault(tool, [0] * 6)[offset + 1] += repeated
+
+    def result(self) -> dict[str, Any]:
+        """The release diff (the dict ``release_diff`` returns)."""
+        return {
+            "overall": self.overall.result(),
+            "workflows": {n: s.result() for n, s in sorted(self.workflows.items())},
+            "models": {n: s.result() for n, s in sorted(self.models.items())},
+            "tools": {
+                tool: {
+                    "baseline": {"calls": c[0], "repeated": c[1], "runs": c[2]},
+                    "candidate": {"calls": c[3], "repeated": c[4], "runs": c[5]},
+                }
+                for tool, c in sorted(self.tools.items())
+                if c[2] or c[5]  # a tool some replayed run called (not repeats alone)
+            },
+        }
 
 
-def release_diff(records: Sequence[RunRecord]) -> dict[str, Any]:
+def release_diff(records: Iterable[RunRecord]) -> dict[str, Any]:
     """Baseline vs candidate, overall and by workflow, model and tool (no run ids).
 
     Segments hold the runs with figures on both sides (``error`` runs are listed
     apart); the figures are those of the runs replayed to the end (diverged runs are
     counted, not measured). A run is grouped by its recorded workflow and model on both
-    sides, so each segment compares the same runs.
+    sides, so each segment compares the same runs. One pass over ``records`` (a
+    ``Spool`` is read one record at a time): see ``ReleaseTally``.
     """
-    measured = sorted((r for r in records if r.measured), key=lambda r: r.key)
-    by_workflow: dict[str, list[RunRecord]] = {}
-    by_model: dict[str, list[RunRecord]] = {}
-    tools: set[str] = set()
-    for record in measured:
-        by_workflow.setdefault(record.workflow or UNKNOWN, []).append(record)
-        by_model.setdefault(record.model or UNKNOWN, []).append(record)
-        if record.replayed:
-            assert record.baseline is not None and record.candidate is not None
-            tools.update(record.baseline.tool_calls, record.candidate.tool_calls)
-    replayed = [r for r in measured if r.replayed]
-    baseline = [r.baseline for r in replayed if r.baseline is not None]
-    candidate = [r.candidate for r in replayed if r.candidate is not None]
-    return {
-        "overall": _segment(measured),
-        "workflows": {name: _segment(group) for name, group in sorted(by_workflow.items())},
-        "models": {name: _segment(group) for name, group in sorted(by_model.items())},
-        "tools": {
-            tool: {"baseline": _tool_side(baseline, tool), "candidate": _tool_side(candidate, tool)}
-            for tool in sorted(tools)
-        },
-    }
+    tally = ReleaseTally()
+    for record in records:
+        tally.add(record)
+    return tally.result()
 
 
 # (figure, label, threshold, "pct" | "delta") checked on the overall, workflow and model
@@ -990,10 +1077,45 @@ def checks_of(diff: Mapping[str, Any], thresholds: Thresholds) -> tuple[Check, .
 # ------------------------------------------------------------------------- the report
 
 
+@dataclass(slots=True)
+class RunTally:
+    """What the reports say about the runs beyond the release diff, fed one record at a
+    time: counts by verdict, by baseline release, failing and changed runs by workflow,
+    the runs judged under an ``--on-miss`` assumption. Small: counts by name only."""
+
+    runs: int = 0
+    verdicts: Counter[str] = field(default_factory=Counter)
+    releases: Counter[str] = field(default_factory=Counter)
+    failing: dict[str, Counter[str]] = field(default_factory=dict)  # workflow -> verdicts
+    changed: Counter[str] = field(default_factory=Counter)  # workflow -> runs not "match"
+    assumed: int = 0
+    assumptions: set[str] = field(default_factory=set)
+
+    def add(self, record: RunRecord) -> None:
+        self.runs += 1
+        self.verdicts[record.verdict] += 1
+        workflow = record.workflow or UNKNOWN
+        if record.verdict != "error":
+            self.releases[record.release or UNKNOWN] += 1
+        if record.verdict != "match":
+            self.changed[workflow] += 1
+        if record.failing:
+            self.failing.setdefault(workflow, Counter())[record.verdict] += 1
+        if record.assumed_calls:
+            self.assumed += 1
+            if record.assumption:
+                self.assumptions.add(record.assumption)
+
+
 @dataclass(frozen=True)
 class GoldenReport:
     """The result of replaying a golden set (or of merging shard reports): per-run
-    records, the release diff recomputed from them, and every threshold check."""
+    records, the release diff recomputed from them, and every threshold check.
+
+    The records may be a ``Spool`` on disk (``run_set``'s): the diff and the tallies
+    are computed in one pass, and the reports read the records again one at a time, so
+    a report of 10,000 runs holds no more of them than one of 1,000.
+    """
 
     runs: Sequence[RunRecord]  # a tuple, or the Spool run_set wrote
     candidate_release: str
@@ -1005,6 +1127,7 @@ class GoldenReport:
     on_miss: str | None = None
     diff: dict[str, Any] = field(init=False, repr=False, compare=False)
     checks: tuple[Check, ...] = field(init=False, repr=False, compare=False)
+    tally: RunTally = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # A Spool (run_set's records, on disk) is already in key order and stays there.
@@ -1012,49 +1135,66 @@ class GoldenReport:
         if not isinstance(runs, Spool):
             runs = tuple(sorted(runs, key=_record_key))
         object.__setattr__(self, "runs", runs)
-        diff = release_diff(runs)
+        release, tally = ReleaseTally(), RunTally()
+        for record in runs:
+            release.add(record)
+            tally.add(record)
+        diff = release.result()
         object.__setattr__(self, "diff", diff)
+        object.__setattr__(self, "tally", tally)
         object.__setattr__(self, "checks", checks_of(diff, self.thresholds))
 
     @functools.cached_property
     def flags(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.flagged)
 
-    @functools.cached_property
+    def runs_where(self, keep: Callable[[RunRecord], bool]) -> Iterator[RunRecord]:
+        """The runs ``keep`` accepts, in key order, read one at a time."""
+        return (r for r in self.runs if keep(r))
+
+    # The tuples below are read from the runs on each access (not kept: a failing
+    # build can fail every run); reports iterate ``runs_where`` and count with ``tally``.
+    @property
     def errors(self) -> tuple[RunRecord, ...]:
-        return tuple(r for r in self.runs if r.verdict == "error")
+        return tuple(self.runs_where(lambda r: r.verdict == "error"))
 
-    @functools.cached_property
+    @property
     def failing(self) -> tuple[RunRecord, ...]:
-        return tuple(r for r in self.runs if r.failing)
+        return tuple(self.runs_where(lambda r: r.failing))
 
-    @functools.cached_property
+    @property
     def changed(self) -> tuple[RunRecord, ...]:
         """Runs that did not replay as recorded (failing, fixed, or error)."""
-        return tuple(r for r in self.runs if r.verdict != "match")
+        return tuple(self.runs_where(lambda r: r.verdict != "match"))
 
-    @functools.cached_property
+    @property
     def diverged(self) -> tuple[RunRecord, ...]:
         """Runs whose replay stopped at a divergence: counted apart, not measured."""
-        return tuple(r for r in self.runs if r.measured and not r.replayed)
+        return tuple(self.runs_where(lambda r: r.measured and not r.replayed))
+
+    @property
+    def error_count(self) -> int:
+        return self.tally.verdicts["error"]
+
+    @property
+    def diverged_count(self) -> int:
+        return int(self.diff["overall"]["diverged"])
 
     @property
     def coverage(self) -> str:
         """Over which runs the release diff is: ``over 3 of 4 runs; 1 diverged``."""
         overall = self.diff["overall"]
         return coverage_text(
-            overall["runs"], overall["replayed"], len(self.errors), overall.get("assumed", 0)
+            overall["runs"], overall["replayed"], self.error_count, overall.get("assumed", 0)
         )
 
     @functools.cached_property
     def counts(self) -> dict[str, int]:
-        counter = Counter(r.verdict for r in self.runs)
-        return {kind: counter.get(kind, 0) for kind in VERDICT_ORDER}
+        return {kind: self.tally.verdicts.get(kind, 0) for kind in VERDICT_ORDER}
 
     @functools.cached_property
     def baseline_releases(self) -> dict[str, int]:
-        counter = Counter(r.release or UNKNOWN for r in self.runs if r.verdict != "error")
-        return dict(sorted(counter.items()))
+        return dict(sorted(self.tally.releases.items()))
 
     @property
     def baseline_label(self) -> str:
@@ -1064,7 +1204,7 @@ class GoldenReport:
     @property
     def affected_workflows(self) -> tuple[str, ...]:
         """Workflows with a failing run or a flagged figure of their own."""
-        names = {r.workflow or UNKNOWN for r in self.failing}
+        names = set(self.tally.failing)
         names.update(c.name for c in self.flags if c.segment == "workflow")
         return tuple(sorted(names))
 
@@ -1072,16 +1212,16 @@ class GoldenReport:
     def exit_code(self) -> int:
         """3 when a run could not be replayed at all (the diff is incomplete), 1 when a
         run regressed/diverged/was flaky or a figure crossed its threshold, else 0."""
-        if self.errors:
+        if self.error_count:
             return 3
-        return 1 if self.failing or self.flags else 0
+        return 1 if self.tally.failing or self.flags else 0
 
     def reproduce_command(self, record: RunRecord) -> str:
         command = f"replay run {record.path}"
         return f"{command} --agent {self.agent}" if self.agent else command
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON report (docs/golden.md): settings, summary, flags, diff and runs."""
+    def header_dict(self) -> dict[str, Any]:
+        """The JSON report without its ``runs`` (``to_dict``'s last key)."""
         return {
             "schema": REPORT_SCHEMA,
             "version": REPORT_VERSION,
@@ -1106,11 +1246,49 @@ class GoldenReport:
             "flags": [c.to_dict() for c in self.flags],
             "checks": len(self.checks),
             "diff": self.diff,
-            "runs": [r.to_dict() for r in self.runs],
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (docs/golden.md): settings, summary, flags, diff and runs."""
+        return {**self.header_dict(), "runs": [r.to_dict() for r in self.runs]}
+
+    def iter_json(self, extra: Mapping[str, Any] | None = None) -> Iterator[str]:
+        """``to_json()`` in pieces, one run at a time (with ``extra`` keys after
+        ``runs``): the same text, without holding every run's dict."""
+        yield from _json_object_pieces(
+            {**self.header_dict(), "runs": None, **(extra or {})},
+            "runs",
+            (r.to_dict() for r in self.runs),
+        )
+
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        return "".join(self.iter_json())
+
+
+def _json_object_pieces(
+    data: Mapping[str, Any], streamed: str, items: Iterable[Any]
+) -> Iterator[str]:
+    """``json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\\n"`` in pieces,
+    where the list under key ``streamed`` (a placeholder in ``data``) comes from
+    ``items``, dumped one by one. JSON strings hold no raw newline, so indenting a
+    dumped item is adding spaces after each newline."""
+
+    def dumped(value: Any, depth: int) -> str:
+        text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+        return text.replace("\n", "\n" + "  " * depth)
+
+    yield "{"
+    for number, (key, value) in enumerate(data.items()):
+        yield ("\n  " if number == 0 else ",\n  ") + json.dumps(key, ensure_ascii=False) + ": "
+        if key != streamed:
+            yield dumped(value, 1)
+            continue
+        empty = True
+        for item in items:
+            yield ("[\n    " if empty else ",\n    ") + dumped(item, 2)
+            empty = False
+        yield "[]" if empty else "\n  ]"
+    yield "\n}\n" if data else "}\n"
 
 
 def run_golden(

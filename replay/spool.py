@@ -3,9 +3,10 @@
 A golden set of 10,000 runs gives 10,000 run records; holding them all would make the
 parent process grow with the set. ``Spool`` appends each record as one JSON line to an
 anonymous temporary file (deleted by the OS when closed, also on a crash) and keeps
-only its sort key and offset. Reading it back (iteration, indexing) decodes one record
-at a time, in key order once ``sort()`` has run. Records round-trip through their
-``to_dict``/``from_dict``, the same form the JSON report holds them in.
+only its sort key and offset: the key's string and 24 bytes a record. Reading it back
+(iteration, indexing) decodes one record at a time, in key order once ``sort()`` ran.
+Records round-trip through their ``to_dict``/``from_dict``, the same form the JSON
+report holds them in.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar, overload
 
@@ -37,7 +39,10 @@ class Spool(Sequence[T], Generic[T]):
         # Deleted by the OS when closed; closed with the spool (no ``with``: it lives on).
         self._file = tempfile.TemporaryFile(prefix="replay-spool-")  # noqa: SIM115
         self._size = 0
-        self._index: list[tuple[str, int, int]] = []
+        # Records lie end to end in arrival order: record i is offsets[i]..offsets[i+1].
+        self._keys: list[str] = []
+        self._offsets = array("q")
+        self._order: array[int] | None = None  # arrival positions in key order, once sorted
 
     def append(self, record: T) -> None:
         line = json.dumps(self._to_dict(record), ensure_ascii=False, separators=(",", ":"))
@@ -46,19 +51,24 @@ class Spool(Sequence[T], Generic[T]):
         written = 0
         while written < len(data):
             written += os.pwrite(fd, data[written:], self._size + written)
-        self._index.append((self._key(record), self._size, len(data)))
+        if self._order is not None:  # after sort(), a new record comes last
+            self._order.append(len(self._offsets))
+        self._keys.append(self._key(record))
+        self._offsets.append(self._size)
         self._size += len(data)
 
     def sort(self) -> None:
         """Put the records in key order (stable: equal keys keep their arrival order)."""
-        self._index.sort(key=lambda entry: entry[0])
+        self._order = array("q", sorted(range(len(self._keys)), key=self._keys.__getitem__))
 
-    def _read(self, entry: tuple[str, int, int]) -> T:
-        _, offset, length = entry
-        return self._from_dict(json.loads(os.pread(self._file.fileno(), length, offset)))
+    def _read(self, index: int) -> T:
+        arrival = index if self._order is None else self._order[index]
+        offset = self._offsets[arrival]
+        end = self._offsets[arrival + 1] if arrival + 1 < len(self._offsets) else self._size
+        return self._from_dict(json.loads(os.pread(self._file.fileno(), end - offset, offset)))
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._offsets)
 
     @overload
     def __getitem__(self, position: int) -> T: ...
@@ -66,12 +76,12 @@ class Spool(Sequence[T], Generic[T]):
     def __getitem__(self, position: slice) -> list[T]: ...
     def __getitem__(self, position: int | slice) -> T | list[T]:
         if isinstance(position, slice):
-            return [self._read(entry) for entry in self._index[position]]
-        return self._read(self._index[position])
+            return [self._read(index) for index in range(len(self))[position]]
+        return self._read(range(len(self))[position])
 
     def __iter__(self) -> Iterator[T]:
-        for entry in self._index:
-            yield self._read(entry)
+        for index in range(len(self)):
+            yield self._read(index)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):

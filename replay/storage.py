@@ -22,13 +22,13 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from replay import safe_yaml
+from replay import safe_yaml, yaml_writer
 from replay.cassette import (
     FORMAT_VERSION,
     Cassette,
@@ -81,12 +81,27 @@ def end_marker(count: int) -> str:
     return END_MARKER.format(count=count, noun="step" if count == 1 else "steps")
 
 
+FAST_WRITER = _BaseDumper is getattr(yaml, "CSafeDumper", None) and not getattr(
+    _CassetteDumper, "yaml_path_resolvers", None
+)
+"""Whether ``replay.yaml_writer`` may write cassettes: it reproduces libyaml's output."""
+
+
 def dumps(cassette: Cassette) -> str:
     """The YAML text of a cassette, in the current format version: the header comment,
     the data, and the end marker line."""
     data = cassette.to_dict()
     data["version"] = FORMAT_VERSION
-    body = yaml.dump(
+    body = yaml_writer.dump(data, _CassetteDumper) if FAST_WRITER else None
+    if body is None:
+        body = pyyaml_text(data)
+    return HEADER.format(version=FORMAT_VERSION) + body + end_marker(len(cassette.steps))
+
+
+def pyyaml_text(data: Any) -> str:
+    """Cassette data as YAML through PyYAML: the general writer (``replay.yaml_writer``
+    writes the same text faster for the values it knows)."""
+    return yaml.dump(
         data,
         Dumper=_CassetteDumper,
         sort_keys=False,
@@ -94,13 +109,17 @@ def dumps(cassette: Cassette) -> str:
         width=100,
         default_flow_style=False,
     )
-    return HEADER.format(version=FORMAT_VERSION) + body + end_marker(len(cassette.steps))
 
 
 def atomic_write_text(
-    path: str | os.PathLike[str], text: str, *, durable: bool = True, mode: int | None = None
+    path: str | os.PathLike[str],
+    text: str | Iterable[str],
+    *,
+    durable: bool = True,
+    mode: int | None = None,
 ) -> Path:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename.
+    """Write ``text`` (a string, or its pieces) to ``path`` through a temp file in the
+    same folder and a rename: the file is whole or not there.
 
     ``durable`` also flushes the file to disk before the rename (evidence); a cache,
     which a torn write only turns into a miss, passes False and skips that wait. The
@@ -119,7 +138,10 @@ def atomic_write_text(
         ) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -476,3 +476,155 @@ def test_remembered_texts_follow_what_the_redactor_learns_later() -> None:
     clean = redactor.events(events)
     assert redactor.events(clean) is clean  # a stream already redacted under these rules
     assert MARKER in clean[0] and "7Lm4Xv8T" not in clean[1]
+
+
+# --- many texts at once (a stream's events) -------------------------------------------
+
+_EVENT_TEXTS = [
+    'data: {"choices":[{"delta":{"content":"%s"}}]}',
+    'event: content_block_delta\ndata: {"delta":{"text":"%s"}}',
+    "%s",
+]
+_PIECES = [
+    "hello there",
+    "see https://bob:Hunter2Xy9@example.com/x",
+    "use sk-proj-Abcdefghijklmnop0123",
+    "Bearer Zz9Yy8Xx7Ww6Vv5",
+    '{\\"api_key\\": \\"abc123XYZ789\\"}',
+    "api_key=Qwerty12345Asdf&x=1",
+    "part of pk9Qw2Zr7Lm4Xv8T here",
+    "pk9Qw2Zr",
+    "mail me@example.com",
+    "TOKEN ring and Basic setup",
+    "İstanbul KEY",
+    "plain words only",
+]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_texts_gives_what_text_gives_one_by_one(seed: int) -> None:
+    """``texts`` checks the rules' literal gates once over the joined texts; the result is
+    the same as redacting each text, with secrets of every kind among ordinary ones."""
+    import random
+
+    rng = random.Random(seed)
+    values = [rng.choice(_EVENT_TEXTS) % rng.choice(_PIECES) for _ in range(rng.randint(0, 40))]
+    fresh = Redactor()
+    fresh.learn([("x-api-key", "pk9Qw2Zr7Lm4Xv8T")])
+    one_by_one = Redactor()
+    one_by_one.learn([("x-api-key", "pk9Qw2Zr7Lm4Xv8T")])
+    expected = [one_by_one.text(v) for v in values]
+    assert fresh.texts(values) == expected
+    if seed % 3 == 0:
+        assert MARKER in "".join(expected) or not any(
+            p in "".join(values) for p in ("sk-proj", "pk9Qw2Zr7Lm4Xv8T", "Zz9Yy8")
+        )
+
+
+def test_texts_follows_what_the_redactor_learns_and_its_patterns() -> None:
+    values = [f'data: {{"delta":"chunk {i} of acct-123456 and Kq7Wm2Xr9Tz4"}}' for i in range(10)]
+    r = Redactor()
+    assert r.texts(values) == values
+    r.learn([("x-api-key", "Kq7Wm2Xr9Tz4")])
+    assert all(MARKER in v and "Kq7Wm2Xr9Tz4" not in v for v in r.texts(values))
+    patterned = redactor(patterns=["acct-[0-9]{6}"])
+    assert patterned.texts(values) == [patterned.text(v) for v in values]
+    assert all("acct-123456" not in v for v in patterned.texts(values))
+
+
+def test_a_stream_redacted_with_its_decoded_json_is_redacted_alike() -> None:
+    """The events' JSON decoded once (for the step's result) serves the search for split
+    secrets too; that search edits copies, never the shared decoded data."""
+    import copy
+
+    from replay.http.sse import decode_events
+
+    r = redactor()
+    r.learn([("x-api-key", OPAQUE)])
+    pieces = ["The token is ", OPAQUE[:6], OPAQUE[6:13], OPAQUE[13:], " ok", OPAQUE]
+    events = [
+        'event: content_block_delta\ndata: {"delta":{"type":"text_delta","text":%s}}'
+        % ('"' + p + '"')
+        for p in pieces
+    ]
+    decoded = decode_events(events)
+    before = copy.deepcopy([e.json() for e in decoded])
+    parsed = {text: event.decoded for text, event in zip(events, decoded, strict=True)}
+    assert redact_stream(events, r, parsed=parsed) == redact_stream(events, r)
+    assert [e.json() for e in decoded] == before
+    assert r.events(events, parsed=parsed) == redactor_events_plain(events)
+
+
+def redactor_events_plain(events: list[str]) -> list[str]:
+    r = redactor()
+    r.learn([("x-api-key", OPAQUE)])
+    return r.events(events)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'data: {"a": 1}',
+        'data:{"a":[1,"x"]}',
+        "data: [DONE]",
+        "data:",
+        "data:  two spaces",
+        "event: ping\ndata: {}",
+        ": comment",
+        'data: {"a"\ndata: :1}',
+        "id: 3",
+        "data",
+        "event: x\n\ndata: 1",
+        "datum: 1",
+        'data: "text"',
+    ],
+)
+def test_decoded_events_are_the_parsed_ones(text: str) -> None:
+    from replay.http.sse import decode_events, parse_event
+
+    (event,) = decode_events([text])
+    parsed = parse_event(text)
+    assert (event.name, event.data, event.json()) == (parsed.name, parsed.data, parsed.json())
+
+
+def _leaves_reference(
+    value: object, path: tuple[object, ...]
+) -> list[tuple[tuple[object, ...], str]]:
+    if isinstance(value, str):
+        return [(path, value)]
+    if isinstance(value, dict):
+        pairs: list[tuple[object, object]] = list(value.items())
+    elif isinstance(value, list):
+        pairs = list(enumerate(value))
+    else:
+        return []
+    return [leaf for key, child in pairs for leaf in _leaves_reference(child, (*path, key))]
+
+
+def test_string_leaves_finds_every_string_with_its_path() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from replay.http.sse import _string_leaves
+
+    class Mapping(dict):  # type: ignore[type-arg]
+        pass
+
+    scalars = st.one_of(st.text(max_size=3), st.integers(), st.none(), st.booleans())
+    data = st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.dictionaries(st.text(max_size=3), inner, max_size=4),
+            st.dictionaries(st.text(max_size=2), inner, max_size=3).map(Mapping),
+        ),
+        max_leaves=30,
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(data)
+    def same(value: object) -> None:
+        got = _string_leaves(value, ("p",))
+        assert sorted(got, key=repr) == sorted(_leaves_reference(value, ("p",)), key=repr)
+
+    same()

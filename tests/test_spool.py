@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import pytest
+
 from replay.spool import Spool
 
 
@@ -60,3 +62,20 @@ def test_a_golden_report_built_from_a_spool_equals_one_built_from_its_records() 
     assert from_spool.to_dict() == from_tuple.to_dict()
     assert [r.key for r in from_spool.runs] == ["w/run-1.yaml", "w/run-2.yaml", "w/run-3.yaml"]
     assert from_spool.counts["regressed"] == 1 and from_spool.failing[0].key == "w/run-1.yaml"
+
+
+def test_a_record_appended_after_sort_comes_last_and_indexing_works_as_on_a_list() -> None:
+    spool = _spool()
+    for key in ("c", "a", "b"):
+        spool.append(Item(key, ord(key), key * 3))
+    assert [item.key for item in spool] == ["c", "a", "b"]  # arrival order before sort()
+    spool.sort()
+    spool.append(Item("0", 0, ""))
+    assert [item.key for item in spool] == ["a", "b", "c", "0"]
+    assert spool[-1].key == "0" and spool[-4].key == "a"
+    assert [item.key for item in spool[::-2]] == ["0", "b"]
+    with pytest.raises(IndexError):
+        spool[4]
+    spool.sort()
+    assert [item.key for item in spool] == ["0", "a", "b", "c"]
+    assert spool[2] == Item("b", ord("b"), "bbb")

@@ -9,6 +9,7 @@ options and config, shows progress and renders the report.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -411,19 +412,24 @@ def _accept_changes(
         for item in ready:
             written.append(str(write_update(item)))
             console.print(f"re-recorded {item.path}", markup=False)
-        entries = {r.key: r for r in report.runs}
+        by_key = {r.key: r for r in changed}
+        judged = {}
         with agent_stdout_to_stderr():
             for item in ready:
-                record = entries[item.label]
+                record = by_key[item.label]
                 entry = golden.GoldenEntry(record.key, record.path)
-                entries[item.label] = golden.evaluate(
+                judged[item.label] = golden.evaluate(
                     entry,
                     agent=report.agent,
                     repeat=report.repeat,
                     on_miss=report.on_miss,
                     allow_network=allow_network,
                 )
-        report = replace(report, runs=tuple(entries.values()))
+        runs = golden.record_spool()  # the set as it is now, on disk like run_set's
+        for record in report.runs:
+            runs.append(judged.get(record.key, record))
+        runs.sort()
+        report = replace(report, runs=runs)
         counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items() if n)
         console.print(Text(f"after re-recording: {counts}", style="bold"))
     console.print()
@@ -453,23 +459,11 @@ def _finish(
 ) -> None:
     """Write the requested files, print the report, exit with its status (after
     ``--update``, the report of the set as it is now, and only its status line)."""
-    from replay.report import render_junit, render_markdown
-    from replay.storage import atomic_write_text
-
-    written = []
-    if junit is not None:
-        written.append(atomic_write_text(junit, render_junit(report)))
-    if markdown is not None:
-        written.append(atomic_write_text(markdown, render_markdown(report)))
-    if html is not None:
-        from replay.report.html import render_golden
-
-        written.append(atomic_write_text(html, render_golden(report.to_dict()), durable=False))
+    written = write_report_files(report, junit=junit, markdown=markdown, html=html)
     if as_json:
-        data = report.to_dict()
-        if accepted is not None:
-            data["update"] = accepted
-        print_json(data)
+        for piece in report.iter_json(None if accepted is None else {"update": accepted}):
+            sys.stdout.write(piece)
+        sys.stdout.flush()
     elif accepted is not None:
         _status_line(stdout_console(), report)
     else:
@@ -477,6 +471,32 @@ def _finish(
     for path in written:
         sys.stderr.write(f"wrote {path}\n")
     raise typer.Exit(report.exit_code)
+
+
+def write_report_files(
+    report: GoldenReport,
+    *,
+    junit: Path | None = None,
+    markdown: Path | None = None,
+    html: Path | None = None,
+) -> list[Path]:
+    """Write the requested reports, atomically; the runs are read from the report one at
+    a time (JUnit and HTML list them; the HTML page details the runs that changed only)."""
+    from replay.report import render_markdown
+    from replay.report.junit import iter_junit
+    from replay.storage import atomic_write_text
+
+    written = []
+    if junit is not None:
+        written.append(atomic_write_text(junit, iter_junit(report)))
+    if markdown is not None:
+        written.append(atomic_write_text(markdown, render_markdown(report)))
+    if html is not None:
+        from replay.report.html import render_golden
+
+        data = {**report.header_dict(), "runs": (r.to_dict() for r in report.runs)}
+        written.append(atomic_write_text(html, render_golden(data), durable=False))
+    return written
 
 
 @contextlib.contextmanager
@@ -587,27 +607,28 @@ def render_report(
             counts.append(f"{number} {kind}", style=VERDICT_STYLES.get(kind, ""))
             counts.append("  ")
     console.print(counts)
-    assumed = [r for r in report.runs if r.assumed_calls]
+    assumed = report.tally.assumed
     if assumed:
-        texts = sorted({r.assumption for r in assumed if r.assumption})
+        texts = sorted(report.tally.assumptions)
         console.print(
             Text(
-                f"{len(assumed)} run{'s' if len(assumed) != 1 else ''} judged under on-miss "
+                f"{assumed} run{'s' if assumed != 1 else ''} judged under on-miss "
                 f"{report.on_miss}, a hypothesis: assuming {'; '.join(texts)}",
                 style="yellow",
             )
         )
     console.print()
 
-    changed = report.changed
+    changed = report.tally.runs - report.counts["match"]
     if changed:
         runs = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
-        runs.title = Text(f"Runs that changed ({len(changed)})", style="bold")
+        runs.title = Text(f"Runs that changed ({changed})", style="bold")
         runs.add_column("verdict", no_wrap=True)
         runs.add_column("run", overflow="fold", ratio=2)
         runs.add_column("workflow", overflow="fold")
         runs.add_column("where", overflow="fold", ratio=3)
-        for record in changed[:MAX_RUN_ROWS]:
+        shown = itertools.islice(report.runs_where(lambda r: r.verdict != "match"), MAX_RUN_ROWS)
+        for record in shown:
             where = record.reason if record.verdict == "error" else divergence_text(record)
             runs.add_row(
                 Text(record.verdict, style=VERDICT_STYLES.get(record.verdict, "")),
@@ -616,21 +637,21 @@ def render_report(
                 where,
             )
         console.print(runs)
-        if len(changed) > MAX_RUN_ROWS:
+        if changed > MAX_RUN_ROWS:
             console.print(
-                Text(f"  ... and {len(changed) - MAX_RUN_ROWS} more (see --json or --markdown)")
+                Text(f"  ... and {changed - MAX_RUN_ROWS} more (see --json or --markdown)")
             )
         console.print()
 
     flagged = {(c.segment, c.name, c.figure) for c in report.flags}
     overall = report.diff["overall"]
-    diverged = report.diverged
+    diverged = report.diverged_count
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title_justify="left")
     table.title = Text(f"Release diff {report.coverage}", style="bold")
     if diverged:
         console.print(
             Text(
-                f"{len(diverged)} run{'s' if len(diverged) != 1 else ''} diverged: the replay "
+                f"{diverged} run{'s' if diverged != 1 else ''} diverged: the replay "
                 "stopped where the recording has no answer, so there is no latency or "
                 "outcome of this build to measure. They are listed above and left out of "
                 "every figure below (both sides).",

@@ -10,6 +10,7 @@ interaction, redacted); replaying turns a step's ``http`` back into a ``WireResp
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -21,7 +22,14 @@ from replay.canonical import to_plain
 from replay.cassette import Step
 from replay.errors import CassetteError
 from replay.http.options import HttpOptions
-from replay.http.sse import is_event_stream, join_events, parse_events, split_events
+from replay.http.sse import (
+    Event,
+    decode_events,
+    is_event_stream,
+    join_events,
+    parse_events,
+    split_events,
+)
 from replay.http.wire import WireFormat, detect, error_entry
 from replay.redact import Redactor
 
@@ -195,14 +203,21 @@ def encode_response(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The step's ``result`` (parsed, common shape) and ``http`` (raw, redacted)."""
     redactor.learn(response.headers)
-    result = _parsed_result(described.format, response)
+    events = None
+    if response.events is not None:
+        with contextlib.suppress(Exception):  # _parsed_result reports what fails
+            events = decode_events(response.events)
+    result = _parsed_result(described.format, response, events)
     stored: dict[str, Any] = {
         "status": response.status,
         "reason": response.reason,
         "headers": redactor.headers(response.headers),
     }
     if response.events is not None:
-        stored["events"] = redactor.events(response.events)
+        parsed = None
+        if events is not None:
+            parsed = {text: e.decoded for text, e in zip(response.events, events, strict=True)}
+        stored["events"] = redactor.events(response.events, parsed=parsed)
     elif response.body:
         try:
             stored["body"] = redactor.text(response.body.decode("utf-8"))
@@ -214,12 +229,16 @@ def encode_response(
     return redactor.data(to_plain(result)), http
 
 
-def _parsed_result(wire: WireFormat | None, response: WireResponse) -> dict[str, Any]:
-    """The response in the common shape; never raises (capture must not break a run)."""
+def _parsed_result(
+    wire: WireFormat | None, response: WireResponse, events: list[Event] | None = None
+) -> dict[str, Any]:
+    """The response in the common shape (``events``: its events already decoded); never
+    raises (capture must not break a run)."""
     result: dict[str, Any] = {"status": response.status}
     try:
         if response.events is not None:
-            events = list(parse_events(response.events))
+            if events is None:
+                events = list(parse_events(response.events))
             if wire is not None and response.status < 400:
                 result.update(wire.assemble(events))
             else:

@@ -6,10 +6,13 @@ served again one chunk per event, which is how the SDKs' stream iterators consum
 
 from __future__ import annotations
 
+import copy
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+_UNDECODED: Any = object()
 
 
 def is_event_stream(content_type: str | None) -> bool:
@@ -34,9 +37,13 @@ class Event:
 
     name: str | None
     data: str
+    decoded: Any = field(default=_UNDECODED, compare=False, repr=False)
 
     def json(self) -> Any:
-        """The data parsed as JSON, or None (e.g. OpenAI's ``[DONE]``)."""
+        """The data parsed as JSON, or None (e.g. OpenAI's ``[DONE]``). An event from
+        ``decode_events`` returns the value decoded there: read it, do not change it."""
+        if self.decoded is not _UNDECODED:
+            return self.decoded
         try:
             return json.loads(self.data)
         except ValueError:
@@ -76,12 +83,34 @@ def parse_events(events: Iterable[str]) -> Iterator[Event]:
         yield parse_event(text)
 
 
+def decode_events(events: Iterable[str]) -> list[Event]:
+    """The events parsed, each one's JSON decoded once: a recorded stream is read both to
+    assemble the step's result and to look for secrets split across events."""
+    decoded = []
+    for text in events:
+        if "\n" not in text and text.startswith("data:"):
+            name, data = None, text[5:].removeprefix(" ")  # parse_event's answer, sooner
+        else:
+            event = parse_event(text)
+            name, data = event.name, event.data
+        try:
+            value = json.loads(data)
+        except ValueError:
+            value = None
+        decoded.append(Event(name, data, value))
+    return decoded
+
+
 class _SpanFinder(Protocol):
     def spans(self, value: str) -> list[tuple[int, int]]: ...
 
 
 def redact_stream(
-    events: list[str], redactor: _SpanFinder, marker: str = "<redacted>"
+    events: list[str],
+    redactor: _SpanFinder,
+    marker: str = "<redacted>",
+    *,
+    parsed: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """``events`` with secrets removed that the stream splits across events.
 
@@ -90,13 +119,17 @@ def redact_stream(
     consecutive events (``choices.0.delta.content``, ``delta.text``, ...) are joined,
     secrets are found in the joined text, and each event's share of one is removed (the
     first share becomes ``marker``). Events left unchanged keep their exact bytes.
+    ``parsed`` maps event texts to their JSON data already decoded (never changed here).
     """
     decoded: dict[int, Any] = {}
     streams: dict[tuple[Any, ...], list[tuple[int, tuple[Any, ...], str]]] = {}
+    known = parsed if parsed is not None else {}
     for position, text in enumerate(events):
         if '"' not in text:
             continue
-        data = parse_event(text).json()
+        data = known.get(text, _UNDECODED)
+        if data is _UNDECODED:
+            data = parse_event(text).json()
         if not isinstance(data, dict | list):
             continue
         decoded[position] = data
@@ -126,8 +159,10 @@ def redact_stream(
         new = leaf
         for low, high, marked in sorted(cuts, reverse=True):
             new = new[:low] + marked + new[high:]
+        if position not in changed:  # edit a copy: the decoded data may be shared
+            decoded[position] = copy.deepcopy(decoded[position])
+            changed.add(position)
         _set(decoded[position], path, new)
-        changed.add(position)
     if not changed:
         return events
     return [_with_data(text, decoded[i]) if i in changed else text for i, text in enumerate(events)]
@@ -135,30 +170,34 @@ def redact_stream(
 
 def _string_leaves(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
     """Every string in ``value`` with its path (a loop, not recursion: it runs for each
-    event of every stream recorded)."""
+    event of every stream recorded; exact types first, the JSON decoder's)."""
     leaves: list[tuple[tuple[Any, ...], str]] = []
     stack: list[tuple[tuple[Any, ...], Any]] = [(path, value)]
     while stack:
         where, item = stack.pop()
         cls = type(item)
         if cls is dict:
-            for key, child in item.items():
-                if isinstance(child, str):
-                    leaves.append(((*where, key), child))
-                elif isinstance(child, dict | list):
-                    stack.append(((*where, key), child))
+            pairs: Iterable[tuple[Any, Any]] = item.items()
         elif cls is list:
-            for index, child in enumerate(item):
-                if isinstance(child, str):
-                    leaves.append(((*where, index), child))
-                elif isinstance(child, dict | list):
-                    stack.append(((*where, index), child))
-        elif isinstance(item, str):
-            leaves.append((where, item))
-        elif isinstance(item, dict):
-            stack.extend(((*where, key), child) for key, child in item.items())
-        elif isinstance(item, list):
-            stack.extend(((*where, index), child) for index, child in enumerate(item))
+            pairs = enumerate(item)
+        else:
+            if isinstance(item, str):
+                leaves.append((where, item))
+            elif isinstance(item, dict):
+                stack.extend(((*where, key), child) for key, child in item.items())
+            elif isinstance(item, list):
+                stack.extend(((*where, index), child) for index, child in enumerate(item))
+            continue
+        for key, child in pairs:
+            kind = type(child)
+            if kind is str:
+                leaves.append(((*where, key), child))
+            elif kind is dict or kind is list:
+                stack.append(((*where, key), child))
+            elif isinstance(child, str):
+                leaves.append(((*where, key), child))
+            elif isinstance(child, dict | list):
+                stack.append(((*where, key), child))
     return leaves
 
 

@@ -40,7 +40,7 @@ def render_markdown(report: GoldenReport) -> str:
     if affected:
         lines.append("**Affected workflows:** " + ", ".join(f"`{_md(w)}`" for w in affected))
         for name in affected:
-            failing = Counter(r.verdict for r in report.failing if (r.workflow or UNKNOWN) == name)
+            failing = report.tally.failing.get(name, Counter())
             flagged = [c for c in report.flags if c.segment == "workflow" and c.name == name]
             parts = [f"{n} {kind}" for kind, n in sorted(failing.items())]
             parts += [
@@ -52,14 +52,15 @@ def render_markdown(report: GoldenReport) -> str:
         lines.append("")
     elif report.exit_code == 0:
         lines += ["No workflow changed: every run replays as recorded.", ""]
-    if report.errors:
-        lines.append(f"**{len(report.errors)} run(s) could not be replayed** (exit 3):")
-        lines += [f"- `{_md(r.key)}`: {_md(r.reason)}" for r in report.errors]
+    if report.error_count:
+        lines.append(f"**{report.error_count} run(s) could not be replayed** (exit 3):")
+        errors = report.runs_where(lambda r: r.verdict == "error")
+        lines += [f"- `{_md(r.key)}`: {_md(r.reason)}" for r in errors]
         lines.append("")
-    diverged = report.diverged
+    diverged = report.diverged_count
     if diverged:
         lines += [
-            f"**{len(diverged)} run{'s' if len(diverged) != 1 else ''} diverged**: not replayed "
+            f"**{diverged} run{'s' if diverged != 1 else ''} diverged**: not replayed "
             "to the end, so there is no latency or outcome of this build to measure; they are "
             "left out of every figure below (both sides).",
             "",
@@ -71,7 +72,7 @@ def render_markdown(report: GoldenReport) -> str:
         + " |"
     )
     lines += [header, "|" + "---|" * (4 + len(WORKFLOW_COLUMNS))]
-    changed = Counter(r.workflow or UNKNOWN for r in report.changed)
+    changed = report.tally.changed
     for name, segment in report.diff["workflows"].items():
         cells = [
             f"`{_md(name)}`",
@@ -108,15 +109,15 @@ def render_markdown(report: GoldenReport) -> str:
         lines += [f"<details><summary>Figures over threshold ({len(report.flags)})</summary>", ""]
         lines += [f"- {_md(c.message)}" for c in report.flags]
         lines += ["", "</details>", ""]
-    moved = [r for r in report.runs if r.verdict not in ("match", "error")]
+    moved = report.tally.runs - report.counts["match"] - report.error_count
     if moved:
         lines += [
-            f"<details><summary>Runs that changed ({len(moved)})</summary>",
+            f"<details><summary>Runs that changed ({moved})</summary>",
             "",
             "| Verdict | Run | Workflow | First divergence | Reproduce |",
             "|---|---|---|---|---|",
         ]
-        for record in moved:
+        for record in report.runs_where(lambda r: r.verdict not in ("match", "error")):
             lines.append(
                 f"| {record.verdict} | `{_md(record.key)}` | {_md(record.workflow or UNKNOWN)} | "
                 f"{_md(divergence_text(record))} | `{_md(report.reproduce_command(record))}` |"

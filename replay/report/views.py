@@ -493,6 +493,10 @@ def run_anchor(key: str) -> str:
 
 
 VERDICT_KINDS = ("match", "fixed", "regressed", "diverged", "flaky", "error")
+MAX_DETAILED_RUNS = 1000
+"""Runs that changed detailed on a golden page (the first, in key order); the JSON
+report has them all. A build that breaks every run of a 10,000-run set would otherwise
+give a page (and a renderer) holding 10,000 run sections."""
 
 
 def _coverage(overall: Mapping[str, Any], errors: int) -> str:
@@ -508,7 +512,10 @@ def _coverage(overall: Mapping[str, Any], errors: int) -> str:
 
 def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
     """A golden report (``replay golden --json``): status, the diff by workflow, model
-    and tool, the charts, the flagged thresholds and the runs that changed."""
+    and tool, the charts, the flagged thresholds and the runs that changed.
+
+    ``data["runs"]`` may be any iterable (a generator over the records on disk): it is
+    read once, and only the runs that changed are kept, at most ``MAX_DETAILED_RUNS``."""
     from replay.golden import UNKNOWN, RunRecord
     from replay.report.text import divergence_text
 
@@ -558,11 +565,18 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
         for name, tool in diff.get("tools", {}).items()
     ]
     agent = data.get("agent")
-    runs = []
-    for raw in data.get("runs") or []:
+    changed: list[dict[str, Any]] = []
+    total = changed_total = 0
+    for raw in data.get("runs") or ():
+        total += 1
+        if str(raw.get("verdict")) == "match":
+            continue  # the page details the runs that changed only
+        changed_total += 1
+        if len(changed) >= MAX_DETAILED_RUNS:
+            continue
         record = RunRecord.from_dict(raw)
         command = f"replay run {record.path}" + (f" --agent {agent}" if agent else "")
-        runs.append(
+        changed.append(
             {
                 "key": record.key,
                 "anchor": run_anchor(record.key),
@@ -603,7 +617,7 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
         "summary": [(k, v) for k, v in summary.items() if k in VERDICT_KINDS],
         "not_replayed": not_replayed,
         "coverage": _coverage(overall, errors),
-        "total_runs": summary.get("runs", len(runs)),
+        "total_runs": summary.get("runs", total),
         "affected": list(data.get("affected_workflows") or []),
         "flags": flags,
         "checks": data.get("checks"),
@@ -618,6 +632,8 @@ def golden_view(data: Mapping[str, Any]) -> dict[str, Any]:
         "tools": tools,
         "charts": golden_charts(diff),
         "mix": stop_reason_mix(diff),
-        "changed": [r for r in runs if r["verdict"] != "match"],
+        "changed": changed,
+        "changed_total": changed_total,
+        "changed_hidden": changed_total - len(changed),
         "extras": {k: v for k, v in data.items() if k not in KNOWN_GOLDEN_FIELDS},
     }

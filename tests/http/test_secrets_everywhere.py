@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -207,3 +208,62 @@ def test_a_cache_folder_others_can_write_is_not_trusted(cassette: Path, cache: P
     os.chmod(cache, 0o777)
     clear_memory_cache()
     assert replay.load_cassette(cassette).outcome.output == "done"
+
+
+_VOLATILE = {
+    "run_id",
+    "trace_id",
+    "recorded_at",
+    "started_at_ms",
+    "latency_ms",
+    "span_id",
+    "parent_span_id",
+}
+
+
+def _stable(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    if isinstance(value, str):
+        return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", value)
+    return value
+
+
+def test_the_fast_paths_write_what_the_general_ones_write(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cassette of the run with every secret is written by the direct YAML writer,
+    byte for byte what PyYAML writes; and recording it again with the general paths
+    (PyYAML, each event redacted one by one, each event's JSON parsed where used) gives
+    the same data."""
+    from replay import storage
+    from replay.http import exchange
+    from replay.redact import Redactor
+
+    fast = tmp_path / "fast.yaml"
+    _record(fast, monkeypatch)
+    text = fast.read_text(encoding="utf-8")
+    loaded = replay.load_cassette(fast)
+    data = loaded.to_dict()
+    data["version"] = 2
+    general_text = (
+        storage.HEADER.format(version=2)
+        + storage.pyyaml_text(data)
+        + storage.end_marker(len(loaded.steps))
+    )
+    assert storage.yaml_writer.dump(data, storage._CassetteDumper) is not None
+    assert text == general_text
+
+    def undecoded(events: object) -> object:
+        raise ValueError("the general path: each reader parses the events itself")
+
+    with monkeypatch.context() as general:
+        general.setattr(storage, "FAST_WRITER", False)
+        general.setattr(Redactor, "texts", lambda self, values: [self.text(v) for v in values])
+        general.setattr(exchange, "decode_events", undecoded)
+        slow = tmp_path / "slow.yaml"
+        _record(slow, monkeypatch)
+    assert _stable(replay.load_cassette(slow).to_dict()) == _stable(loaded.to_dict())
+    assert leaks(fast.read_bytes()) == [] and leaks(slow.read_bytes()) == []
