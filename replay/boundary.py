@@ -112,11 +112,28 @@ class DivergenceInfo:
         }
 
 
-@functools.lru_cache(maxsize=8192)
 def span_id_for(trace_id: str, index: int | str) -> str:
-    """Deterministic span ids, so a re-recorded run keeps its ids and histories align.
-    (Remembered: every replay of a cassette asks for the same ones.)"""
+    """Deterministic span ids, so a re-recorded run keeps its ids and histories align."""
     return hashlib.sha256(f"{trace_id}/{index}".encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=64)
+def _root_span_id(trace_id: str) -> str:
+    """``span_id_for(trace_id, "root")``: every session asks, a replay for its cassette's
+    trace id (a sha256 is a noticeable part of a session's setup)."""
+    return span_id_for(trace_id, "root")
+
+
+def _span_ids(known: dict[str, tuple[str, ...]], trace_id: str, count: int) -> tuple[str, ...]:
+    """``span_id_for(trace_id, i)`` for i < ``count``, kept in ``known`` (the cassette's
+    lookup tables: every replay of it asks for the same ids)."""
+    ids = known.get(trace_id)
+    if ids is None or len(ids) < count:
+        ids = tuple(span_id_for(trace_id, index) for index in range(count))
+        if len(known) >= 4:
+            known.clear()
+        known[trace_id] = ids
+    return ids
 
 
 def default_encode(value: Any) -> tuple[Any, Any]:
@@ -130,11 +147,25 @@ def default_decode(step: Step) -> Any:
 def copy_plain(value: Any) -> Any:
     """Copy the containers of plain data, so an agent mutating an answer cannot change
     the cassette it came from (strings and numbers are immutable and shared)."""
-    # Runs on every replayed answer: leaves of exact immutable types skip the call.
+    # Runs on every replayed answer: a shallow C copy of each container, then only its
+    # dict and list entries replaced by their copies.
+    kind = type(value)
+    if kind is dict:
+        copied = value.copy()
+        for key, item in value.items():
+            if type(item) not in _SHARED_LEAVES and isinstance(item, dict | list):
+                copied[key] = copy_plain(item)
+        return copied
+    if kind is list:
+        copied = value.copy()
+        for position, item in enumerate(value):
+            if type(item) not in _SHARED_LEAVES and isinstance(item, dict | list):
+                copied[position] = copy_plain(item)
+        return copied
     if isinstance(value, dict):
-        return {k: v if type(v) in _SHARED_LEAVES else copy_plain(v) for k, v in value.items()}
+        return {k: copy_plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [v if type(v) in _SHARED_LEAVES else copy_plain(v) for v in value]
+        return [copy_plain(v) for v in value]
     return value
 
 
@@ -148,7 +179,7 @@ class Session:
 
     def __init__(self, *, trace_id: str, cassette_path: str | None = None) -> None:
         self.trace_id = trace_id
-        self.root_span_id = span_id_for(trace_id, "root")
+        self.root_span_id = _root_span_id(trace_id)
         self.cassette_path = cassette_path
         self._steps: list[Step | None] = []
         self._lock = threading.Lock()
@@ -341,6 +372,7 @@ class ReplayingSession(Session):
         super().__init__(**kwargs)
         self.recorded = recorded
         self.index = RecordedIndex(recorded)
+        self._span_ids = _span_ids(self.index.tables.span_ids, self.trace_id, len(recorded))
         self.divergences: list[DivergenceInfo] = []
         # Boundaries that ignore some args in matching: the diff ignores them too.
         self.policies: dict[tuple[str, str], MatchPolicy] = {}
@@ -409,7 +441,8 @@ class ReplayingSession(Session):
         if recorded is None:
             recorded = self._assumed_answer(index, call)
         error = recorded.error
-        span_id = span_id_for(self.trace_id, index)
+        span_ids = self._span_ids
+        span_id = span_ids[index] if index < len(span_ids) else span_id_for(self.trace_id, index)
         if (
             recorded.args is call.args
             and recorded.index == index
@@ -424,19 +457,20 @@ class ReplayingSession(Session):
             # for field (its args are the recorded object: ``same_args_step``).
             self._steps[index] = recorded
         else:
+            # Step's fields in order (positional: cheaper than keywords, on every call).
             self._steps[index] = Step(
-                index=index,
-                kind=call.kind,
-                name=call.name,
-                args=call.args,
-                args_hash=call.args_hash,
-                result=None if error is not None else recorded.result,
-                error=error,
-                started_at_ms=recorded.started_at_ms,
-                latency_ms=recorded.latency_ms,
-                span_id=span_id,
-                parent_span_id=self.root_span_id,
-                http=recorded.http,
+                index,
+                call.kind,
+                call.name,
+                call.args,
+                call.args_hash,
+                None if error is not None else recorded.result,
+                error,
+                recorded.started_at_ms,
+                recorded.latency_ms,
+                span_id,
+                self.root_span_id,
+                recorded.http,
             )
         if error is not None:
             raised = rebuild_error(error, step=recorded.index, cassette=self.cassette_path)

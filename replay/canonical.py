@@ -135,6 +135,15 @@ def same_plain(a: Any, b: Any) -> bool:
         return False
 
 
+def plain_bytes(value: Any) -> bytes:
+    """What ``same_plain`` compares: equal bytes for the same plain data; ``b""`` (equal
+    to nothing ``marshal`` writes) for a value it does not take."""
+    try:
+        return marshal.dumps(value, 2)
+    except ValueError:
+        return b""
+
+
 def stable_hash(value: Any) -> str:
     """A short, stable hash of plain data (sha256 of its canonical JSON)."""
     digest = hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()

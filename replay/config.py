@@ -6,9 +6,11 @@ Each feature reads its own sub-table (``[tool.replay.http]``, ``[tool.replay.gol
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,9 +26,44 @@ class ConfigError(ReplayError):
 _real_folders: dict[str, str] = {}
 _found: dict[str, Path] = {}
 
+_pinned: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
+    "replay_config_pinned", default=None
+)
+
+
+def pin() -> contextvars.Token[dict[Any, Any] | None]:
+    """From now until ``unpin``, look for ``pyproject.toml`` and read its version (``stat``)
+    once per start folder and file, in this context: a session's setup reads several
+    settings of one version of the file. Outside a pin every read checks the file again."""
+    return _pinned.set({})
+
+
+def unpin(token: contextvars.Token[dict[Any, Any] | None]) -> None:
+    _pinned.reset(token)
+
+
+@contextlib.contextmanager
+def pinned() -> Iterator[None]:
+    """``pin`` for the block."""
+    token = pin()
+    try:
+        yield
+    finally:
+        unpin(token)
+
 
 def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The nearest ``pyproject.toml`` at or above ``start`` (the working folder)."""
+    memo = _pinned.get()
+    if memo is None:
+        return _find_pyproject(start)
+    key = ("find", os.fspath(start) if start else None)
+    if key not in memo:
+        memo[key] = _find_pyproject(start)
+    return memo[key]
+
+
+def _find_pyproject(start: str | os.PathLike[str] | None) -> Path | None:
     # os.path, not pathlib, and the real path of a folder remembered: every recording
     # and replay asks several times.
     where = os.fspath(start) if start else os.getcwd()
@@ -74,13 +111,27 @@ def section(name: str, start: str | os.PathLike[str] | None = None) -> dict[str,
 def per_version(cache: dict[tuple[str, int, int], T], path: Path, build: Callable[[], T]) -> T:
     """``build()`` once per version (mtime and size) of the file at ``path``: every recording
     and replay asks for settings derived from it. ``cache`` keeps only the newest value."""
-    try:
-        info = path.stat()
-    except OSError:
+    key = _version(path)
+    if key is None:
         return build()
-    key = (str(path), info.st_mtime_ns, info.st_size)
     if key not in cache:
         value = build()
         cache.clear()
         cache[key] = value
     return cache[key]
+
+
+def _version(path: Path) -> tuple[str, int, int] | None:
+    """(path, mtime, size) of the file; None when it cannot be read (once per ``pinned``)."""
+    memo = _pinned.get()
+    if memo is not None and ("stat", path) in memo:
+        return memo[("stat", path)]  # type: ignore[no-any-return]
+    try:
+        info = os.stat(path)
+    except OSError:
+        key = None
+    else:
+        key = (str(path), info.st_mtime_ns, info.st_size)
+    if memo is not None:
+        memo[("stat", path)] = key
+    return key

@@ -103,9 +103,11 @@ def diff_histories(
     changes: list[StepChange] = []
     equal = 0
     original_count, new_count = len(original), len(new)
-    if not _same_keys(original, new):
+    same = _same_keys(original, new)
+    if not same:
         original, new = align_concurrent(original, new)
-    if _same_keys(original, new):
+        same = _same_keys(original, new)
+    if same:
         pairs: list[tuple[str, int, int, int, int]] = [("equal", 0, len(original), 0, len(new))]
     else:
         matcher = difflib.SequenceMatcher(

@@ -29,7 +29,7 @@ from replay.boundary import (
 )
 from replay.canonical import error_class_name, to_plain
 from replay.cassette import UNKNOWN, Cassette, ErrorInfo, Outcome, RunContext, Step
-from replay.config import find_pyproject
+from replay.config import find_pyproject, pin, unpin
 from replay.diff import HistoryDiff, diff_histories
 from replay.errors import Divergence, EntrypointError, ReplayedError, SessionError
 from replay.limits import max_steps_errors, stops_at_max_steps
@@ -197,14 +197,13 @@ def _network_seams(session: Session) -> Iterator[None]:
     for ``session``."""
     from replay import mcp
 
-    with contextlib.ExitStack() as stack:
-        try:
-            from replay.http import intercept
-        except ImportError:
-            pass
-        else:
-            stack.enter_context(intercept(session))
-        stack.enter_context(mcp.seam(session))
+    try:
+        from replay.http import intercept
+    except ImportError:
+        with mcp.seam(session):
+            yield
+        return
+    with intercept(session), mcp.seam(session):
         yield
 
 
@@ -525,20 +524,27 @@ def replaying(
     original = cassette if isinstance(cassette, Cassette) else load_cassette(cassette)
     policy = parse_on_miss(on_miss)
     _refuse_nesting()
-    max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
-    session = _replaying_session(original)
-    session.on_miss = policy
-    session.redactor = Redactor(load_policy())
-    state = Replaying(cassette=original, session=session)
-    clock = VirtualClock()
+    pinned: Any = pin()  # the setup reads several settings of one pyproject.toml
     try:
-        with session, _network_seams(session), virtual_time() as clock:
-            yield state
-    except Exception as exc:
-        state.set_exception(exc)
-        raise
+        max_steps_errors()  # a malformed [tool.replay] fails here, not after the run
+        session = _replaying_session(original)
+        session.on_miss = policy
+        session.redactor = Redactor(load_policy())
+        state = Replaying(cassette=original, session=session)
+        clock = VirtualClock()
+        try:
+            with session, _network_seams(session), virtual_time() as clock:
+                unpin(pinned)
+                pinned = None
+                yield state
+        except Exception as exc:
+            state.set_exception(exc)
+            raise
+        finally:
+            state.result = _result_of(original, session, state.outcome, clock)
     finally:
-        state.result = _result_of(original, session, state.outcome, clock)
+        if pinned is not None:
+            unpin(pinned)
 
 
 def _replaying_session(cassette: Cassette) -> ReplayingSession:

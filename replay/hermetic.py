@@ -296,17 +296,37 @@ def sealed(
     """Refuse the network and processes (see the module docstring) while ``session``
     replays. ``network_error`` gives the class raised to the run (the HTTP capture
     passes one the SDKs do not retry)."""
-    global _seals
-    policy = (policy or load_policy()).allowing(_allowed.get())
-    seal = _Seal(session, policy, network_error)
-    _install_hook()
-    with _seals_lock:
-        _seals = {**_seals, id(session): seal}
+    in_force = seal(session, policy=policy, network_error=network_error)
     try:
-        yield policy
+        yield in_force
     finally:
-        with _seals_lock:
-            _seals = {key: value for key, value in _seals.items() if key != id(session)}
+        unseal(session)
+
+
+def seal(
+    session: Session,
+    *,
+    policy: NetworkPolicy | None = None,
+    network_error: Callable[[], type[NetworkBlocked]] = lambda: NetworkBlocked,
+) -> NetworkPolicy:
+    """``sealed`` without a block: sealed until ``unseal(session)``; returns the policy
+    in force (the project's, and the hosts ``allowing`` added here)."""
+    global _seals
+    policy = policy or load_policy()
+    extra = _allowed.get()
+    if extra:
+        policy = policy.allowing(extra)
+    if not _hook_installed:
+        _install_hook()
+    with _seals_lock:
+        _seals = {**_seals, id(session): _Seal(session, policy, network_error)}
+    return policy
+
+
+def unseal(session: Session) -> None:
+    global _seals
+    with _seals_lock:
+        _seals = {key: value for key, value in _seals.items() if key != id(session)}
 
 
 def _install_hook() -> None:

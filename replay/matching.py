@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import difflib
 import enum
+import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from replay.canonical import args_hash, canonical_json, same_plain, stable_hash
+from replay.canonical import args_hash, canonical_json, plain_bytes, stable_hash
 from replay.cassette import Step, args_checked
 
 
@@ -75,24 +76,72 @@ def comparable_steps(steps: Sequence[Step], policies: Policies | None) -> Sequen
     return tuple(out)
 
 
+class _Tables:
+    """What a cassette's steps are looked up by: step indices per key, per kind and name,
+    per kind. Only read once built, so every replay of the same steps shares them."""
+
+    __slots__ = ("args_bytes", "by_key", "by_kind", "by_name", "span_ids")
+
+    def __init__(self, steps: Sequence[Step]) -> None:
+        by_key: dict[tuple[str, str, str], list[int]] = {}
+        by_name: dict[tuple[str, str], list[int]] = {}
+        by_kind: dict[str, list[int]] = {}
+        for step in steps:
+            by_key.setdefault(step.key, []).append(step.index)
+            by_name.setdefault((step.kind, step.name), []).append(step.index)
+            by_kind.setdefault(step.kind, []).append(step.index)
+        self.by_key = {key: tuple(indices) for key, indices in by_key.items()}
+        self.by_name = {key: tuple(indices) for key, indices in by_name.items()}
+        self.by_kind = {key: tuple(indices) for key, indices in by_kind.items()}
+        self.span_ids: dict[str, tuple[str, ...]] = {}
+        """Per trace id, the span ids of steps 0..n-1 (``boundary._span_ids``)."""
+        self.args_bytes: list[bytes | None] = [None] * len(steps)
+        """Each step's ``plain_bytes(args)`` once a replay compared them (``b""``: none)."""
+
+
+# The tables of step tuples replayed lately, by identity (the tuple is held, so its id is
+# not reused). Steps are frozen and keys are their stored hashes: tables never go stale.
+_TABLES_LIMIT = 64
+_tables: dict[int, tuple[Sequence[Step], _Tables]] = {}
+_tables_lock = threading.Lock()
+
+
+def tables_of(steps: Sequence[Step]) -> _Tables:
+    """The lookup tables of ``steps``, built once per tuple of steps (lists: every time)."""
+    if not isinstance(steps, tuple):
+        return _Tables(steps)
+    held = _tables.get(id(steps))
+    if held is not None and held[0] is steps:
+        return held[1]
+    tables = _Tables(steps)
+    with _tables_lock:
+        _tables.pop(id(steps), None)
+        _tables[id(steps)] = (steps, tables)
+        while len(_tables) > _TABLES_LIMIT:
+            _tables.pop(next(iter(_tables)), None)
+    return tables
+
+
 class RecordedIndex:
-    """The recorded steps of one cassette, indexed for serving replayed calls once each."""
+    """The recorded steps of one cassette, indexed for serving replayed calls once each.
+
+    The tables are shared by every replay of the same steps (``tables_of``); what one
+    replay consumed is its own: ``_consumed`` and a cursor per queue of indices.
+    """
 
     def __init__(self, steps: Sequence[Step]) -> None:
         self._steps = steps
         self._consumed = bytearray(len(steps))
-        self._by_key: dict[tuple[str, str, str], deque[int]] = {}
-        self._by_name: dict[tuple[str, str], list[int]] = {}
-        self._by_kind: dict[str, list[int]] = {}
-        for step in steps:
-            self._by_key.setdefault(step.key, deque()).append(step.index)
-            self._by_name.setdefault((step.kind, step.name), []).append(step.index)
-            self._by_kind.setdefault(step.kind, []).append(step.index)
+        self.tables = tables = tables_of(steps)
+        self._by_key = tables.by_key
+        self._by_name = tables.by_name
+        self._by_kind = tables.by_kind
+        self._cursors: dict[Any, int] = {}
         self._derived: dict[tuple[str, str, frozenset[str]], dict[str, deque[int]]] = {}
-        self._name_queues: dict[tuple[str, str], deque[int]] = {}
         self._position: dict[str, int] = {}
         self._args_checked = args_checked(steps)
         self._next_by_name: dict[tuple[str, str], int] = {}
+        self._args_bytes = tables.args_bytes
 
     def same_args_step(self, kind: str, name: str, args: Any) -> Step | None:
         """The next unserved recorded step of this kind and name if ``args`` (as passed,
@@ -105,17 +154,23 @@ class RecordedIndex:
         """
         if not self._args_checked:
             return None
-        order = self._by_name.get((kind, name))
+        key = (kind, name)
+        order = self._by_name.get(key)
         if not order:
             return None
-        cursor = self._next_by_name.get((kind, name), 0)
-        while cursor < len(order) and self._consumed[order[cursor]]:
+        consumed = self._consumed
+        cursor = self._next_by_name.get(key, 0)
+        end = len(order)
+        while cursor < end and consumed[order[cursor]]:
             cursor += 1
-        self._next_by_name[(kind, name)] = cursor
-        if cursor == len(order):
+        self._next_by_name[key] = cursor
+        if cursor == end:
             return None
-        step = self._steps[order[cursor]]
-        return step if same_plain(args, step.args) else None
+        position = order[cursor]
+        recorded = self._args_bytes[position]
+        if recorded is None:
+            recorded = self._args_bytes[position] = plain_bytes(self._steps[position].args)
+        return self._steps[position] if recorded and plain_bytes(args) == recorded else None
 
     def holds(self, key: tuple[str, str, str]) -> bool:
         """Whether some recorded step has this kind, name and args hash."""
@@ -128,14 +183,10 @@ class RecordedIndex:
         if policy.on is MatchOn.POSITION:
             return self._take_position(kind)
         if policy.on is MatchOn.NAME:
-            queue = self._name_queues.get((kind, name))
-            if queue is None:
-                queue = self._name_queues[(kind, name)] = deque(self._by_name.get((kind, name), ()))
-        elif policy.ignore:
-            queue = self._derived_queue(kind, name, policy.ignore, args)
-        else:
-            queue = self._by_key.get((kind, name, hash_))
-        return self._pop_unconsumed(queue)
+            return self._next_unconsumed(self._by_name, (kind, name))
+        if policy.ignore:
+            return self._pop_unconsumed(self._derived_queue(kind, name, policy.ignore, args))
+        return self._next_unconsumed(self._by_key, (kind, name, hash_))
 
     def _take_position(self, kind: str) -> Step | None:
         ordinal = self._position.get(kind, 0)
@@ -166,8 +217,30 @@ class RecordedIndex:
                 return self._steps[index]
         return None
 
+    def _next_unconsumed(self, table: Mapping[Any, tuple[int, ...]], key: Any) -> Step | None:
+        """The first step of ``table[key]`` not served yet, marked as served (a queue
+        popped from the front: this replay's cursor moves past what it skipped). Keys of
+        the two tables never collide: (kind, name, hash) and (kind, name)."""
+        indices = table.get(key)
+        if indices is None:
+            return None
+        consumed = self._consumed
+        cursor = self._cursors.get(key, 0)
+        end = len(indices)
+        while cursor < end:
+            index = indices[cursor]
+            cursor += 1
+            if not consumed[index]:
+                consumed[index] = 1
+                self._cursors[key] = cursor
+                return self._steps[index]
+        self._cursors[key] = cursor
+        return None
+
     def unserved(self) -> list[Step]:
         """Recorded steps no replayed call asked for (in recorded order)."""
+        if 0 not in self._consumed:
+            return []  # every step served (asked at the end of every replay)
         return [step for step in self._steps if not self._consumed[step.index]]
 
     def answer_nearest(self, kind: str, name: str, args: Any) -> Step | None:

@@ -22,8 +22,8 @@ Importing this package is cheap: vcrpy, httpx2 and the SDKs load inside ``interc
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from replay.boundary import Session
@@ -39,21 +39,50 @@ def intercept(session: Session, *, options: HttpOptions | None = None) -> Iterat
 
     ``options`` default to the project's ``[tool.replay.http]`` table.
     """
-    from replay.hermetic import load_policy
-    from replay.http import offline, transport, vcr_bridge
-    from replay.http.capture import HttpCapture, attached
-    from replay.http.options import load_options
-
-    capture = HttpCapture(
+    load_policy, offline, transport, vcr_bridge, capture_module, load_options = _parts()
+    capture = capture_module.HttpCapture(
         session, options if options is not None else load_options(), load_policy()
     )
-    with ExitStack() as stack:
-        # vcrpy first, the transport seam over it: httpx traffic meets our seam first.
-        stack.enter_context(vcr_bridge.SEAM())
-        stack.callback(vcr_bridge.forget, capture)
-        stack.enter_context(transport.SEAM())
-        if capture.replaying:
-            stack.enter_context(offline.guard(capture))
-        stack.enter_context(attached(capture))
-        stack.callback(capture.end_streams)
-        yield capture
+    # vcrpy first, the transport seam over it: httpx traffic meets our seam first. Nested
+    # try blocks (not an ExitStack of context managers): every session opens these.
+    vcr_bridge.SEAM.acquire()
+    try:
+        transport.SEAM.acquire()
+        try:
+            if capture.replaying:
+                offline.seal(capture)
+            try:
+                capture_module.attach(capture)
+                try:
+                    yield capture
+                finally:
+                    try:
+                        capture.end_streams()
+                    finally:
+                        capture_module.detach(capture)
+            finally:
+                if capture.replaying:
+                    offline.unseal(capture)
+        finally:
+            transport.SEAM.release()
+    finally:
+        try:
+            vcr_bridge.forget(capture)
+        finally:
+            vcr_bridge.SEAM.release()
+
+
+_imported: tuple[Any, ...] = ()
+
+
+def _parts() -> tuple[Any, ...]:
+    """What ``intercept`` uses, imported on its first call (importing this package stays
+    cheap) and then kept."""
+    global _imported
+    if not _imported:
+        from replay.hermetic import load_policy
+        from replay.http import capture, offline, transport, vcr_bridge
+        from replay.http.options import load_options
+
+        _imported = (load_policy, offline, transport, vcr_bridge, capture, load_options)
+    return _imported

@@ -177,13 +177,22 @@ def _warn_model_call_outside_the_run(path: str) -> None:
 
 @contextmanager
 def attached(capture: HttpCapture) -> Iterator[HttpCapture]:
-    with _captures_lock:
-        _captures[capture.session] = capture
+    attach(capture)
     try:
         yield capture
     finally:
-        with _captures_lock:
-            _captures.pop(capture.session, None)
+        detach(capture)
+
+
+def attach(capture: HttpCapture) -> None:
+    """Make ``capture`` the one requests of its session go through (until ``detach``)."""
+    with _captures_lock:
+        _captures[capture.session] = capture
+
+
+def detach(capture: HttpCapture) -> None:
+    with _captures_lock:
+        _captures.pop(capture.session, None)
 
 
 class SharedPatch:
@@ -205,18 +214,25 @@ class SharedPatch:
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    def acquire(self) -> None:
+        """Install the patch unless a session has already; ``release`` once for each."""
         with self._lock:
             if self._users == 0:
                 self._undo = self._install()
             self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0 and self._undo is not None:
-                    undo, self._undo = self._undo, None
-                    undo()
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._undo is not None:
+                undo, self._undo = self._undo, None
+                undo()
 
 
 # --- raising a divergence through an SDK -------------------------------------------------

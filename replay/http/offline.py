@@ -15,10 +15,21 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-from replay.hermetic import sealed
+from replay import hermetic
 from replay.http.capture import HttpCapture, offline_error_type
 
 
 def guard(capture: HttpCapture) -> AbstractContextManager[Any]:
     """Seal the process for ``capture``'s replaying session while the block runs."""
-    return sealed(capture.session, policy=capture.policy, network_error=offline_error_type)
+    return hermetic.sealed(
+        capture.session, policy=capture.policy, network_error=offline_error_type
+    )
+
+
+def seal(capture: HttpCapture) -> None:
+    """``guard`` without a block: sealed until ``unseal(capture)``."""
+    hermetic.seal(capture.session, policy=capture.policy, network_error=offline_error_type)
+
+
+def unseal(capture: HttpCapture) -> None:
+    hermetic.unseal(capture.session)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -276,20 +277,43 @@ VCR_SAVED_ORIGINALS = {
 }
 
 
+_seams: dict[tuple[type, str], tuple[Callable[..., Any], Callable[..., Any]]] = {}
+"""(class, attribute) -> (the original, its seam): built once per original, so each
+installation only sets attributes."""
+_vcr_patch: list[ModuleType] = []
+_missing: set[str] = set()
+"""Client modules that failed to import once (as vcrpy's patches, not retried each session)."""
+
+
+def _seam_for(module: ModuleType, cls: type, attr: str, make: Any) -> Callable[..., Any]:
+    original = getattr(cls, attr)
+    built = _seams.get((cls, attr))
+    if built is None or built[0] is not original:
+        built = _seams[(cls, attr)] = (original, make(module, original))
+    return built[1]
+
+
 def _install() -> Callable[[], None]:
     undo: list[tuple[Any, str, Any]] = []
-    vcr_patch = importlib.import_module("vcr.patch")
+    if not _vcr_patch:
+        _vcr_patch.append(importlib.import_module("vcr.patch"))
+    vcr_patch = _vcr_patch[0]
     for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
+        module = sys.modules.get(name)
+        if module is None:
+            if name in _missing:
+                continue
+            try:
+                module = importlib.import_module(name)
+            except ImportError:
+                _missing.add(name)
+                continue
         for cls, attr, make in (
             (module.HTTPTransport, "handle_request", _sync_seam),
             (module.AsyncHTTPTransport, "handle_async_request", _async_seam),
         ):
             original = getattr(cls, attr)
-            seam = make(module, original)
+            seam = _seam_for(module, cls, attr, make)
             undo.append((cls, attr, cls.__dict__.get(attr)))
             setattr(cls, attr, seam)
             saved = VCR_SAVED_ORIGINALS[(name, attr)]

@@ -257,12 +257,25 @@ class _Patchers:
                 # inside our transport seam, where the session sees it as part of the
                 # step (not twice).
                 cassette = bridge.load(path="agent-replay")
-            cls.patchers = tuple(
-                (patcher, _plain_patch(patcher))
-                for patcher in CassettePatcherBuilder(cassette).build()
-            )
+            built = CassettePatcherBuilder(cassette).build()
+            cls.patchers = _last_of_each([(patcher, _plain_patch(patcher)) for patcher in built])
             cls.cassette = cassette
         return cls.cassette, cls.patchers
+
+
+def _last_of_each(
+    patchers: list[tuple[Any, tuple[Any, str, Any] | None]],
+) -> tuple[tuple[Any, tuple[Any, str, Any] | None], ...]:
+    """The patches without plain ones that a later plain patch of the same attribute
+    overrides (vcrpy patches urllib3 twice, also as ``requests.packages.urllib3``, the
+    same modules): applying only the last gives the same state, and undoing it the
+    same original, with half the work."""
+    last = {(id(plain[0]), plain[1]): n for n, (_, plain) in enumerate(patchers) if plain}
+    return tuple(
+        (patcher, plain)
+        for n, (patcher, plain) in enumerate(patchers)
+        if plain is None or last[(id(plain[0]), plain[1])] == n
+    )
 
 
 def _plain_patch(patcher: Any) -> tuple[Any, str, Any] | None:
