@@ -396,6 +396,15 @@ class ReplayingSession(Session):
         clean = self.redactor.call_args(kind, name, call.args)
         return call if clean is call.args else Call.of_plain(kind, name, clean, policy)
 
+    def plain_call(self, kind: str, name: str, plain: Any, policy: MatchPolicy) -> Call:
+        """``Call.of_plain`` for args already plain and redacted: when they are the very
+        data of the next recorded call of this kind and name (a faithful replay), its
+        args and hash, without hashing (equal data has the equal hash)."""
+        same = self.index.same_args_step(kind, name, plain)
+        if same is not None:
+            return Call(kind, name, same.args, same.args_hash, policy)
+        return Call.of_plain(kind, name, plain, policy)
+
     def call(self, call, live, *, encode=default_encode, decode=default_decode):  # type: ignore[override]
         if self.on_miss is OnMiss.LIVE:
             index, recorded = self._take(call)
@@ -433,21 +442,36 @@ class ReplayingSession(Session):
             recorded = self._assumed_answer(index, call)
         error = recorded.error
         span_ids = self._span_ids
-        # Step's fields in order (positional: cheaper than keywords, on every call).
-        self._steps[index] = Step(
-            index,
-            call.kind,
-            call.name,
-            call.args,
-            call.args_hash,
-            None if error is not None else recorded.result,
-            error,
-            recorded.started_at_ms,
-            recorded.latency_ms,
-            span_ids[index] if index < len(span_ids) else span_id_for(self.trace_id, index),
-            self.root_span_id,
-            recorded.http,
-        )
+        span_id = span_ids[index] if index < len(span_ids) else span_id_for(self.trace_id, index)
+        if (
+            recorded.args is call.args
+            and recorded.index == index
+            and recorded.span_id == span_id
+            and recorded.parent_span_id == self.root_span_id
+            and recorded.kind == call.kind
+            and recorded.name == call.name
+            and recorded.args_hash == call.args_hash
+            and (error is None or recorded.result is None)
+        ):
+            # A faithful call: the step built below would equal the recorded one, field
+            # for field (its args are the recorded object: ``same_args_step``).
+            self._steps[index] = recorded
+        else:
+            # Step's fields in order (positional: cheaper than keywords, on every call).
+            self._steps[index] = Step(
+                index,
+                call.kind,
+                call.name,
+                call.args,
+                call.args_hash,
+                None if error is not None else recorded.result,
+                error,
+                recorded.started_at_ms,
+                recorded.latency_ms,
+                span_id,
+                self.root_span_id,
+                recorded.http,
+            )
         if error is not None:
             raised = rebuild_error(error, step=recorded.index, cassette=self.cassette_path)
             if recorded.http is not None:

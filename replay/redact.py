@@ -36,6 +36,7 @@ import importlib
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -158,6 +159,11 @@ _KEY_ANCHORS = (
     "eyJ",
     "-----BEGIN",
 )
+# The anchors split by a character they hold: prose without ``-`` or ``_`` is checked
+# against the other five only (the same test as ``any(a in text for a in _KEY_ANCHORS)``).
+_DASH_ANCHORS = tuple(a for a in _KEY_ANCHORS if "-" in a)
+_UNDERSCORE_ANCHORS = tuple(a for a in _KEY_ANCHORS if "_" in a and "-" not in a)
+_PLAIN_ANCHORS = tuple(a for a in _KEY_ANCHORS if "_" not in a and "-" not in a)
 _FIELD_WORDS = (
     "key",
     "token",
@@ -175,6 +181,8 @@ _SAME = "\x00same"
 """Cached for a text that holds no secret: ``text`` then returns the caller's object."""
 _CACHED_TEXTS = 4096
 _CACHED_TEXT_MAX = 1 << 16
+_CACHED_CHARS = 1 << 23
+"""Texts a set of rules remembers, in characters: the caches outlive their sessions."""
 
 
 class RedactionError(ReplayError):
@@ -359,6 +367,41 @@ def _identifying(window: str) -> bool:
     return classes >= 2
 
 
+class _Rules:
+    """The compiled rules of one policy and set of known secrets, with the texts already
+    redacted under them: a pure function of the two, so redactors with the same rules
+    (every session of a project that replays with the same keys) share one."""
+
+    __slots__ = ("anchors", "chars", "field_words", "json", "known", "policy", "texts", "windows")
+
+    def __init__(self, policy: RedactionPolicy, secrets: frozenset[str]) -> None:
+        self.policy = policy
+        self.field_words = _FIELD_WORDS + policy.field_words
+        self.json = _json_rule(policy.fields)
+        self.known, self.anchors, self.windows = _known_rule(secrets)
+        self.texts: dict[str, str] = {}
+        self.chars = 0
+        """Characters of the texts remembered: the cache is emptied past ``_CACHED_CHARS``."""
+
+
+_shared_rules: OrderedDict[tuple[RedactionPolicy, frozenset[str]], _Rules] = OrderedDict()
+_shared_rules_lock = threading.Lock()
+_SHARED_RULES = 8
+
+
+def _rules_for(policy: RedactionPolicy, secrets: frozenset[str]) -> _Rules:
+    key = (policy, secrets)
+    with _shared_rules_lock:
+        rules = _shared_rules.get(key)
+        if rules is None:
+            rules = _shared_rules[key] = _Rules(policy, secrets)
+            while len(_shared_rules) > _SHARED_RULES:
+                _shared_rules.popitem(last=False)
+        else:
+            _shared_rules.move_to_end(key)
+    return rules
+
+
 class Redactor:
     """Applies a ``RedactionPolicy``; remembers the secret values seen during one run.
 
@@ -369,7 +412,6 @@ class Redactor:
         self.policy = policy if policy is not None else RedactionPolicy()
         self._secrets: frozenset[str] = frozenset()
         self._lock = threading.Lock()
-        self._windows: dict[str, tuple[tuple[str, int], ...]] = {}
         self._secrets = frozenset(
             value
             for name in self.policy.env
@@ -385,7 +427,7 @@ class Redactor:
         """Remember the credential values in these HTTP headers, to scrub them everywhere."""
         if type(headers) is tuple and headers == self._learned_headers:
             return  # a client sends the same headers with every request: learned already
-        rules = self._texts  # replaced when the rules change (see _compile)
+        rules = self._rules  # replaced when the rules change (see _compile)
         found: list[str] = []
         for name, value in headers:
             if not value or not self._sensitive_header(name):
@@ -398,7 +440,7 @@ class Redactor:
             else:
                 found.extend(_credentials(value))
         self.learn_values(found)
-        if type(headers) is tuple and self._texts is rules:
+        if type(headers) is tuple and self._rules is rules:
             self._learned_headers = headers  # learned under the rules still in force
 
     def _sensitive_header(self, name: str) -> bool:
@@ -463,12 +505,9 @@ class Redactor:
         return self._secrets
 
     def _compile(self) -> None:
-        self._field_words = _FIELD_WORDS + self.policy.field_words
-        self._json = _json_rule(self.policy.fields)
-        self._known, self._known_anchors, self._windows = _known_rule(self._secrets)
-        # Assigned last: a ``text`` that took the previous cache may store a result of
-        # the previous rules in it, never in this one.
-        self._texts: dict[str, str] = {}
+        # One assignment: a ``text`` running meanwhile redacts and caches under the
+        # rules it took, all of them old or all new.
+        self._rules = _rules_for(self.policy, self._secrets)
         self._header_names: dict[str, bool] = {}
         self._streams: dict[int, list[str]] = {}
         self._learned_headers: tuple[tuple[str, str], ...] = ()
@@ -478,23 +517,27 @@ class Redactor:
     def text(self, value: str) -> str:
         """``value`` with every secret in it replaced by ``MARKER``; else ``value`` itself.
 
-        Results are remembered until the rules change (a secret learned, a wider
-        policy): an agent sends the same system prompt, headers and earlier turns with
-        every request, and a replay redacts each request again to match it.
+        Results are remembered with the rules (a secret learned or a wider policy gives
+        new rules): an agent sends the same system prompt, headers and earlier turns with
+        every request, a replay redacts each request again to match it, and every replay
+        of a cassette sends the same texts again.
         """
-        cache = self._texts
+        rules = self._rules
+        cache = rules.texts
         known = cache.get(value)
         if known is not None:
             return value if known is _SAME else known
-        clean = self._redacted(value)
+        clean = self._redacted(value, rules)
         if len(value) <= _CACHED_TEXT_MAX:
-            if len(cache) >= _CACHED_TEXTS:
+            if len(cache) >= _CACHED_TEXTS or rules.chars > _CACHED_CHARS:
                 cache.clear()
+                rules.chars = 0
             cache[value] = _SAME if clean is value else clean
+            rules.chars += len(value)
         return clean
 
-    def _redacted(self, value: str) -> str:
-        spans = self.spans(value)
+    def _redacted(self, value: str, rules: _Rules) -> str:
+        spans = self._spans(value, rules)
         if not spans:
             return value
         out: list[str] = []
@@ -512,44 +555,54 @@ class Redactor:
         Each rule runs only when cheap literal checks (``in`` on the text) say it could
         match, so ordinary text costs a few substring searches and no regex.
         """
+        return self._spans(value, self._rules)
+
+    def _spans(self, value: str, rules: _Rules) -> list[tuple[int, int]]:
+        policy = rules.policy
         found: list[tuple[int, int]] = []
         low: str | None = None
         if "://" in value and "@" in value:
             found.extend(m.span("ui") for m in _USERINFO_RE.finditer(value))
-        if any(anchor in value for anchor in _KEY_ANCHORS):
+        if (
+            any(anchor in value for anchor in _PLAIN_ANCHORS)
+            or ("-" in value and any(anchor in value for anchor in _DASH_ANCHORS))
+            or ("_" in value and any(anchor in value for anchor in _UNDERSCORE_ANCHORS))
+        ):
             found.extend(m.span() for m in _KEY_RE.finditer(value))
         if ":" in value or "=" in value or " " in value:
             low = value.lower()
             if len(low) != len(value):  # a few non-ASCII letters lower to two characters
                 low = value.translate(_ASCII_LOWER)
-            words = [w for w in self._field_words if w in low]
+            words = [w for w in rules.field_words if w in low]
             if words and ":" in value and '"' in value:
                 # The field rule's regex starts with a word of the name: try it only
                 # where such a word is, not at every position.
                 for start in sorted({i for w in words for i in _occurrences(low, w)}):
-                    m = self._json.match(value, start)
+                    m = rules.json.match(value, start)
                     if m is None:
                         continue
                     begin, end = m.span("jv")
-                    if value[begin:end] != MARKER and self._json_field_is_secret(value, m):
+                    if value[begin:end] != MARKER and _json_field_is_secret(policy, value, m):
                         found.append((begin, end))
             if words and "=" in value:
                 for m in _QUERY_RE.finditer(value):
                     start, end = m.span("qv")
                     if value[start:end] != MARKER and is_sensitive_header(
-                        m.group("qn")[1:], self.policy.headers
+                        m.group("qn")[1:], policy.headers
                     ):
                         found.append((start, end))
             for scheme in ("bearer", "basic", "token"):
+                if scheme not in low:
+                    continue
                 for start in _occurrences(low, scheme):
                     if start and low[start - 1].isalnum():
                         continue
                     m = _SCHEME_RE.match(value, start)
                     if m is not None and _looks_like_credential(m.group("cred")):
                         found.append(m.span("cred"))
-        if self._known is not None and any(a in value for a in self._known_anchors):
-            found.extend(self._extend(value, m) for m in self._known.finditer(value))
-        for pattern in self.policy.patterns:
+        if rules.known is not None and any(a in value for a in rules.anchors):
+            found.extend(_extend(rules.windows, value, m) for m in rules.known.finditer(value))
+        for pattern in policy.patterns:
             found.extend(m.span() for m in pattern.finditer(value) if m.end() > m.start())
         if not found:
             return found
@@ -557,41 +610,6 @@ class Redactor:
             kept = [m.span() for m in _PLACEHOLDER_RE.finditer(value)]
             found = [s for s in found if not any(s[0] < e and b < s[1] for b, e in kept)]
         return _disjoint(found)
-
-    def _json_field_is_secret(self, value: str, match: re.Match[str]) -> bool:
-        quote = match.group("q") + '"'
-        opening = value.rfind(quote, 0, match.start())
-        name = value[opening + len(quote) : match.start("q")] if opening >= 0 else ""
-        if not name or len(name) > 64 or '"' in name or "\\" in name:
-            return False
-        if not self.policy.is_secret_field(name):
-            return False
-        # A logprobs entry ({"token": "Hello", "logprob": -0.1}) holds model text.
-        return "logprob" not in value[match.end() : match.end() + 24]
-
-    def _extend(self, value: str, match: re.Match[str]) -> tuple[int, int]:
-        """The longest run of one known secret around a matched window of it."""
-        start, end = match.span()
-        best = (start, end)
-        for secret, offset in self._windows.get(match.group(0), ()):
-            left = 0
-            while (
-                start - left - 1 >= 0
-                and offset - left - 1 >= 0
-                and value[start - left - 1] == secret[offset - left - 1]
-            ):
-                left += 1
-            right = 0
-            tail = offset + (end - start)
-            while (
-                end + right < len(value)
-                and tail + right < len(secret)
-                and value[end + right] == secret[tail + right]
-            ):
-                right += 1
-            if (end + right) - (start - left) > best[1] - best[0]:
-                best = (start - left, end + right)
-        return best
 
     def data(self, value: Any) -> Any:
         """Plain data with secret fields and secrets in strings replaced.
@@ -603,9 +621,13 @@ class Redactor:
         if cls is str:
             return self.text(value)
         if cls is dict:
+            # Every replayed request walks here: remembered texts and field names are
+            # looked up inline (a miss takes the method that fills the cache).
             changed = False
             out: dict[Any, Any] = {}
-            is_secret = self.policy.is_secret_field
+            policy = self.policy
+            fields = policy._field_cache
+            texts = self._rules.texts
             model_tokens = "logprob" in value  # {"token": "Hello", "logprob": -0.1}: text
             for key, item in value.items():
                 if (
@@ -613,14 +635,20 @@ class Redactor:
                     and item is not None
                     and type(item) is not bool
                     and not model_tokens
-                    and is_secret(key)
+                    and (secret := fields.get(key)) is not False
+                    and (secret or policy.is_secret_field(key))
                 ):
                     out[key] = MARKER
                     changed = changed or item != MARKER
-                else:
+                    continue
+                if type(item) is not str:
                     clean = self.data(item)
-                    out[key] = clean
-                    changed = changed or clean is not item
+                elif (known := texts.get(item)) is None:
+                    clean = self.text(item)
+                else:
+                    clean = item if known is _SAME else known
+                out[key] = clean
+                changed = changed or clean is not item
             return out if changed else value
         if cls is list:
             if self._streams.get(id(value)) is value:
@@ -661,13 +689,14 @@ class Redactor:
         if len(low) != len(joined):  # see spans: then some texts are lowered otherwise
             return [self.text(value) for value in values]
         hits: list[int] = []
-        plain = [*_KEY_ANCHORS, *self._known_anchors]
+        rules = self._rules
+        plain = [*_KEY_ANCHORS, *rules.anchors]
         if "://" in joined:
             plain.append("@")  # the userinfo rule needs both in one text
         for needle in plain:
             if needle in joined:
                 hits.extend(_occurrences(joined, needle))
-        for needle in (*self._field_words, "bearer", "basic", "token"):
+        for needle in (*rules.field_words, "bearer", "basic", "token"):
             if needle in low:
                 hits.extend(_occurrences(low, needle))
         starts = []
@@ -815,6 +844,45 @@ class Redactor:
                 f"({steps} -> {len(data['steps'])}); a hook may change values, not steps"
             )
         return data
+
+
+def _json_field_is_secret(policy: RedactionPolicy, value: str, match: re.Match[str]) -> bool:
+    quote = match.group("q") + '"'
+    opening = value.rfind(quote, 0, match.start())
+    name = value[opening + len(quote) : match.start("q")] if opening >= 0 else ""
+    if not name or len(name) > 64 or '"' in name or "\\" in name:
+        return False
+    if not policy.is_secret_field(name):
+        return False
+    # A logprobs entry ({"token": "Hello", "logprob": -0.1}) holds model text.
+    return "logprob" not in value[match.end() : match.end() + 24]
+
+
+def _extend(
+    windows: Mapping[str, tuple[tuple[str, int], ...]], value: str, match: re.Match[str]
+) -> tuple[int, int]:
+    """The longest run of one known secret around a matched window of it."""
+    start, end = match.span()
+    best = (start, end)
+    for secret, offset in windows.get(match.group(0), ()):
+        left = 0
+        while (
+            start - left - 1 >= 0
+            and offset - left - 1 >= 0
+            and value[start - left - 1] == secret[offset - left - 1]
+        ):
+            left += 1
+        right = 0
+        tail = offset + (end - start)
+        while (
+            end + right < len(value)
+            and tail + right < len(secret)
+            and value[end + right] == secret[tail + right]
+        ):
+            right += 1
+        if (end + right) - (start - left) > best[1] - best[0]:
+            best = (start - left, end + right)
+    return best
 
 
 def _copy(value: Any) -> Any:

@@ -67,15 +67,9 @@ class HttpCapture:
         # Event streams passed on live whose step is not stored yet (replay.http.streaming).
         self._streams: set[Any] = set()
         self._streams_lock = threading.Lock()
-
-    @property
-    def replaying(self) -> bool:
-        return isinstance(self.session, ReplayingSession)
-
-    @property
-    def defers(self) -> bool:
+        self.replaying = isinstance(session, ReplayingSession)
+        self.defers: bool = getattr(session, "defers_http", False)
         """Whether steps keep requests and responses raw until written (``deferred``)."""
-        return getattr(self.session, "defers_http", False)
 
     def describe(self, request: WireRequest) -> Described:
         if self.defers:
@@ -84,8 +78,16 @@ class HttpCapture:
             return deferred.describe(request, self)
         # A replay stores no request, except the live answers of ``--on-miss live``,
         # which go into the derived cassette.
-        stored = not self.replaying or self.session.on_miss is OnMiss.LIVE  # type: ignore[attr-defined]
-        return describe_request(request, self.options, self.redactor, stored=stored)
+        session = self.session
+        if isinstance(session, ReplayingSession):
+            return describe_request(
+                request,
+                self.options,
+                self.redactor,
+                stored=session.on_miss is OnMiss.LIVE,
+                plain_call=session.plain_call,
+            )
+        return describe_request(request, self.options, self.redactor)
 
     def encoder(self, described: Described) -> Callable[[WireResponse], tuple[Any, Any]]:
         if self.defers:

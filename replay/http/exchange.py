@@ -12,8 +12,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import math
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,6 +34,7 @@ from replay.http.sse import (
     split_events,
 )
 from replay.http.wire import WireFormat, detect, error_entry
+from replay.matching import MatchPolicy
 from replay.redact import Redactor
 
 KIND = "llm"
@@ -83,9 +87,18 @@ class WireResponse:
     body: bytes = b""
     events: tuple[str, ...] | None = None
     http_version: str = "HTTP/1.1"
+    _client_parts: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def header(self, name: str) -> str | None:
         return _header(self.headers, name)
+
+    def client_parts(self, client: ModuleType, build: Callable[[Any, WireResponse], Any]) -> Any:
+        """``build(client, self)``, kept with this response per client module: a replay
+        serves a stored response again in every session of the cassette."""
+        parts = self._client_parts.get(client.__name__)
+        if parts is None:
+            parts = self._client_parts[client.__name__] = build(client, self)
+        return parts
 
     @classmethod
     def received(
@@ -132,13 +145,31 @@ def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
     return next((v for k, v in headers if k.lower() == name), None)
 
 
-def parse_body(body: bytes, content_type: str | None) -> Any:
-    """A body as plain data: JSON parsed, else text, else base64 bytes (None when empty)."""
+def _finite_or_text(number: float) -> float | str:
+    return number if math.isfinite(number) else repr(number)
+
+
+# JSON parsed straight to ``to_plain``'s output: a float that is not finite (NaN,
+# Infinity, 1e999) becomes its ``repr``, as ``to_plain`` makes it.
+_PLAIN_JSON = json.JSONDecoder(
+    parse_float=lambda text: _finite_or_text(float(text)),
+    parse_constant=lambda text: repr(float(text)),
+)
+
+
+def parse_body(body: bytes, content_type: str | None, *, plain: bool = False) -> Any:
+    """A body as plain data: JSON parsed, else text, else base64 bytes (None when empty).
+
+    ``plain``: JSON as ``to_plain`` would give it, without another walk.
+    """
     if not body:
         return None
     looks_json = body[:1] in (b"{", b"[") or "json" in (content_type or "")
     if looks_json:
         try:
+            if plain:
+                text = body.decode(json.detect_encoding(body), "surrogatepass")
+                return _PLAIN_JSON.decode(text)
             return json.loads(body)
         except ValueError:
             pass
@@ -148,8 +179,17 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
         return to_plain(body)
 
 
+PlainCall = Callable[[str, str, Any, MatchPolicy], Call]
+"""Builds the ``Call`` of plain, redacted args (``Call.of_plain`` or a replay's shortcut)."""
+
+
 def describe_request(
-    request: WireRequest, options: HttpOptions, redactor: Redactor, *, stored: bool = True
+    request: WireRequest,
+    options: HttpOptions,
+    redactor: Redactor,
+    *,
+    stored: bool = True,
+    plain_call: PlainCall = Call.of_plain,
 ) -> Described:
     """The ``Call`` a request is matched by, and the redacted request to store (left
     empty with ``stored=False``: a replay stores no request, it matches by the call).
@@ -165,13 +205,19 @@ def describe_request(
     parts = urlsplit(request.url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     endpoint = f"{request.method.upper()} {redactor.url(target)}"
-    body = parse_body(request.body, request.header("content-type"))
+    raw = request.body
+    # The content type matters only to a body that does not open like JSON.
+    content_type = None if raw[:1] in (b"{", b"[") else request.header("content-type")
+    body = parse_body(raw, content_type, plain=True)
     wire = detect(parts.path)
     ignored: dict[str, Any] = {}
     if wire is not None and isinstance(body, dict):
-        kept = {k: v for k, v in body.items() if k not in options.ignore}
-        ignored = {k: v for k, v in body.items() if k in options.ignore}
-        args: dict[str, Any] = {"endpoint": endpoint, **redactor.data(to_plain(kept))}
+        if options.ignore.isdisjoint(body):
+            kept = body
+        else:
+            kept = {k: v for k, v in body.items() if k not in options.ignore}
+            ignored = {k: v for k, v in body.items() if k in options.ignore}
+        args: dict[str, Any] = {"endpoint": endpoint, **redactor.data(kept)}
         model = body.get("model")
         name = (
             model
@@ -192,7 +238,7 @@ def describe_request(
         if ignored:
             record["ignored"] = redactor.data(to_plain(ignored))
     if redactor.policy.hook is None:
-        call = Call.of_plain(KIND, name, args, options.policy)  # to_plain'ed above
+        call = plain_call(KIND, name, args, options.policy)  # to_plain'ed above
     else:
         call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
     return Described(call, wire, record)
@@ -283,8 +329,45 @@ def decode_response(step: Step, *, cassette: str | None = None) -> WireResponse:
     return stored_response(stored)
 
 
+_decoded: dict[int, tuple[Mapping[str, Any], Any, Any, Any, WireResponse]] = {}
+_decoded_lock = threading.Lock()
+_CACHED_RESPONSES = 2048
+_CACHED_BYTES = 1 << 25
+"""Body bytes the decoded responses may hold before the cache is emptied."""
+_decoded_bytes = 0
+
+
 def stored_response(stored: Mapping[str, Any]) -> WireResponse:
-    """A stored ``http.response`` (status, reason, headers, body or events) as a response."""
+    """A stored ``http.response`` (status, reason, headers, body or events) as a response.
+
+    Remembered per stored mapping while its headers, body and events are the same
+    objects: a loaded cassette is replayed again and again (every session, every
+    flakiness rerun), and its data is not edited in place (redaction and the hook build
+    new mappings).
+    """
+    known = _decoded.get(id(stored))
+    if (
+        known is not None
+        and known[0] is stored
+        and known[1] is stored.get("headers")
+        and known[2] is stored.get("body")
+        and known[3] is stored.get("events")
+    ):
+        return known[4]
+    response = _stored_response(stored)
+    global _decoded_bytes
+    with _decoded_lock:
+        if len(_decoded) >= _CACHED_RESPONSES or _decoded_bytes > _CACHED_BYTES:
+            _decoded.clear()
+            _decoded_bytes = 0
+        _decoded_bytes += len(response.body) + sum(map(len, response.events or ()))
+        # Holds ``stored`` (so its id is not reused meanwhile) and its parts.
+        parts = (stored.get("headers"), stored.get("body"), stored.get("events"))
+        _decoded[id(stored)] = (stored, *parts, response)
+    return response
+
+
+def _stored_response(stored: Mapping[str, Any]) -> WireResponse:
     headers: list[tuple[str, str]] = []
     for name, value in (stored.get("headers") or {}).items():
         for item in value if isinstance(value, list) else [value]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from replay.config import ConfigError, find_pyproject, per_version, section
-from replay.matching import MatchOn, MatchPolicy
+from replay.matching import DEFAULT_POLICY, MatchOn, MatchPolicy
 
 VOLATILE_FIELDS = frozenset({"user", "metadata", "stream_options"})
 """Request-body fields that change between runs without changing the question asked."""
@@ -36,7 +36,7 @@ class HttpOptions:
 
     @property
     def policy(self) -> MatchPolicy:
-        return MatchPolicy(on=self.match)
+        return DEFAULT_POLICY if self.match is MatchOn.ARGS else MatchPolicy(on=self.match)
 
     @classmethod
     def of(

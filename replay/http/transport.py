@@ -29,11 +29,33 @@ from replay.http.streaming import PendingExchange, live_response
 MODULES = ("httpx", "httpx2")
 
 
+_header_items: dict[tuple[tuple[bytes, bytes], ...], tuple[tuple[str, str], ...]] = {}
+_CACHED_HEADER_SETS = 64
+
+
+def _headers(headers: Any) -> tuple[tuple[str, str], ...]:
+    """``headers.multi_items()`` as a tuple, remembered for ASCII headers: a client sends
+    the same headers with every request, and decoding them costs more than a lookup.
+
+    Only pure-ASCII sets are kept: those decode to the same text whatever encoding the
+    ``Headers`` object would pick, so the raw bytes alone decide the result.
+    """
+    raw = tuple(headers.raw)
+    items = _header_items.get(raw)
+    if items is None:
+        items = tuple(headers.multi_items())
+        if headers.encoding == "ascii":
+            if len(_header_items) >= _CACHED_HEADER_SETS:
+                _header_items.clear()
+            _header_items[raw] = items
+    return items
+
+
 def _wire_request(request: Any, body: bytes) -> WireRequest:
     return WireRequest(
         method=request.method,
         url=str(request.url),
-        headers=tuple(request.headers.multi_items()),
+        headers=_headers(request.headers),
         body=body,
     )
 
@@ -84,16 +106,26 @@ def _stream_class(module: ModuleType) -> type:
 def _to_client(
     module: ModuleType, wire: WireResponse, request: Any, *, error: BaseException | None = None
 ) -> Any:
+    headers, chunks, extensions = wire.client_parts(module, _client_parts)
+    # ``Response`` copies the headers and extensions it is given: the cached ones stay as
+    # they are whatever the client does with its response.
     return module.Response(
         wire.status,
-        headers=list(wire.headers),
-        stream=_stream_class(module)(list(wire.chunks()), error),
-        extensions={
-            "http_version": wire.http_version.encode("ascii", "replace"),
-            "reason_phrase": wire.reason.encode("ascii", "replace"),
-        },
+        headers=headers,
+        stream=_stream_class(module)(list(chunks), error),
+        extensions=extensions,
         request=request,
     )
+
+
+def _client_parts(module: ModuleType, wire: WireResponse) -> tuple[Any, tuple[bytes, ...], Any]:
+    """What every ``module.Response`` built from ``wire`` shares: its headers (as the
+    module's ``Headers``), its body chunks and its extensions."""
+    extensions = {
+        "http_version": wire.http_version.encode("ascii", "replace"),
+        "reason_phrase": wire.reason.encode("ascii", "replace"),
+    }
+    return module.Headers(list(wire.headers)), tuple(wire.chunks()), extensions
 
 
 def _remember_request(exc: BaseException, described: Described) -> None:

@@ -33,16 +33,27 @@ class WireFormat:
 
 def detect(path: str) -> WireFormat | None:
     """The model API a request path belongs to (None: a generic HTTP request)."""
+    path = path.rstrip("/")
+    for suffix, wire in _formats or _load_formats():
+        if path.endswith(suffix):
+            return wire
+    return None
+
+
+_formats: tuple[tuple[str, WireFormat], ...] = ()
+
+
+def _load_formats() -> tuple[tuple[str, WireFormat], ...]:
+    # The format modules import this one: read them on first use, once.
+    global _formats
     from replay.http import anthropic, openai
 
-    path = path.rstrip("/")
-    if path.endswith("/chat/completions"):
-        return openai.CHAT_COMPLETIONS
-    if path.endswith("/responses"):
-        return openai.RESPONSES
-    if path.endswith("/messages"):
-        return anthropic.MESSAGES
-    return None
+    _formats = (
+        ("/chat/completions", openai.CHAT_COMPLETIONS),
+        ("/responses", openai.RESPONSES),
+        ("/messages", anthropic.MESSAGES),
+    )
+    return _formats
 
 
 def tool_call_entry(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
