@@ -13,6 +13,7 @@ import datetime as _dt
 import importlib
 import inspect
 import os
+import random as _random
 import sys
 import uuid as _uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -194,16 +195,25 @@ async def _await(awaitable: Any) -> Any:
 @contextlib.contextmanager
 def _network_seams(session: Session) -> Iterator[None]:
     """Capture (recording) or serve and block (replaying) HTTP traffic and MCP servers
-    for ``session``."""
+    for ``session``.
+
+    Installing them leaves the process's global ``random`` as it was: the first session
+    of a process imports vcrpy, which imports httpx and rich, and rich draws from the
+    global generator at import, so an agent seeded with ``random.seed(7)`` would get
+    other numbers the first time it was recorded than when run live.
+    """
     from replay import mcp
 
+    state = _random.getstate()
     try:
         from replay.http import intercept
     except ImportError:
         with mcp.seam(session):
+            _random.setstate(state)
             yield
         return
     with intercept(session), mcp.seam(session):
+        _random.setstate(state)
         yield
 
 

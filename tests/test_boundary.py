@@ -3,6 +3,7 @@ recorded errors whose class cannot simply be built again from their message."""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import replay
 from replay.boundary import rebuild_error
 from replay.cassette import ErrorInfo
+from tests.process import run_python
 
 HERE = __name__  # "tests.test_boundary": the recorded errors below are importable by name
 
@@ -41,6 +43,36 @@ def test_random_is_recorded_and_served_on_replay(tmp_path: Path) -> None:
     assert result.outcome.output == expected and result.identical
     assert all(isinstance(v, float) for v in result.outcome.output)
     assert replay.random() != expected[0]  # outside a session it is live again
+
+
+_SEEDED_AGENT = """
+import json, random, sys
+import replay
+
+def dice(n):
+    return {"stop_reason": "completed", "output": [random.random() for _ in range(n)]}
+
+random.seed(7)
+live = dice(3)["output"]
+random.seed(7)
+with replay.record(sys.argv[1]) as run:
+    run.set_result(dice(3))
+random.seed(7)
+with replay.replaying(sys.argv[1]):
+    replayed = dice(3)["output"]
+print(json.dumps({"live": live, "recorded": run.cassette.outcome.output, "replayed": replayed}))
+"""
+
+
+def test_a_seeded_agent_draws_the_same_numbers_recorded_as_live(tmp_path: Path) -> None:
+    """A fresh process (its first session imports the HTTP seams, whose libraries draw
+    from the global ``random`` at import): recording and replaying leave the process's
+    generator as they found it, so an agent using ``random`` itself is not changed by
+    being observed."""
+    done = run_python("-c", _SEEDED_AGENT, tmp_path / "seeded.yaml", check=True)
+    figures = json.loads(done.stdout)
+    assert figures["recorded"] == figures["live"], figures
+    assert figures["replayed"] == figures["live"], figures
 
 
 def test_a_random_call_the_recording_lacks_is_a_divergence(tmp_path: Path) -> None:
