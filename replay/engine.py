@@ -15,6 +15,7 @@ import inspect
 import os
 import random as _random
 import sys
+import threading
 import uuid as _uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -200,21 +201,30 @@ def _network_seams(session: Session) -> Iterator[None]:
     Installing them leaves the process's global ``random`` as it was: the first session
     of a process imports vcrpy, which imports httpx and rich, and rich draws from the
     global generator at import, so an agent seeded with ``random.seed(7)`` would get
-    other numbers the first time it was recorded than when run live.
+    other numbers the first time it was recorded than when run live. Only in a process
+    with one thread: other threads share that generator in whatever order they run, and
+    rewinding it could hand them the same numbers twice.
     """
     from replay import mcp
 
-    state = _random.getstate()
+    state = _random.getstate() if threading.active_count() == 1 else None
+    modules = len(sys.modules)
     try:
         from replay.http import intercept
     except ImportError:
         with mcp.seam(session):
-            _random.setstate(state)
+            _keep_random(state, modules)
             yield
         return
     with intercept(session), mcp.seam(session):
-        _random.setstate(state)
+        _keep_random(state, modules)
         yield
+
+
+def _keep_random(state: Any, modules: int) -> None:
+    """Put the global generator back to ``state`` when a module was imported meanwhile."""
+    if state is not None and len(sys.modules) != modules:
+        _random.setstate(state)
 
 
 @dataclass

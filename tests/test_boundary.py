@@ -75,6 +75,34 @@ def test_a_seeded_agent_draws_the_same_numbers_recorded_as_live(tmp_path: Path) 
     assert figures["replayed"] == figures["live"], figures
 
 
+_THREADED_AGENT = """
+import json, random, sys, threading
+import replay
+
+stop = threading.Event()
+other = threading.Thread(target=stop.wait)
+other.start()  # another thread: the global generator is shared, never rewound
+imported_before = "rich.style" in sys.modules
+random.seed(7)
+with replay.record(sys.argv[1]) as run:
+    run.set_result({"stop_reason": "completed", "output": None})
+after = random.random()
+stop.set()
+other.join()
+print(json.dumps({"drew_at_import": not imported_before and "rich.style" in sys.modules,
+                  "after": after, "rewound": random.Random(7).random()}))
+"""
+
+
+def test_with_other_threads_the_global_random_is_never_rewound(tmp_path: Path) -> None:
+    """In a process with more threads, the seams leave the generator where the imports
+    left it: rewinding it could hand another thread numbers it already drew."""
+    done = run_python("-c", _THREADED_AGENT, tmp_path / "threaded.yaml", check=True)
+    figures = json.loads(done.stdout)
+    assert figures["drew_at_import"], "rich no longer draws at import: find another drawer"
+    assert figures["after"] != figures["rewound"], figures
+
+
 def test_a_random_call_the_recording_lacks_is_a_divergence(tmp_path: Path) -> None:
     path = tmp_path / "dice.yaml"
     replay.record_run(f"{HERE}:draw", path, input={"n": 2})
