@@ -152,6 +152,11 @@ def provenance_text(cassette: Cassette) -> Text:
     return text
 
 
+TABLE_RUNS = 50
+"""Runs the terminal table shows, failing first; ``--json`` lists every run (a day of
+production traces holds thousands, which no terminal table helps to read)."""
+
+
 def _render_triage(console: Console, result: Triage) -> None:
     from replay.signals import format_ms
 
@@ -161,7 +166,14 @@ def _render_triage(console: Console, result: Triage) -> None:
     table.add_column("stop_reason", no_wrap=True)
     table.add_column("first error", overflow="fold", ratio=1)
     table.add_column("duration", justify="right", no_wrap=True)
-    for row in result.sorted_rows():
+    shown = shown_failing = 0
+    rows = result.sorted_rows()
+    for row in rows:
+        if shown == TABLE_RUNS:
+            rows.close()  # the sorted spill files are closed now, not when collected
+            break
+        shown += 1
+        shown_failing += row.failed
         stop = Text(row.stop_reason, style="red" if row.failed else "green")
         if row.stop_reason_inferred:
             stop.append("*", style="dim")
@@ -179,6 +191,15 @@ def _render_triage(console: Console, result: Triage) -> None:
         )
     console.print(Text(f"{result.count} runs, {result.failing} failing", style="bold"))
     console.print(table)
+    if shown < result.count:
+        hidden = result.count - shown
+        console.print(
+            Text(
+                f"... and {hidden} more runs ({result.failing - shown_failing} of them "
+                "failing): replay inspect --json lists every run",
+                style="yellow",
+            )
+        )
     console.print(Text("* stop_reason inferred from the spans (no run-level record)", style="dim"))
     for dimension, segments in result.segments().items():
         if not segments:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -54,6 +55,45 @@ def test_inspect_many_runs_lists_failing_first_with_segments(tmp_path: Path):
     assert "14 runs, 5 failing" in human.stdout
     assert "By tool" in human.stdout
     assert all(len(line) <= 80 for line in human.stdout.splitlines())
+
+
+def test_inspect_of_more_runs_than_the_table_shows_says_how_many_are_left_out(tmp_path: Path):
+    """The terminal table stops at ``TABLE_RUNS`` runs, failing first, and says how many
+    runs (and failing runs) it left out; ``--json`` still lists every one. The input is
+    the real exports of the fixtures, each run copied under new trace ids."""
+    from replay.cli.traces import TABLE_RUNS
+
+    templates = []
+    for source in sorted(FIXTURES.glob("*.otlp.jsonl")):
+        if ".logs." not in source.name:
+            for line in source.read_text().splitlines():
+                span = json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+                templates.append((line, span["traceId"]))
+    day = tmp_path / "day.jsonl"
+    count = TABLE_RUNS + len(templates)
+    with day.open("w", encoding="utf-8") as out:
+        for number in range(count):
+            line, trace_id = templates[number % len(templates)]
+            out.write(line.replace(trace_id, f"{number + 1:04x}{'ab' * 14}") + "\n")
+
+    every = cli("inspect", day, "--json")
+    assert every.code == 0, every
+    runs = every.json()["runs"]
+    assert len(runs) == count
+    failing = sum(run["failed"] for run in runs)
+    shown_failing = sum(run["failed"] for run in runs[:TABLE_RUNS])
+
+    human = cli("inspect", day)
+    assert human.code == 0, human
+    assert f"{count} runs, {failing} failing" in human.stdout
+    left = count - TABLE_RUNS
+    assert (
+        f"... and {left} more runs ({failing - shown_failing} of them failing): "
+        "replay inspect --json lists every run"
+    ) in " ".join(human.stdout.split())
+    listed = [run["trace_id"][:12] for run in runs]
+    assert all(trace in human.stdout for trace in listed[:TABLE_RUNS])
+    assert not any(trace in human.stdout for trace in listed[TABLE_RUNS:])
 
 
 def test_import_writes_a_cassette_that_loads_and_names_its_provenance(tmp_path: Path):
