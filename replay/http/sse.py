@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 _UNDECODED: Any = object()
+_CONTAINERS = (dict, list)
 
 
 def is_event_stream(content_type: str | None) -> bool:
@@ -162,7 +163,7 @@ def redact_stream(
         data = known.get(text, _UNDECODED)
         if data is _UNDECODED:
             data = parse_event(text).json()
-        if isinstance(data, dict | list):
+        if isinstance(data, _CONTAINERS):
             decoded[position] = data
     if len(decoded) < 2:
         return events  # a path holds a string of each event at most
