@@ -1618,10 +1618,16 @@ def report_from_dict(data: Any, *, source: str = "report") -> GoldenReport:
             f"{source}: golden report version {data.get('version')!r} is not supported; this "
             f"build reads version {REPORT_VERSION} (rerun the shard with this build)"
         )
+    runs = record_spool()
     try:
         shard = data.get("shard")
+        ascending = [True]
+        for _, record in _positions(map(RunRecord.from_dict, data["runs"]), ascending):
+            runs.append(record)
+        if not ascending[0]:
+            runs.sort()
         return GoldenReport(
-            runs=tuple(RunRecord.from_dict(r) for r in data["runs"]),
+            runs=runs,  # on disk: a merge holds no shard's records in memory
             candidate_release=str(data["candidate_release"]),
             thresholds=Thresholds.from_dict(data["thresholds"], where=f"{source}: thresholds"),
             golden_dirs=tuple(str(d) for d in data["golden_dirs"]),
@@ -1631,9 +1637,13 @@ def report_from_dict(data: Any, *, source: str = "report") -> GoldenReport:
             on_miss=data.get("on_miss"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        runs.close()
         raise GoldenError(
             f"{source}: malformed golden report ({type(exc).__name__}: {exc})"
         ) from None
+    except BaseException:
+        runs.close()
+        raise
 
 
 def load_report(path: str | os.PathLike[str]) -> GoldenReport:
@@ -1698,19 +1708,13 @@ def merge_reports(
                 f"shard{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} of "
                 f"{count} missing; pass every shard's report (or --partial for a partial diff)"
             )
-    keys: dict[str, str] = {}
-    runs: list[RunRecord] = []
-    for name, report in zip(names, reports, strict=False):
-        for record in report.runs:
-            if record.key in keys:
-                raise GoldenError(
-                    f"run '{record.key}' is in both {keys[record.key]} and {name}; "
-                    "were the shards run with different --shard counts?"
-                )
-            keys[record.key] = name
-            runs.append(record)
+    named = list(zip(names, reports, strict=False))
+    _refuse_overlap([report for _, report in named], [name for name, _ in named])
+    runs = record_spool()  # every report's runs are in key order: merged, no sort
+    for record in heapq.merge(*(report.runs for _, report in named), key=_record_key):
+        runs.append(record)
     return GoldenReport(
-        runs=tuple(runs),
+        runs=runs,
         candidate_release=first.candidate_release,
         thresholds=first.thresholds,
         golden_dirs=first.golden_dirs,
@@ -1718,6 +1722,35 @@ def merge_reports(
         repeat=first.repeat,
         shard=None,
         on_miss=first.on_miss,
+    )
+
+
+def _refuse_overlap(reports: Sequence[GoldenReport], names: Sequence[str]) -> None:
+    """A run in two reports is an error naming the first such run of the later report
+    and the earlier report that has it (reports in the order given, runs in key
+    order). Found by walking each report against the earlier ones, all in key order,
+    without collecting every key."""
+    for later, report in enumerate(reports):
+        earlier = [iter(r.runs) for r in reports[:later]]
+        heads = [next(runs, None) for runs in earlier]
+        previous: str | None = None
+        for record in report.runs:
+            for number, runs in enumerate(earlier):
+                head = heads[number]
+                while head is not None and head.key < record.key:
+                    head = next(runs, None)
+                heads[number] = head
+                if head is not None and head.key == record.key:
+                    raise _overlap(record.key, names[number], names[later])
+            if record.key == previous:  # twice in one report
+                raise _overlap(record.key, names[later], names[later])
+            previous = record.key
+
+
+def _overlap(key: str, first: str, second: str) -> GoldenError:
+    return GoldenError(
+        f"run '{key}' is in both {first} and {second}; "
+        "were the shards run with different --shard counts?"
     )
 
 

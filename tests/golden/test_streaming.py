@@ -565,3 +565,59 @@ def test_the_release_diff_with_latencies_on_disk_is_the_same(
     expected = _release_diff_in_memory(records)
     monkeypatch.setattr(golden, "LATENCIES_IN_MEMORY", 3)
     assert release_diff(spooled(records)) == expected
+
+
+# ------------------------------------------------------------------- merging shards
+
+
+def _first_overlap_as_before(reports: Sequence[Any], names: Sequence[str]) -> str | None:
+    """The earlier check: every key in one dict, reports in order."""
+    keys: dict[str, str] = {}
+    for name, report in zip(names, reports, strict=True):
+        for record in report.runs:
+            if record.key in keys:
+                return f"run '{record.key}' is in both {keys[record.key]} and {name}"
+            keys[record.key] = name
+    return None
+
+
+def test_merged_shards_equal_the_whole_set_and_overlaps_are_named_as_before() -> None:
+    from types import SimpleNamespace
+
+    from replay.golden import GoldenError, _refuse_overlap, merge_reports, shard_of
+
+    records = synthetic_records(300, seed=12)
+    shards = [
+        GoldenReport(
+            runs=spooled([r for r in records if shard_of(r.key, 3) == index]),
+            candidate_release="v2.0",
+            thresholds=Thresholds(),
+            golden_dirs=("golden",),
+            shard=(index, 3),
+        )
+        for index in (2, 3, 1)
+    ]
+    whole = GoldenReport(
+        runs=tuple(records), candidate_release="v2.0", thresholds=Thresholds(),
+        golden_dirs=("golden",),
+    )
+    assert merge_reports(shards).to_json() == whole.to_json()
+
+    rng = random.Random(4)
+    keys = sorted({r.key for r in records})
+    for _ in range(40):  # reports sharing some runs, or holding one twice
+        parts = [
+            SimpleNamespace(runs=sorted(rng.sample(keys, 20) + rng.sample(keys, rng.randint(0, 1))))
+            for _ in range(rng.randint(1, 4))
+        ]
+        reports = [
+            SimpleNamespace(runs=[SimpleNamespace(key=k) for k in part.runs]) for part in parts
+        ]
+        names = [f"s{n}.json" for n in range(len(reports))]
+        expected = _first_overlap_as_before(reports, names)
+        if expected is None:
+            _refuse_overlap(reports, names)
+        else:
+            with pytest.raises(GoldenError) as raised:
+                _refuse_overlap(reports, names)
+            assert str(raised.value).startswith(expected + ";")
