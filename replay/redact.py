@@ -504,6 +504,13 @@ class Redactor:
     def secrets(self) -> frozenset[str]:
         return self._secrets
 
+    @property
+    def rules(self) -> object:
+        """The rules in force (policy and secrets, compiled) as one object, replaced when
+        either changes: redacting is a pure function of it, so callers may remember
+        results per rules (the same object: the same redaction)."""
+        return self._rules
+
     def _compile(self) -> None:
         # One assignment: a ``text`` running meanwhile redacts and caches under the
         # rules it took, all of them old or all new.
