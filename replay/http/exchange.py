@@ -248,7 +248,7 @@ def describe_request(
         call = plain_call(KIND, name, args, options.policy)  # to_plain'ed above
     else:
         call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
-    if key is not None:
+    if key is not None and redactor.rules is key[0]:  # not learned meanwhile (threads)
         _remember_described(key, (call.name, call.args, wire))
     return Described(call, wire, record)
 

@@ -436,3 +436,20 @@ def test_the_memo_of_described_requests_is_emptied_past_its_size(
         assert describe_request(request, options, redactor, stored=False) == first
         held = sum(len(key[-1]) + len(key[3]) for key in exchange._described)
         assert held <= 3_000
+
+
+def test_a_description_made_while_the_rules_changed_is_not_remembered() -> None:
+    """Rules changed by another thread while a request is described: the description is
+    not filed under the rules it started with."""
+    secret = "hunter2-correct-horse-battery"
+
+    class LearningMidway(Redactor):
+        def data(self, value: Any) -> Any:
+            self.learn_values([secret])
+            return super().data(value)
+
+    exchange._described.clear()
+    options = HttpOptions()
+    redactor = LearningMidway(options)
+    describe_request(_request(_anthropic_body(QUESTION)), options, redactor, stored=False)
+    assert not exchange._described
