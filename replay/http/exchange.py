@@ -205,10 +205,11 @@ def describe_request(
     raw = request.body
     # The content type matters only to a body that does not open like JSON.
     content_type = None if raw[:1] in (b"{", b"[") else request.header("content-type")
-    key = None
+    rules = key = None
     if not stored and redactor.policy.hook is None and type(raw) is bytes:
-        key = (redactor.rules, options.ignore, request.method, request.url, content_type, raw)
-        known = _described.get(key)
+        rules = redactor.rules
+        key = (_DESCRIBED, options.ignore, request.method, request.url, content_type, raw)
+        known = rules.memo.get(key)
         if known is not None:
             name, args, wire = known
             return Described(plain_call(KIND, name, args, options.policy), wire, {})
@@ -248,32 +249,35 @@ def describe_request(
         call = plain_call(KIND, name, args, options.policy)  # to_plain'ed above
     else:
         call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
-    if key is not None and redactor.rules is key[0]:  # not learned meanwhile (threads)
-        _remember_described(key, (call.name, call.args, wire))
+    if rules is not None and redactor.rules is rules:  # not learned meanwhile (threads)
+        _remember_described(rules, key, (call.name, call.args, wire))
     return Described(call, wire, record)
 
 
-_described: dict[tuple[Any, ...], tuple[str, Any, WireFormat | None]] = {}
-"""A replayed request's name, redacted args and format, by everything they are computed
-from: the redaction rules in force, the ignored fields, method, URL, content type (when it
-matters) and the exact body bytes. Every replay of a cassette sends the same requests
-again; one byte or one rule changed is another key, described afresh. The args kept are
-the call's (the recorded step's own when they were the same data), never edited."""
+_DESCRIBED = "described request"
+"""A replayed request's name, redacted args and format are remembered in the memo of the
+redaction rules they were computed under (``Redactor.rules``), by everything else they
+come from: ignored fields, method, URL, content type (when it matters) and the exact body
+bytes. Every replay of a cassette sends the same requests again; one byte or one rule
+changed is another key, described afresh. The args kept are the call's (the recorded
+step's own when they were the same data), never edited."""
 _described_lock = threading.Lock()
 _CACHED_REQUESTS = 4096
 _CACHED_REQUEST_BYTES = 1 << 25
-_described_bytes = 0
+"""Body and URL bytes the described requests of one set of rules may hold."""
 
 
-def _remember_described(key: tuple[Any, ...], value: tuple[str, Any, WireFormat | None]) -> None:
-    global _described_bytes
+def _remember_described(
+    rules: Any, key: tuple[Any, ...], value: tuple[str, Any, WireFormat | None]
+) -> None:
     size = len(key[-1]) + len(key[3])
     with _described_lock:
-        if len(_described) >= _CACHED_REQUESTS or _described_bytes + size > _CACHED_REQUEST_BYTES:
-            _described.clear()
-            _described_bytes = 0
-        _described[key] = value
-        _described_bytes += size
+        memo = rules.memo
+        if len(memo) >= _CACHED_REQUESTS or rules.memo_size + size > _CACHED_REQUEST_BYTES:
+            memo.clear()
+            rules.memo_size = 0
+        memo[key] = value
+        rules.memo_size += size
 
 
 def encode_response(

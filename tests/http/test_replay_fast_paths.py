@@ -2,7 +2,7 @@
 
 Shortcuts: a faithful request takes the recorded step's args, hash and step
 (``ReplayingSession.plain_call``, ``_answer``); a request whose exact bytes were described
-before under the same redaction rules takes that description (``exchange._described``);
+before under the same redaction rules takes that description (``exchange._DESCRIBED``);
 request headers decoded once per header set; stored responses decoded once per loaded
 cassette; redaction rules and the texts redacted under them shared by redactors with the
 same rules; request JSON parsed straight to plain data. Each replay below runs twice,
@@ -46,8 +46,7 @@ def _general_path(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     monkeypatch.setattr(transport, "_headers", lambda headers: tuple(headers.multi_items()))
     monkeypatch.setattr(exchange, "stored_response", exchange._stored_response)
-    monkeypatch.setattr(exchange, "_remember_described", lambda key, value: None)
-    exchange._described.clear()
+    monkeypatch.setattr(exchange, "_remember_described", lambda rules, key, value: None)
     redact._shared_rules.clear()
 
 
@@ -339,12 +338,15 @@ def _anthropic_body(text: str, **extra: Any) -> bytes:
     return json.dumps(body).encode()
 
 
-def _described_afresh(
-    monkeypatch: pytest.MonkeyPatch, request: WireRequest, options: HttpOptions, redactor: Redactor
-) -> exchange.Described:
-    with monkeypatch.context() as patch:
-        patch.setattr(exchange, "_described", {})
-        return describe_request(request, options, redactor, stored=False)
+def _afresh(request: WireRequest, options: HttpOptions, redactor: Redactor) -> tuple[Call, Any]:
+    """The call and format of the general path (a stored request is never remembered)."""
+    described = describe_request(request, options, redactor, stored=True)
+    return described.call, described.format
+
+
+def _seen_call(described: exchange.Described) -> tuple[Call, Any]:
+    assert described.record == {}
+    return described.call, described.format
 
 
 def test_a_request_described_before_is_described_again_only_with_the_same_bytes_and_rules(
@@ -354,7 +356,6 @@ def test_a_request_described_before_is_described_again_only_with_the_same_bytes_
     URL, the ignored fields or the redaction rules changed miss it; a secret in the
     request is redacted in what is remembered; a redaction hook or a stored request
     (``--on-miss live``) never takes it."""
-    exchange._described.clear()
     redact._shared_rules.clear()
     secret = "hunter2-correct-horse-battery"
     options = HttpOptions()
@@ -364,15 +365,16 @@ def test_a_request_described_before_is_described_again_only_with_the_same_bytes_
     first = describe_request(request, options, redactor, stored=False)
     again = describe_request(request, options, redactor, stored=False)
     assert again.call.args is first.call.args  # from the memo
-    assert again == first == _described_afresh(monkeypatch, request, options, redactor)
+    assert again == first
+    assert _seen_call(first) == _afresh(request, options, redactor)
     assert secret in json.dumps(first.call.args)  # not a secret under these rules
 
     # The same bytes under new rules (a secret learned): described afresh, redacted.
     redactor.learn_values([secret])
     learned = describe_request(request, options, redactor, stored=False)
     assert secret not in json.dumps(learned.call.args) and MARKER in json.dumps(learned.call.args)
-    assert learned == _described_afresh(monkeypatch, request, options, redactor)
-    for remembered in exchange._described.values():
+    assert _seen_call(learned) == _afresh(request, options, redactor)
+    for remembered in redactor.rules.memo.values():
         if remembered[1] is learned.call.args:
             break
     else:
@@ -392,9 +394,7 @@ def test_a_request_described_before_is_described_again_only_with_the_same_bytes_
         described = describe_request(other_request, other_options, other_redactor, stored=False)
         assert described.call.args is not learned.call.args
         assert described.call != learned.call
-        assert described == _described_afresh(
-            monkeypatch, other_request, other_options, other_redactor
-        )
+        assert _seen_call(described) == _afresh(other_request, other_options, other_redactor)
 
     # A stored request (the derived cassette of --on-miss live) is described in full.
     stored = describe_request(request, options, redactor, stored=True)
@@ -411,7 +411,7 @@ def test_a_redaction_hook_is_run_on_every_request(
     import importlib
 
     hook = importlib.import_module("memo_hook")
-    exchange._described.clear()
+    redact._shared_rules.clear()
     policy = redact.RedactionPolicy(hook="memo_hook:scrub")
     options = HttpOptions()
     redactor = Redactor(options, policy)
@@ -419,7 +419,7 @@ def test_a_redaction_hook_is_run_on_every_request(
     for _ in range(3):
         hooked.append(describe_request(request, options, redactor, stored=False))
     assert len(hook.CALLS) == 3
-    assert not exchange._described
+    assert not redactor.rules.memo
     assert hooked[0] == hooked[2]
 
 
@@ -427,15 +427,16 @@ def test_the_memo_of_described_requests_is_emptied_past_its_size(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(exchange, "_CACHED_REQUEST_BYTES", 3_000)
-    exchange._described.clear()
+    redact._shared_rules.clear()
     options = HttpOptions()
     redactor = Redactor(options)
     for index in range(10):
         request = _request(_anthropic_body(f"{index} " + "x" * 1_000))
         first = describe_request(request, options, redactor, stored=False)
         assert describe_request(request, options, redactor, stored=False) == first
-        held = sum(len(key[-1]) + len(key[3]) for key in exchange._described)
-        assert held <= 3_000
+        held = sum(len(key[-1]) + len(key[3]) for key in redactor.rules.memo)
+        assert held == redactor.rules.memo_size <= 3_000
+    assert len(redactor.rules.memo) < 10
 
 
 def test_a_description_made_while_the_rules_changed_is_not_remembered() -> None:
@@ -448,8 +449,10 @@ def test_a_description_made_while_the_rules_changed_is_not_remembered() -> None:
             self.learn_values([secret])
             return super().data(value)
 
-    exchange._described.clear()
+    redact._shared_rules.clear()
     options = HttpOptions()
     redactor = LearningMidway(options)
+    before = redactor.rules
     describe_request(_request(_anthropic_body(QUESTION)), options, redactor, stored=False)
-    assert not exchange._described
+    assert redactor.rules is not before
+    assert not before.memo and not redactor.rules.memo
