@@ -404,7 +404,7 @@ def test_a_request_described_before_is_described_again_only_with_the_same_bytes_
 def test_a_redaction_hook_is_run_on_every_request(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    hooked: list[Any] = []
+    described: list[Any] = []
     module = tmp_path / "memo_hook.py"
     module.write_text("CALLS = []\ndef scrub(document):\n    CALLS.append(1)\n    return None\n")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -417,10 +417,10 @@ def test_a_redaction_hook_is_run_on_every_request(
     redactor = Redactor(options, policy)
     request = _request(_anthropic_body(QUESTION))
     for _ in range(3):
-        hooked.append(describe_request(request, options, redactor, stored=False))
+        described.append(describe_request(request, options, redactor, stored=False))
     assert len(hook.CALLS) == 3
     assert not redactor.rules.memo
-    assert hooked[0] == hooked[2]
+    assert described[0] == described[2]
 
 
 def test_the_memo_of_described_requests_is_emptied_past_its_size(
