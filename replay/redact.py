@@ -383,6 +383,8 @@ class _Rules:
         "known",
         "literals",
         "lowered",
+        "memo",
+        "memo_size",
         "policy",
         "texts",
         "unsplit",
@@ -398,6 +400,10 @@ class _Rules:
         self.texts: dict[str, str] = {}
         self.chars = 0
         """Characters of the texts remembered: the cache is emptied past ``_CACHED_CHARS``."""
+        self.memo: dict[Any, Any] = {}
+        self.memo_size = 0
+        """What other passes computed under these rules, and the bytes it holds (HTTP
+        replay's described requests, ``replay.http.exchange``): it goes with the rules."""
         # The literal checks that gate every rule of ``_spans``, for many texts at once:
         # one of ``literals`` in the text, or of ``lowered`` in it lowered, or ``://``
         # and ``@``. None when they cannot decide (a pattern, a non-ASCII field word).
@@ -531,6 +537,13 @@ class Redactor:
     @property
     def secrets(self) -> frozenset[str]:
         return self._secrets
+
+    @property
+    def rules(self) -> _Rules:
+        """The rules in force (policy and secrets, compiled) as one object, replaced when
+        either changes: redacting is a pure function of it, so results remembered in its
+        ``memo`` hold while it is the one in force."""
+        return self._rules
 
     def _compile(self) -> None:
         # One assignment: a ``text`` running meanwhile redacts and caches under the
