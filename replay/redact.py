@@ -349,6 +349,17 @@ class _Trie:
         return f"(?:{body})?" if ends else body
 
 
+def _remember(rules: _Rules, value: str, clean: str) -> None:
+    """Note ``clean`` as ``value`` redacted under ``rules`` (bounded: see ``_CACHED_CHARS``)."""
+    if len(value) <= _CACHED_TEXT_MAX:
+        cache = rules.texts
+        if len(cache) >= _CACHED_TEXTS or rules.chars > _CACHED_CHARS:
+            cache.clear()
+            rules.chars = 0
+        cache[value] = _SAME if clean is value else clean
+        rules.chars += len(value)
+
+
 def _fragments(secret: str) -> list[str]:
     """The runs of ``MIN_FRAGMENT`` characters of a secret that could identify it."""
     if len(secret) <= MIN_FRAGMENT:
@@ -543,11 +554,48 @@ class Redactor:
         if known is not None:
             return value if known is _SAME else known
         clean = self._redacted(value, rules)
-        if len(value) <= _CACHED_TEXT_MAX:
+        _remember(rules, value, clean)
+        return clean
+
+    def json_text(self, text: str, values: Iterable[str]) -> str:
+        """``self.text(text)`` for JSON text, and ``values``, strings parsed from it, known
+        to hold no secret when it holds none: redacting the parsed data then finds them
+        in the cache instead of searching them a second time.
+
+        A value is vouched for only when it stands in ``text`` whole as a JSON string
+        (``"value"``: no escape changed it), is ASCII, holds no ``"`` or ``\\``, and
+        ``text`` holds no ``MARKER`` and the policy no custom pattern. Then every match a
+        rule would find in the value is also a match in ``text`` at the same place: the
+        rules look at most one character around a match, a non-alphanumeric one
+        (``\\b``, ``(?<![A-Za-z0-9])``, the character before an auth scheme), and a quote
+        is that in both; the field rule needs a quote in the value; the literal checks
+        that gate each rule are substring checks; lowering an ASCII value gives the
+        same characters at the same places as lowering ``text`` (tests/test_redact.py
+        compares this with redacting each value on its own).
+        """
+        rules = self._rules
+        cache = rules.texts
+        known = cache.get(text)
+        if known is not None:
+            clean = text if known is _SAME else known
+        else:
+            clean = self._redacted(text, rules)
+            _remember(rules, text, clean)
+        if clean is not text or rules.policy.patterns or MARKER in text:
+            return clean
+        for value in values:
+            if (
+                value in cache
+                or len(value) > _CACHED_TEXT_MAX
+                or not value.isascii()
+                or '"' in value
+                or "\\" in value
+                or f'"{value}"' not in text
+            ):
+                continue
             if len(cache) >= _CACHED_TEXTS or rules.chars > _CACHED_CHARS:
-                cache.clear()
-                rules.chars = 0
-            cache[value] = _SAME if clean is value else clean
+                break  # full: ``text`` empties it when it must
+            cache[value] = _SAME
             rules.chars += len(value)
         return clean
 
@@ -793,14 +841,25 @@ class Redactor:
                 events = self.events(response["events"])
                 if events != response["events"]:
                     http = {**http, "response": {**response, "events": events}}
+            name = self.text(step.name)
+            result = self.data(step.result)
+            if (
+                name is step.name
+                and args is step.args
+                and result is step.result
+                and error is step.error
+                and http is step.http
+            ):
+                steps.append(step)  # nothing in it was secret: the step as it is
+                continue
             # replace(): fields this pass does not know about are kept as they are.
             steps.append(
                 replace(
                     step,
-                    name=self.text(step.name),
+                    name=name,
                     args=args,
                     args_hash=step.args_hash if args is step.args else stable_hash(args),
-                    result=self.data(step.result),
+                    result=result,
                     error=error,
                     http=http,
                 )
