@@ -558,21 +558,19 @@ class Redactor:
         return clean
 
     def json_text(self, text: str, values: Iterable[str]) -> str:
-        """``self.text(text)`` for JSON text, and ``values``, strings parsed from it, known
-        to hold no secret when it holds none: redacting the parsed data then finds them
-        in the cache instead of searching them a second time.
-
-        A value is vouched for only when it stands in ``text`` whole as a JSON string
-        (``"value"``: no escape changed it), is ASCII, holds no ``"`` or ``\\``, and
-        ``text`` holds no ``MARKER`` and the policy no custom pattern. Then every match a
-        rule would find in the value is also a match in ``text`` at the same place: the
-        rules look at most one character around a match, a non-alphanumeric one
-        (``\\b``, ``(?<![A-Za-z0-9])``, the character before an auth scheme), and a quote
-        is that in both; the field rule needs a quote in the value; the literal checks
-        that gate each rule are substring checks; lowering an ASCII value gives the
-        same characters at the same places as lowering ``text`` (tests/test_redact.py
-        compares this with redacting each value on its own).
+        """``self.text(text)`` for a JSON body; when it holds no secret, the ``values``
+        parsed from it that it holds whole are noted as holding none either, so that
+        redacting the parsed answer does not search them a second time.
         """
+        # A value is vouched for only when it stands in ``text`` as a JSON string
+        # (``"value"``), is ASCII and holds no quote or backslash, ``text`` holds no
+        # MARKER (a match dropped for overlapping one could hide the value's) and the
+        # policy no custom pattern (``^`` and lookarounds). Then any match of a rule in the value
+        # is one in ``text`` at the same place: the rules look at most one character
+        # beyond a match and only ask that it be no letter or digit, which a quote is
+        # not; the field rule needs a quote in the value; the literal checks that gate
+        # the rules are substring checks; an ASCII value lowers to the same characters
+        # in both. tests/test_redact.py compares this with ``text`` on each value.
         rules = self._rules
         cache = rules.texts
         known = cache.get(text)
