@@ -383,7 +383,18 @@ class _Rules:
     redacted under them: a pure function of the two, so redactors with the same rules
     (every session of a project that replays with the same keys) share one."""
 
-    __slots__ = ("anchors", "chars", "field_words", "json", "known", "policy", "texts", "windows")
+    __slots__ = (
+        "anchors",
+        "chars",
+        "field_words",
+        "json",
+        "known",
+        "memo",
+        "memo_size",
+        "policy",
+        "texts",
+        "windows",
+    )
 
     def __init__(self, policy: RedactionPolicy, secrets: frozenset[str]) -> None:
         self.policy = policy
@@ -393,6 +404,10 @@ class _Rules:
         self.texts: dict[str, str] = {}
         self.chars = 0
         """Characters of the texts remembered: the cache is emptied past ``_CACHED_CHARS``."""
+        self.memo: dict[Any, Any] = {}
+        self.memo_size = 0
+        """What other passes computed under these rules, and the bytes it holds (HTTP
+        replay's described requests, ``replay.http.exchange``): it goes with the rules."""
 
 
 _shared_rules: OrderedDict[tuple[RedactionPolicy, frozenset[str]], _Rules] = OrderedDict()
@@ -529,6 +544,13 @@ class Redactor:
     @property
     def secrets(self) -> frozenset[str]:
         return self._secrets
+
+    @property
+    def rules(self) -> _Rules:
+        """The rules in force (policy and secrets, compiled) as one object, replaced when
+        either changes: redacting is a pure function of it, so results remembered in its
+        ``memo`` hold while it is the one in force."""
+        return self._rules
 
     def _compile(self) -> None:
         # One assignment: a ``text`` running meanwhile redacts and caches under the
