@@ -289,7 +289,7 @@ def encode_response(
     if response.events is not None:
         with contextlib.suppress(Exception):  # _parsed_result reports what fails
             events = decode_events(response.events)
-    result = _parsed_result(described.format, response, events)
+    result = to_plain(_parsed_result(described.format, response, events))
     stored: dict[str, Any] = {
         "status": response.status,
         "reason": response.reason,
@@ -302,13 +302,30 @@ def encode_response(
         stored["events"] = redactor.events(response.events, parsed=parsed)
     elif response.body:
         try:
-            stored["body"] = redactor.text(response.body.decode("utf-8"))
+            text = response.body.decode("utf-8")
         except UnicodeDecodeError:
             stored["body"] = {"base64": base64.b64encode(response.body).decode("ascii")}
+        else:
+            # The answer's texts were parsed from this body: searched once, here.
+            stored["body"] = redactor.json_text(text, _texts(result))
     else:
         stored["body"] = ""
     http = {"request": described.record, "response": stored}
-    return redactor.data(to_plain(result)), http
+    return redactor.data(result), http
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """The text values (not keys) in plain data."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        cls = type(item)
+        if cls is str:
+            yield item
+        elif cls is dict:
+            stack.extend(item.values())
+        elif cls is list:
+            stack.extend(item)
 
 
 def _parsed_result(

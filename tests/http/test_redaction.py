@@ -193,3 +193,34 @@ def test_a_hook_rewriting_a_prompt_still_replays_match(
     with replay.replaying(cassette) as replaying:
         assert ask("http://127.0.0.1:9/v1") == "Sent."
     assert replaying.result is not None and replaying.result.identical
+
+
+def test_secrets_learned_late_are_scrubbed_from_earlier_steps(cassette: Path) -> None:
+    """A value first seen in an answer is learned as a secret only later (a response
+    header of the next call, the key of a later request): the whole-cassette pass still
+    scrubs it from the earlier steps, whose answers were redacted (and their texts noted
+    as clean) before it was known."""
+    later_key = "plain-Late-Credential-81"
+    cookie = "Late-Cookie-Value-7Qz9"
+    script = [
+        reply(f"the new key is {later_key} and the cookie {cookie}"),
+        reply("ok", headers={"set-cookie": f"session={cookie}; Path=/"}),
+        reply("done"),
+    ]
+    with FakeLLM(script) as llm:
+        first = openai.OpenAI(base_url=llm.openai_url)
+        later = openai.OpenAI(base_url=llm.openai_url, api_key=later_key)
+        with replay.record(cassette, entrypoint=None) as recording:
+            for client, prompt in ((first, "rotate my key"), (first, "hi"), (later, "bye")):
+                client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}]
+                )
+            recording.set_result(None)
+    text = cassette.read_text(encoding="utf-8")
+    for secret in (later_key, cookie, OPENAI_KEY):
+        assert secret not in text and secret[:12] not in text
+    first_step = replay.load_cassette(cassette).steps[0]
+    assert first_step.result["message"]["content"] == (
+        f"the new key is {MARKER} and the cookie {MARKER}"
+    )
+    assert later_key not in first_step.http["response"]["body"]
