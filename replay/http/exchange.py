@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from replay.boundary import Call
 from replay.canonical import to_plain
@@ -217,6 +217,13 @@ def describe_request(
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     endpoint = f"{request.method.upper()} {redactor.url(target)}"
     body = parse_body(raw, content_type, plain=True)
+    # Secret-named fields are learned before anything is redacted, so their values go
+    # wherever the same request quotes them (a password repeated in a prompt): redacted
+    # args keep no trace for the end pass to learn from. A replay learns the same way.
+    if parts.query:
+        redactor.learn_fields(dict(parse_qsl(parts.query)))
+    if type(body) is dict or type(body) is list:
+        redactor.learn_fields(body)
     wire = detect(parts.path)
     ignored: dict[str, Any] = {}
     if wire is not None and isinstance(body, dict):

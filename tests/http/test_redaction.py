@@ -224,3 +224,31 @@ def test_secrets_learned_late_are_scrubbed_from_earlier_steps(cassette: Path) ->
         f"the new key is {MARKER} and the cookie {MARKER}"
     )
     assert later_key not in first_step.http["response"]["body"]
+
+
+def test_a_secret_field_quoted_elsewhere_in_the_same_request_is_scrubbed(cassette: Path) -> None:
+    """A secret-named body field or query value repeated in the prompt of the same request
+    is scrubbed there too (its value is learned before the args are redacted), and the
+    replay, which learns it from the request the same way, still matches."""
+    password = "Hunter2-Field-Secret-5150"
+    token = "Query-Field-Secret-8086"
+
+    def ask(base_url: str) -> str:
+        client = openai.OpenAI(base_url=base_url, default_query={"access_token": token})
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": f"my password is {password}, token {token}"}],
+            extra_body={"user_password": password},
+        )
+        return completion.choices[0].message.content or ""
+
+    with FakeLLM([reply("Noted.")]) as llm, replay.record(cassette, entrypoint=None) as recording:
+        recording.set_result(ask(llm.openai_url))
+    text = cassette.read_text(encoding="utf-8")
+    assert password not in text and token not in text
+    step = replay.load_cassette(cassette).steps[0]
+    assert step.args["messages"][0]["content"] == f"my password is {MARKER}, token {MARKER}"
+
+    with replay.replaying(cassette) as replaying:
+        replaying.set_result(ask("http://127.0.0.1:9/v1"))
+    assert replaying.result is not None and replaying.result.identical
