@@ -352,6 +352,17 @@ class _Trie:
         return f"(?:{body})?" if ends else body
 
 
+def _remember(rules: _Rules, value: str, clean: str) -> None:
+    """Note ``clean`` as ``value`` redacted under ``rules`` (bounded: see ``_CACHED_CHARS``)."""
+    if len(value) <= _CACHED_TEXT_MAX:
+        cache = rules.texts
+        if len(cache) >= _CACHED_TEXTS or rules.chars > _CACHED_CHARS:
+            cache.clear()
+            rules.chars = 0
+        cache[value] = _SAME if clean is value else clean
+        rules.chars += len(value)
+
+
 def _fragments(secret: str) -> list[str]:
     """The runs of ``MIN_FRAGMENT`` characters of a secret that could identify it."""
     if len(secret) <= MIN_FRAGMENT:
@@ -512,19 +523,34 @@ class Redactor:
         found: list[str] = []
         stack = [value]
         is_secret = self.policy.is_secret_field
+        fields = self.policy._field_cache  # looked up inline: the end pass walks every step
         while stack:
             item = stack.pop()
             if type(item) is dict:
                 model_tokens = "logprob" in item
                 for key, child in item.items():
-                    if type(child) is str:
-                        if not model_tokens and type(key) is str and is_secret(key):
+                    kind = type(child)
+                    if kind is str:
+                        if (
+                            not model_tokens
+                            and child != MARKER  # redacted already: nothing to learn
+                            and type(key) is str
+                            and (
+                                secret
+                                if (secret := fields.get(key)) is not None
+                                else is_secret(key)
+                            )
+                        ):
                             found.extend(_credentials(child))
-                    elif type(child) in (dict, list):
+                    elif kind is dict or kind is list:
                         stack.append(child)
             elif type(item) is list:
-                stack.extend(child for child in item if type(child) in (dict, list))
-        self.learn_values(found)
+                for child in item:
+                    kind = type(child)
+                    if kind is dict or kind is list:
+                        stack.append(child)
+        if found:
+            self.learn_values(found)
 
     def widen(self, policy: RedactionPolicy) -> None:
         """Use ``policy`` from now on (e.g. the session's plus HTTP options), keeping the
@@ -569,11 +595,46 @@ class Redactor:
         if known is not None:
             return value if known is _SAME else known
         clean = self._redacted(value, rules)
-        if len(value) <= _CACHED_TEXT_MAX:
+        _remember(rules, value, clean)
+        return clean
+
+    def json_text(self, text: str, values: Iterable[str]) -> str:
+        """``self.text(text)`` for a JSON body; when it holds no secret, the ``values``
+        parsed from it that it holds whole are noted as holding none either, so that
+        redacting the parsed answer does not search them a second time.
+        """
+        # A value is vouched for only when it stands in ``text`` as a JSON string
+        # (``"value"``), is ASCII and holds no quote or backslash, ``text`` holds no
+        # MARKER (a match dropped for overlapping one could hide the value's) and the
+        # policy no custom pattern (``^`` and lookarounds). Then any match of a rule in the value
+        # is one in ``text`` at the same place: the rules look at most one character
+        # beyond a match and only ask that it be no letter or digit, which a quote is
+        # not; the field rule needs a quote in the value; the literal checks that gate
+        # the rules are substring checks; an ASCII value lowers to the same characters
+        # in both. tests/test_redact.py compares this with ``text`` on each value.
+        rules = self._rules
+        cache = rules.texts
+        known = cache.get(text)
+        if known is not None:
+            clean = text if known is _SAME else known
+        else:
+            clean = self._redacted(text, rules)
+            _remember(rules, text, clean)
+        if clean is not text or rules.policy.patterns or MARKER in text:
+            return clean
+        for value in values:
+            if (
+                value in cache
+                or len(value) > _CACHED_TEXT_MAX
+                or not value.isascii()
+                or '"' in value
+                or "\\" in value
+                or f'"{value}"' not in text
+            ):
+                continue
             if len(cache) >= _CACHED_TEXTS or rules.chars > _CACHED_CHARS:
-                cache.clear()
-                rules.chars = 0
-            cache[value] = _SAME if clean is value else clean
+                break  # full: ``text`` empties it when it must
+            cache[value] = _SAME
             rules.chars += len(value)
         return clean
 
@@ -662,43 +723,65 @@ class Redactor:
         if cls is str:
             return self.text(value)
         if cls is dict:
-            # Every replayed request walks here: remembered texts and field names are
-            # looked up inline (a miss takes the method that fills the cache).
-            changed = False
-            out: dict[Any, Any] = {}
+            # Every replayed request and every recorded step walks here: remembered
+            # texts and field names are looked up inline (a miss takes the method that
+            # fills the cache), numbers are not passed down, and a copy is made only
+            # once something changed (most data holds no secret).
+            changes: list[tuple[Any, Any]] | None = None
             policy = self.policy
             fields = policy._field_cache
             texts = self._rules.texts
             model_tokens = "logprob" in value  # {"token": "Hello", "logprob": -0.1}: text
             for key, item in value.items():
+                kind = type(item)
                 if (
                     type(key) is str
                     and item is not None
-                    and type(item) is not bool
+                    and kind is not bool
                     and not model_tokens
                     and (secret := fields.get(key)) is not False
                     and (secret or policy.is_secret_field(key))
                 ):
-                    out[key] = MARKER
-                    changed = changed or item != MARKER
+                    if kind is not str or item != MARKER:
+                        if changes is None:
+                            changes = []
+                        changes.append((key, MARKER))
                     continue
-                if type(item) is not str:
+                if kind is str:
+                    known = texts.get(item)
+                    if known is None:
+                        clean = self.text(item)
+                    elif known is _SAME:
+                        continue
+                    else:
+                        clean = known
+                elif kind is dict or kind is list:
                     clean = self.data(item)
-                elif (known := texts.get(item)) is None:
-                    clean = self.text(item)
+                elif kind is int or kind is float or kind is bool or item is None:
+                    continue
                 else:
-                    clean = item if known is _SAME else known
-                out[key] = clean
-                changed = changed or clean is not item
-            return out if changed else value
+                    clean = self.data(item)
+                if clean is not item:
+                    if changes is None:
+                        changes = []
+                    changes.append((key, clean))
+            if changes is None:
+                return value
+            out = value.copy()  # same keys, same order: only the changed values differ
+            out.update(changes)
+            return out
         if cls is list:
             if self._streams.get(id(value)) is value:
                 return value  # a stream ``events`` redacted under the rules in force
-            items = [self.data(item) for item in value]
-            for a, b in zip(items, value, strict=True):
-                if a is not b:
-                    return items
-            return value
+            items: list[Any] | None = None
+            for at, item in enumerate(value):
+                clean = self.data(item)
+                if items is not None:
+                    items.append(clean)
+                elif clean is not item:
+                    items = value[:at]
+                    items.append(clean)
+            return value if items is None else items
         return value
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -828,14 +911,25 @@ class Redactor:
                 events = self.events(response["events"])
                 if events != response["events"]:
                     http = {**http, "response": {**response, "events": events}}
+            name = self.text(step.name)
+            result = self.data(step.result)
+            if (
+                name is step.name
+                and args is step.args
+                and result is step.result
+                and error is step.error
+                and http is step.http
+            ):
+                steps.append(step)  # nothing in it was secret: the step as it is
+                continue
             # replace(): fields this pass does not know about are kept as they are.
             steps.append(
                 replace(
                     step,
-                    name=self.text(step.name),
+                    name=name,
                     args=args,
                     args_hash=step.args_hash if args is step.args else stable_hash(args),
-                    result=self.data(step.result),
+                    result=result,
                     error=error,
                     http=http,
                 )
