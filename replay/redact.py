@@ -177,6 +177,9 @@ _FIELD_WORDS = (
 )
 
 
+_SCHEMES = ("bearer", "basic", "token")
+_SEGMENT_ENDS = (",", "\n")
+
 _SAME = "\x00same"
 """Cached for a text that holds no secret: ``text`` then returns the caller's object."""
 _CACHED_TEXTS = 4096
@@ -389,10 +392,14 @@ class _Rules:
         "field_words",
         "json",
         "known",
+        "literals",
+        "lowered",
         "memo",
         "memo_size",
         "policy",
         "texts",
+        "unsplit",
+        "width",
         "windows",
     )
 
@@ -408,6 +415,18 @@ class _Rules:
         self.memo_size = 0
         """What other passes computed under these rules, and the bytes it holds (HTTP
         replay's described requests, ``replay.http.exchange``): it goes with the rules."""
+        # The literal checks that gate every rule of ``_spans``, for many texts at once:
+        # one of ``literals`` in the text, or of ``lowered`` in it lowered, or ``://``
+        # and ``@``. None when they cannot decide (a pattern, a non-ASCII field word).
+        self.literals = (*_KEY_ANCHORS, *self.anchors)
+        self.lowered: tuple[str, ...] | None = tuple(dict.fromkeys((*self.field_words, *_SCHEMES)))
+        if policy.patterns or not all(w.isascii() for w in self.lowered):
+            self.lowered = None
+        needles = (*self.literals, *self.field_words, *_SCHEMES, "://", "@")
+        self.width = max(map(len, needles))
+        """The longest literal check: a text without one has none of them in it either."""
+        self.unsplit = not any(sep in n for n in needles for sep in _SEGMENT_ENDS)
+        """No literal check spans a ``,`` or a line end: each lies within one segment."""
 
 
 _shared_rules: OrderedDict[tuple[RedactionPolicy, frozenset[str]], _Rules] = OrderedDict()
@@ -786,22 +805,36 @@ class Redactor:
         """``[self.text(value) for value in values]``, for many texts at once (a stream's
         events): the literal checks that gate every rule (see ``spans``) run once over
         the texts joined, and only a text one of them hits goes through the rules. A
-        check that hits inside one text hits at the same place in the joined text."""
+        check that hits inside one text hits at the same place in the joined text.
+
+        Each check is tried first on the joined text's distinct segments (between
+        commas and line ends): a stream's JSON events repeat most of theirs, and a
+        check that lies within one segment and misses there misses everywhere.
+        """
         if len(values) < 4 or self.policy.patterns:
             return [self.text(value) for value in values]
         joined = "\n\n".join(values)
+        rules = self._rules
+        sample = joined
+        if rules.unsplit:
+            sample = ",".join(set(joined.replace("\n", ",").split(",")))
+        plain = [needle for needle in rules.literals if needle in sample]
+        if "://" in sample and "@" in sample:
+            plain.append("@")  # the userinfo rule needs both in one text
+        words: Iterable[str] = (*rules.field_words, *_SCHEMES)
+        if rules.lowered is not None:
+            low_sample = sample.lower()
+            words = [word for word in rules.lowered if word in low_sample]
+            if not plain and not words:
+                return list(values)
         low = joined.lower()
         if len(low) != len(joined):  # see spans: then some texts are lowered otherwise
             return [self.text(value) for value in values]
         hits: list[int] = []
-        rules = self._rules
-        plain = [*_KEY_ANCHORS, *rules.anchors]
-        if "://" in joined:
-            plain.append("@")  # the userinfo rule needs both in one text
         for needle in plain:
             if needle in joined:
                 hits.extend(_occurrences(joined, needle))
-        for needle in (*rules.field_words, "bearer", "basic", "token"):
+        for needle in words:
             if needle in low:
                 hits.extend(_occurrences(low, needle))
         starts = []
@@ -811,6 +844,23 @@ class Redactor:
             at += len(value) + 2
         checked = {bisect.bisect_right(starts, hit) - 1 for hit in hits}
         return [self.text(v) if i in checked else v for i, v in enumerate(values)]
+
+    def may_hold_secret(self, text: str) -> bool:
+        """False only when no rule can find a secret in ``text`` nor in any part of it:
+        none of the literal checks that gate the rules (see ``spans``) hits. Many texts
+        can be checked at once, joined: a check that hits in one hits in the whole."""
+        rules = self._rules
+        if rules.lowered is None or ("://" in text and "@" in text):
+            return True
+        if any(needle in text for needle in rules.literals):
+            return True
+        low = text.lower()
+        return any(word in low for word in rules.lowered)
+
+    @property
+    def literal_width(self) -> int:
+        """The length of the longest literal check ``may_hold_secret`` makes."""
+        return self._rules.width
 
     def events(
         self, events: Iterable[str], *, parsed: Mapping[str, Any] | None = None
