@@ -226,13 +226,23 @@ def describe_request(
         redactor.learn_fields(body)
     wire = detect(parts.path)
     ignored: dict[str, Any] = {}
+    vouched = None
     if wire is not None and isinstance(body, dict):
         if options.ignore.isdisjoint(body):
             kept = body
         else:
             kept = {k: v for k, v in body.items() if k not in options.ignore}
             ignored = {k: v for k, v in body.items() if k in options.ignore}
-        args: dict[str, Any] = {"endpoint": endpoint, **redactor.data(kept)}
+        data_rules = redactor.rules
+        clean = redactor.data(kept)
+        args: dict[str, Any] = {"endpoint": endpoint, **clean}
+        if (
+            stored
+            and clean is kept
+            and redactor.text(endpoint) is endpoint
+            and ("logprob" in kept or not redactor.policy.is_secret_field("endpoint"))
+        ):
+            vouched = args  # data(args) is args: the end pass need not walk it again
         model = body.get("model")
         name = (
             model
@@ -247,13 +257,15 @@ def describe_request(
     if stored:
         record["method"] = request.method.upper()
         record["url"] = redactor.url(request.url)
-        record["headers"] = redactor.headers(
-            (k, v) for k, v in request.headers if k.lower() not in VOLATILE_REQUEST_HEADERS
+        record["headers"] = redactor.header_set(
+            tuple((k, v) for k, v in request.headers if k.lower() not in VOLATILE_REQUEST_HEADERS)
         )
         if ignored:
             record["ignored"] = redactor.data(to_plain(ignored))
     if redactor.policy.hook is None:
         call = plain_call(KIND, name, args, options.policy)  # to_plain'ed above
+        if vouched is not None and call.args is vouched:
+            redactor.vouch(vouched, data_rules)
     else:
         call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
     if rules is not None and redactor.rules is rules:  # not learned meanwhile (threads)
@@ -318,7 +330,11 @@ def encode_response(
     else:
         stored["body"] = ""
     http = {"request": described.record, "response": stored}
-    return redactor.data(result), http
+    rules = redactor.rules
+    clean = redactor.data(result)
+    if clean is result:
+        redactor.vouch(result, rules)  # the end pass need not walk it again
+    return clean, http
 
 
 def _texts(value: Any) -> Iterator[str]:
