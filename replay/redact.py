@@ -472,8 +472,14 @@ class Redactor:
 
     def learn(self, headers: Iterable[tuple[str, str]]) -> None:
         """Remember the credential values in these HTTP headers, to scrub them everywhere."""
-        if type(headers) is tuple and headers == self._learned_headers:
-            return  # a client sends the same headers with every request: learned already
+        learned = self._learned_headers
+        keep = type(headers) is tuple
+        if keep:
+            try:
+                if headers in learned:
+                    return  # a client sends the same headers with every request
+            except TypeError:  # an unhashable item: learned each time
+                keep = False
         rules = self._rules  # replaced when the rules change (see _compile)
         found: list[str] = []
         for name, value in headers:
@@ -487,8 +493,12 @@ class Redactor:
             else:
                 found.extend(_credentials(value))
         self.learn_values(found)
-        if type(headers) is tuple and self._rules is rules:
-            self._learned_headers = headers  # learned under the rules still in force
+        if keep and self._rules is rules:
+            # Learned under the rules still in force (their set of headers: a request's
+            # and its answer's alternate).
+            if len(learned) >= _CACHED_HEADER_SETS:
+                learned.clear()
+            learned[headers] = None
 
     def _sensitive_header(self, name: str) -> bool:
         known = self._header_names.get(name)
@@ -579,7 +589,7 @@ class Redactor:
         self._rules = _rules_for(self.policy, self._secrets)
         self._header_names: dict[str, bool] = {}
         self._streams: dict[int, list[str]] = {}
-        self._learned_headers: tuple[tuple[str, str], ...] = ()
+        self._learned_headers: dict[tuple[tuple[str, str], ...], None] = {}
         self._header_sets: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
 
     # --- data already found clean -----------------------------------------------------

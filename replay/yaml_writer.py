@@ -32,7 +32,6 @@ _UNSAFE = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\
 _NOT_PLAIN_START = re.compile(r"[ #,\[\]{}&*!|>'\"%@`]|[-?:](?: |$)|---|\.\.\.")
 _CACHED_TEXTS = 4096
 _CACHED_TEXT_MAX = 2048
-_ASCII_PRINTABLE = bytes(range(0x20, 0x7F))
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -78,8 +77,6 @@ class _Writer:
         self.wildcard = list(resolvers.get(None, ()))
         self.out: list[str] = []
         self.keys: dict[Any, str] = {}
-        self.lines: dict[tuple[Any, int], str] = {}
-        """(key, indent) -> a line break, the indent and the key, as written."""
         # (text, indent, column) -> its output: headers, prompts and names repeat in
         # every step. Filled by the first values met, then left as it is.
         self.texts: dict[tuple[str, int, int], str] = {}
@@ -97,34 +94,28 @@ class _Writer:
         """A non-empty block mapping at ``indent``; its first key is written at
         ``column`` (after a "- " on the same line), the others on lines of their own."""
         out = self.out
+        pad = "\n" + " " * indent
         keys = self.keys
-        lines = self.lines
-        texts = self.texts
-        inner = indent + _INDENT
-        first = column >= 0
+        first = True
         for key, item in value.items():
+            text = keys.get(key)
+            if text is None:
+                text = keys[key] = self.key(key) + ":"
             if first:
-                # The first key on the line the cursor is on (after "- "), once.
                 first = False
-                text = keys.get(key)
-                if text is None:
-                    text = keys[key] = self.key(key) + ":"
-                out.append(text)
-                at = column + len(text)
+                if column < 0:
+                    out.append(pad)
+                    column = indent
             else:
-                # "\n", the indent and "key:" as one piece, kept per key and indent.
-                line = lines.get((key, indent))
-                if line is None:
-                    line = lines[(key, indent)] = "\n" + " " * indent + self.key(key) + ":"
-                out.append(line)
-                at = len(line) - 1
+                out.append(pad)
+                column = indent
+            out.append(text)
             cls = type(item)
             if cls is str:
-                known = texts.get((item, inner, at))
-                out.append(known if known is not None else self.text(item, inner, at))
+                out.append(self.text(item, indent + _INDENT, column + len(text)))
             elif cls is dict:
                 if item:
-                    self.mapping(item, inner, -1)
+                    self.mapping(item, indent + _INDENT, -1)
                 else:
                     out.append(" {}")
             elif cls is list:
@@ -270,8 +261,7 @@ class _Writer:
 def _safe_line(text: str) -> bool:
     """Whether one line of text holds only characters this writer writes as they are."""
     if text.isascii():
-        # No controls (nor a break): ``text.isprintable()``, a few times faster.
-        return not text.encode("ascii").translate(None, _ASCII_PRINTABLE)
+        return text.isprintable()  # no controls (nor a break)
     return "\n" not in text and _UNSAFE.search(text) is None
 
 

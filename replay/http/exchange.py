@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from replay.boundary import Call
-from replay.canonical import to_plain
+from replay.canonical import is_plain, to_plain
 from replay.cassette import Step
 from replay.errors import CassetteError
 from replay.http.options import HttpOptions
@@ -222,19 +222,27 @@ def describe_request(
     # args keep no trace for the end pass to learn from. A replay learns the same way.
     if parts.query:
         redactor.learn_fields(dict(parse_qsl(parts.query)))
-    if type(body) is dict or type(body) is list:
-        redactor.learn_fields(body)
     wire = detect(parts.path)
     ignored: dict[str, Any] = {}
     vouched = None
     if wire is not None and isinstance(body, dict):
         if options.ignore.isdisjoint(body):
             kept = body
+            # Redacting first: a body it leaves as it is holds no secret-named field
+            # with text to learn (``data`` would have replaced it), so nothing is learned.
+            data_rules = redactor.rules
+            clean = redactor.data(kept)
+            if clean is not kept:
+                redactor.learn_fields(body)
+                if redactor.rules is not data_rules:  # learned: redact under the new rules
+                    data_rules = redactor.rules
+                    clean = redactor.data(kept)
         else:
+            redactor.learn_fields(body)
             kept = {k: v for k, v in body.items() if k not in options.ignore}
             ignored = {k: v for k, v in body.items() if k in options.ignore}
-        data_rules = redactor.rules
-        clean = redactor.data(kept)
+            data_rules = redactor.rules
+            clean = redactor.data(kept)
         args: dict[str, Any] = {"endpoint": endpoint, **clean}
         if (
             stored
@@ -250,6 +258,8 @@ def describe_request(
             else redactor.text(f"{parts.hostname}{parts.path}")
         )
     else:
+        if type(body) is dict or type(body) is list:
+            redactor.learn_fields(body)
         wire = None
         args = {"endpoint": endpoint, "body": redactor.data(to_plain(body))}
         name = redactor.text(f"{parts.hostname}{parts.path}")
@@ -308,7 +318,9 @@ def encode_response(
     if response.events is not None:
         with contextlib.suppress(Exception):  # _parsed_result reports what fails
             events = decode_events(response.events)
-    result = to_plain(_parsed_result(described.format, response, events))
+    result = _parsed_result(described.format, response, events)
+    if not is_plain(result):  # parsed JSON nearly always is: not copied then
+        result = to_plain(result)
     stored: dict[str, Any] = {
         "status": response.status,
         "reason": response.reason,

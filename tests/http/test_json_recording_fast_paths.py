@@ -18,6 +18,8 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import replay
 from replay.boundary import Call
@@ -185,3 +187,23 @@ def test_the_header_memo_lapses_when_the_rules_change() -> None:
     assert redactor.header_set(headers)["x-note"] == f"value {late}"
     redactor.learn_values([late])
     assert redactor.header_set(headers) == {"x-note": f"value {MARKER}", "authorization": MARKER}
+
+
+_KEYS = st.sampled_from(["prompt", "password", "api_key", "logprob", "token", "text", "n"])
+_PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(["x", MARKER, "Val-ue-0123456"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_KEYS, _PLAIN, max_size=5))
+def test_a_body_redaction_leaves_as_it_is_has_nothing_to_learn(body: dict[str, Any]) -> None:
+    """describe_request redacts a request body before learning from its fields and skips
+    the learning when nothing changed: then the learning would have found nothing."""
+    redactor = Redactor(RedactionPolicy.of(fields=["password"]))
+    if redactor.data(body) is body:
+        before = redactor.secrets
+        redactor.learn_fields(body)
+        assert redactor.secrets == before
