@@ -183,6 +183,7 @@ _SEGMENT_ENDS = (",", "\n")
 _SAME = "\x00same"
 """Cached for a text that holds no secret: ``text`` then returns the caller's object."""
 _CACHED_TEXTS = 4096
+_CACHED_HEADER_SETS = 64
 _CACHED_TEXT_MAX = 1 << 16
 _CACHED_CHARS = 1 << 23
 """Texts a set of rules remembers, in characters: the caches outlive their sessions."""
@@ -457,6 +458,7 @@ class Redactor:
         self.policy = policy if policy is not None else RedactionPolicy()
         self._secrets: frozenset[str] = frozenset()
         self._lock = threading.Lock()
+        self._vouched: dict[int, tuple[Any, _Rules]] = {}
         self._secrets = frozenset(
             value
             for name in self.policy.env
@@ -470,8 +472,14 @@ class Redactor:
 
     def learn(self, headers: Iterable[tuple[str, str]]) -> None:
         """Remember the credential values in these HTTP headers, to scrub them everywhere."""
-        if type(headers) is tuple and headers == self._learned_headers:
-            return  # a client sends the same headers with every request: learned already
+        learned = self._learned_headers
+        keep = type(headers) is tuple
+        if keep:
+            try:
+                if headers in learned:
+                    return  # a client sends the same headers with every request
+            except TypeError:  # an unhashable item: learned each time
+                keep = False
         rules = self._rules  # replaced when the rules change (see _compile)
         found: list[str] = []
         for name, value in headers:
@@ -485,8 +493,12 @@ class Redactor:
             else:
                 found.extend(_credentials(value))
         self.learn_values(found)
-        if type(headers) is tuple and self._rules is rules:
-            self._learned_headers = headers  # learned under the rules still in force
+        if keep and self._rules is rules:
+            # Learned under the rules still in force (their set of headers: a request's
+            # and its answer's alternate).
+            if len(learned) >= _CACHED_HEADER_SETS:
+                learned.clear()
+            learned[headers] = None
 
     def _sensitive_header(self, name: str) -> bool:
         known = self._header_names.get(name)
@@ -577,7 +589,36 @@ class Redactor:
         self._rules = _rules_for(self.policy, self._secrets)
         self._header_names: dict[str, bool] = {}
         self._streams: dict[int, list[str]] = {}
-        self._learned_headers: tuple[tuple[str, str], ...] = ()
+        self._learned_headers: dict[tuple[tuple[str, str], ...], None] = {}
+        self._header_sets: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+
+    # --- data already found clean -----------------------------------------------------
+
+    def vouch(self, value: Any, rules: _Rules) -> None:
+        """Note that ``data(value)`` returned ``value`` itself under ``rules``: every text
+        in it was found clean and every secret-named field holds ``MARKER``, None or a
+        bool. While ``rules`` are in force, ``cassette`` neither redacts nor learns from
+        it again: both would find the same nothing (``clean``, ``learned``)."""
+        if (type(value) is dict or type(value) is list) and rules is self._rules:
+            vouched = self._vouched
+            if len(vouched) >= _CACHED_TEXTS:
+                vouched.clear()
+            vouched[id(value)] = (value, rules)  # holds ``value``: its id is not reused
+
+    def clean(self, value: Any) -> bool:
+        """Whether ``data(value)`` is ``value`` itself under the rules in force, as vouched
+        (False: not known, redact it)."""
+        known = self._vouched.get(id(value))
+        return known is not None and known[0] is value and known[1] is self._rules
+
+    def learned(self, value: Any) -> bool:
+        """Whether ``learn_fields(value)`` would find nothing: vouched clean under rules of
+        the policy in force (learning from fields depends on the policy only)."""
+        known = self._vouched.get(id(value))
+        if known is None or known[0] is not value:
+            return False
+        policy = known[1].policy
+        return policy is self.policy or policy == self.policy
 
     # --- redacting --------------------------------------------------------------------
 
@@ -784,6 +825,21 @@ class Redactor:
             return value if items is None else items
         return value
 
+    def header_set(self, headers: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+        """``headers(headers)`` (a new dict each time), remembered under the rules in
+        force: a client sends the same headers with every request."""
+        known = self._header_sets.get(headers)
+        if known is not None:
+            return known.copy()
+        rules = self._rules
+        out = self.headers(headers)
+        memo = self._header_sets
+        if self._rules is rules and memo is self._header_sets:  # not relearned meanwhile
+            if len(memo) >= _CACHED_HEADER_SETS:
+                memo.clear()
+            memo[headers] = out.copy()
+        return out
+
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
         """Headers as a mapping (lower-case names; repeated names give a list), redacted."""
         out: dict[str, Any] = {}
@@ -892,11 +948,19 @@ class Redactor:
 
         self.learn_fields(cassette.context.input)
         self.learn_fields(cassette.outcome.output)
+        learned = self.learned
         for step in cassette.steps:
-            self.learn_fields([step.args, step.result, step.http])
+            self.learn_fields(
+                [
+                    None if learned(step.args) else step.args,
+                    None if learned(step.result) else step.result,
+                    step.http,
+                ]
+            )
+        clean = self.clean
         steps = []
         for step in cassette.steps:
-            args = self.data(step.args)
+            args = step.args if clean(step.args) else self.data(step.args)
             error = step.error
             if error is not None:
                 message = self.text(error.message)
@@ -912,7 +976,7 @@ class Redactor:
                 if events != response["events"]:
                     http = {**http, "response": {**response, "events": events}}
             name = self.text(step.name)
-            result = self.data(step.result)
+            result = step.result if clean(step.result) else self.data(step.result)
             if (
                 name is step.name
                 and args is step.args

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from replay.boundary import Call
-from replay.canonical import to_plain
+from replay.canonical import is_plain, to_plain
 from replay.cassette import Step
 from replay.errors import CassetteError
 from replay.http.options import HttpOptions
@@ -222,17 +222,35 @@ def describe_request(
     # args keep no trace for the end pass to learn from. A replay learns the same way.
     if parts.query:
         redactor.learn_fields(dict(parse_qsl(parts.query)))
-    if type(body) is dict or type(body) is list:
-        redactor.learn_fields(body)
     wire = detect(parts.path)
     ignored: dict[str, Any] = {}
+    vouched = None
     if wire is not None and isinstance(body, dict):
         if options.ignore.isdisjoint(body):
             kept = body
+            # Redacting first: a body it leaves as it is holds no secret-named field
+            # with text to learn (``data`` would have replaced it), so nothing is learned.
+            data_rules = redactor.rules
+            clean = redactor.data(kept)
+            if clean is not kept:
+                redactor.learn_fields(body)
+                if redactor.rules is not data_rules:  # learned: redact under the new rules
+                    data_rules = redactor.rules
+                    clean = redactor.data(kept)
         else:
+            redactor.learn_fields(body)
             kept = {k: v for k, v in body.items() if k not in options.ignore}
             ignored = {k: v for k, v in body.items() if k in options.ignore}
-        args: dict[str, Any] = {"endpoint": endpoint, **redactor.data(kept)}
+            data_rules = redactor.rules
+            clean = redactor.data(kept)
+        args: dict[str, Any] = {"endpoint": endpoint, **clean}
+        if (
+            stored
+            and clean is kept
+            and redactor.text(endpoint) is endpoint
+            and ("logprob" in kept or not redactor.policy.is_secret_field("endpoint"))
+        ):
+            vouched = args  # data(args) is args: the end pass need not walk it again
         model = body.get("model")
         name = (
             model
@@ -240,6 +258,8 @@ def describe_request(
             else redactor.text(f"{parts.hostname}{parts.path}")
         )
     else:
+        if type(body) is dict or type(body) is list:
+            redactor.learn_fields(body)
         wire = None
         args = {"endpoint": endpoint, "body": redactor.data(to_plain(body))}
         name = redactor.text(f"{parts.hostname}{parts.path}")
@@ -247,13 +267,15 @@ def describe_request(
     if stored:
         record["method"] = request.method.upper()
         record["url"] = redactor.url(request.url)
-        record["headers"] = redactor.headers(
-            (k, v) for k, v in request.headers if k.lower() not in VOLATILE_REQUEST_HEADERS
+        record["headers"] = redactor.header_set(
+            tuple((k, v) for k, v in request.headers if k.lower() not in VOLATILE_REQUEST_HEADERS)
         )
         if ignored:
             record["ignored"] = redactor.data(to_plain(ignored))
     if redactor.policy.hook is None:
         call = plain_call(KIND, name, args, options.policy)  # to_plain'ed above
+        if vouched is not None and call.args is vouched:
+            redactor.vouch(vouched, data_rules)
     else:
         call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
     if rules is not None and redactor.rules is rules:  # not learned meanwhile (threads)
@@ -296,7 +318,9 @@ def encode_response(
     if response.events is not None:
         with contextlib.suppress(Exception):  # _parsed_result reports what fails
             events = decode_events(response.events)
-    result = to_plain(_parsed_result(described.format, response, events))
+    result = _parsed_result(described.format, response, events)
+    if not is_plain(result):  # parsed JSON nearly always is: not copied then
+        result = to_plain(result)
     stored: dict[str, Any] = {
         "status": response.status,
         "reason": response.reason,
@@ -318,7 +342,11 @@ def encode_response(
     else:
         stored["body"] = ""
     http = {"request": described.record, "response": stored}
-    return redactor.data(result), http
+    rules = redactor.rules
+    clean = redactor.data(result)
+    if clean is result:
+        redactor.vouch(result, rules)  # the end pass need not walk it again
+    return clean, http
 
 
 def _texts(value: Any) -> Iterator[str]:
