@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import stat
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -56,14 +57,21 @@ def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The nearest ``pyproject.toml`` at or above ``start`` (the working folder)."""
     memo = _pinned.get()
     if memo is None:
-        return _find_pyproject(start)
+        return _find_pyproject(start)[0]
     key = ("find", os.fspath(start) if start else None)
     if key not in memo:
-        memo[key] = _find_pyproject(start)
-    return memo[key]
+        found, version = _find_pyproject(start)
+        memo[key] = found
+        if found is not None:
+            # The look-up's stat is the file's version for the rest of the pin.
+            memo.setdefault(("stat", found), version)
+    return memo[key]  # type: ignore[no-any-return]
 
 
-def _find_pyproject(start: str | os.PathLike[str] | None) -> Path | None:
+def _find_pyproject(
+    start: str | os.PathLike[str] | None,
+) -> tuple[Path | None, tuple[str, int, int] | None]:
+    """The file and its version (see ``_version``), from one ``stat`` of each candidate."""
     # os.path, not pathlib, and the real path of a folder remembered: every recording
     # and replay asks several times.
     where = os.fspath(start) if start else os.getcwd()
@@ -74,14 +82,18 @@ def _find_pyproject(start: str | os.PathLike[str] | None) -> Path | None:
             _real_folders[where] = folder
     while True:
         candidate = os.path.join(folder, "pyproject.toml")
-        if os.path.isfile(candidate):
+        try:
+            info = os.stat(candidate)
+        except (OSError, ValueError):
+            info = None
+        if info is not None and stat.S_ISREG(info.st_mode):
             found = _found.get(candidate)
             if found is None:
                 found = _found[candidate] = Path(candidate)
-            return found
+            return found, (str(found), info.st_mtime_ns, info.st_size)
         parent = os.path.dirname(folder)
         if parent == folder:
-            return None
+            return None, None
         folder = parent
 
 

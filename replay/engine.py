@@ -17,7 +17,7 @@ import random as _random
 import sys
 import threading
 import uuid as _uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,20 +205,44 @@ def _network_seams(session: Session) -> Iterator[None]:
     with one thread: other threads share that generator in whatever order they run, and
     rewinding it could hand them the same numbers twice.
     """
-    from replay import mcp
-
+    mcp, open_capture, close_capture = _seam_parts()
     state = _random.getstate() if threading.active_count() == 1 else None
     modules = len(sys.modules)
-    try:
-        from replay.http import intercept
-    except ImportError:
+    if open_capture is None:
         with mcp.seam(session):
             _keep_random(state, modules)
             yield
         return
-    with intercept(session), mcp.seam(session):
-        _keep_random(state, modules)
-        yield
+    # What ``with intercept(session), mcp.seam(session)`` does, without two generators.
+    capture = open_capture(session)
+    try:
+        mcp.open_seam(session)
+        try:
+            _keep_random(state, modules)
+            yield
+        finally:
+            mcp.close_seam(session)
+    finally:
+        close_capture(capture)
+
+
+_seam_modules: tuple[Any, ...] = ()
+
+
+def _seam_parts() -> tuple[Any, ...]:
+    """``replay.mcp`` and the HTTP capture's open/close (None without ``replay.http``),
+    imported on the first session (``import replay`` stays cheap) and then kept."""
+    global _seam_modules
+    if _seam_modules:
+        return _seam_modules
+    from replay import mcp
+
+    try:
+        from replay.http import close_capture, open_capture
+    except ImportError:
+        return mcp, None, None
+    _seam_modules = (mcp, open_capture, close_capture)
+    return _seam_modules
 
 
 def _keep_random(state: Any, modules: int) -> None:
@@ -579,13 +603,13 @@ def _replaying_session(cassette: Cassette) -> ReplayingSession:
     )
 
 
-def _assumed_in_baseline(original: Cassette, session: ReplayingSession) -> tuple[str, ...]:
-    if original.provenance is None:
-        return ()
+def _assumed_in_baseline(
+    original: Cassette, session: ReplayingSession, unserved: tuple[int, ...]
+) -> tuple[str, ...]:
     from replay.rerecord import assumed_in_baseline
 
-    unserved = {step.index for step in session.index.unserved()}
-    served = [step.index for step in original.steps if step.index not in unserved]
+    left = set(unserved)
+    served = [step.index for step in original.steps if step.index not in left]
     return assumed_in_baseline(original, served)
 
 
@@ -598,33 +622,42 @@ def _result_of(
     elif session.redactor is not None:
         # Compared with the recorded (redacted) outcome, and written into reports.
         outcome = session.redactor.outcome(outcome)
-    if session.divergences and outcome.stop_reason != "diverged":
-        first = session.divergences[0]
+    divergences = session.divergences
+    if divergences and outcome.stop_reason != "diverged":
+        first = divergences[0]
         outcome = Outcome(
             stop_reason="diverged",
             output=outcome.output,
             error=ErrorInfo(error_class_name(Divergence), first.message.splitlines()[0]),
         )
+    policies = session.policies
+    recorded: Sequence[Step] = original.steps
+    replayed: Sequence[Step] = history
+    if policies:
+        recorded = comparable_steps(recorded, policies)
+        replayed = comparable_steps(replayed, policies)
+    unserved = tuple(step.index for step in session.index.unserved())
+    approximations = getattr(session, "approximations", ())
+    if original.provenance is not None:
+        approximations = (*approximations, *_assumed_in_baseline(original, session, unserved))
     return ReplayResult(
         cassette=original,
         agent=original.context.entrypoint or "",
         history=history,
         outcome=outcome,
         diff=diff_histories(
-            comparable_steps(original.steps, session.policies),
-            comparable_steps(history, session.policies),
-            original_outcome=original.outcome,
-            new_outcome=outcome,
+            recorded, replayed, original_outcome=original.outcome, new_outcome=outcome
         ),
-        divergence=session.divergences[0] if session.divergences else None,
-        divergences=tuple(session.divergences),
-        unserved=tuple(step.index for step in session.index.unserved()),
-        policies=dict(session.policies),
+        divergence=divergences[0] if divergences else None,
+        divergences=tuple(divergences),
+        unserved=unserved,
+        policies=dict(policies),
         virtual_wait_s=round(clock.waited_s, 6),
-        approximations=(
-            *getattr(session, "approximations", ()),
-            *_assumed_in_baseline(original, session),
-        ),
+        approximations=tuple(approximations),
         on_miss=session.on_miss.value if session.on_miss is not None else None,
-        assumed=tuple(sorted(session.assumed, key=lambda call: call.step)),
+        assumed=tuple(sorted(session.assumed, key=_step_of)) if session.assumed else (),
     )
+
+
+def _step_of(call: AssumedCall) -> int:
+    return call.step

@@ -21,7 +21,6 @@ import json
 import threading
 import zlib
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -305,38 +304,54 @@ _MISSING = object()
 
 
 def _install() -> Callable[[], None]:
+    """Apply the plain patches with ``setattr`` and enter the others, in vcrpy's order
+    (every session: one flat loop over what ``_Patchers`` built once, no ``ExitStack``)."""
     cassette, patchers = _Patchers.built()
-    stack = ExitStack()
     saved: list[tuple[Any, str, Any]] = []
+    entered: list[Any] = []
     try:
         for patcher, plain in patchers:
             if plain is None:
-                stack.enter_context(patcher)
+                patcher.__enter__()
+                entered.append(patcher)
                 continue
             target, attribute, new = plain
             # As mock.patch saves and restores: the target's own value, or none of its own.
             saved.append((target, attribute, vars(target).get(attribute, _MISSING)))
             setattr(target, attribute, new)
     except BaseException:
-        _restore(saved)
-        stack.close()
+        _restore(saved, entered)
         raise
     BRIDGE.cassette = cassette
 
     def undo() -> None:
         BRIDGE.cassette = None
-        _restore(saved)
-        stack.close()
+        _restore(saved, entered)
 
     return undo
 
 
-def _restore(saved: list[tuple[Any, str, Any]]) -> None:
-    for target, attribute, original in reversed(saved):
-        if original is _MISSING:
-            delattr(target, attribute)
-        else:
-            setattr(target, attribute, original)
+def _restore(saved: list[tuple[Any, str, Any]], entered: list[Any]) -> None:
+    """Put back what ``saved`` holds, then leave the ``entered`` patch objects (last
+    first; each is left even when an earlier one raises, as an ``ExitStack`` would)."""
+    try:
+        for target, attribute, original in reversed(saved):
+            if original is _MISSING:
+                delattr(target, attribute)
+            else:
+                setattr(target, attribute, original)
+    finally:
+        _leave(entered)
+
+
+def _leave(entered: list[Any]) -> None:
+    while entered:
+        patcher = entered.pop()
+        try:
+            patcher.__exit__(None, None, None)
+        except BaseException:
+            _leave(entered)
+            raise
 
 
 SEAM = SharedPatch(_install)
