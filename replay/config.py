@@ -65,6 +65,7 @@ def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
         if found is not None:
             # The look-up's stat is the file's version for the rest of the pin.
             memo.setdefault(("stat", found), version)
+            memo["last"] = (found, memo[("stat", found)])
     return memo[key]  # type: ignore[no-any-return]
 
 
@@ -136,7 +137,11 @@ def per_version(cache: dict[tuple[str, int, int], T], path: Path, build: Callabl
 def _version(path: Path) -> tuple[str, int, int] | None:
     """(path, mtime, size) of the file; None when it cannot be read (once per ``pinned``)."""
     memo = _pinned.get()
-    if memo is not None and ("stat", path) in memo:
+    if memo is None:
+        pass
+    elif (last := memo.get("last")) is not None and last[0] is path:
+        return last[1]  # type: ignore[no-any-return]  # the file just found (no Path hash)
+    elif ("stat", path) in memo:
         return memo[("stat", path)]  # type: ignore[no-any-return]
     try:
         info = os.stat(path)

@@ -193,10 +193,9 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-@contextlib.contextmanager
-def _network_seams(session: Session) -> Iterator[None]:
+class _NetworkSeams:
     """Capture (recording) or serve and block (replaying) HTTP traffic and MCP servers
-    for ``session``.
+    for ``session`` while the ``with`` block runs.
 
     Installing them leaves the process's global ``random`` as it was: the first session
     of a process imports vcrpy, which imports httpx and rich, and rich draws from the
@@ -204,27 +203,49 @@ def _network_seams(session: Session) -> Iterator[None]:
     other numbers the first time it was recorded than when run live. Only in a process
     with one thread: other threads share that generator in whatever order they run, and
     rewinding it could hand them the same numbers twice.
-    """
-    mcp, open_capture, close_capture = _seam_parts()
-    state = _random.getstate() if threading.active_count() == 1 else None
-    modules = len(sys.modules)
-    if open_capture is None:
-        with mcp.seam(session):
-            _keep_random(state, modules)
-            yield
-        return
-    # What ``with intercept(session), mcp.seam(session)`` does, without two generators.
-    capture = open_capture(session)
-    try:
-        mcp.open_seam(session)
-        try:
-            _keep_random(state, modules)
-            yield
-        finally:
-            mcp.close_seam(session)
-    finally:
-        close_capture(capture)
 
+    A class, not a generator: every session enters it (what ``with intercept(session),
+    mcp.seam(session)`` would do, in the same order, without the generators).
+    """
+
+    __slots__ = ("_capture", "_session")
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._capture: Any = None
+
+    def __enter__(self) -> None:
+        session = self._session
+        mcp, open_capture, _ = _seam_parts()
+        state = _random.getstate() if threading.active_count() == 1 else None
+        modules = len(sys.modules)
+        if open_capture is not None:
+            self._capture = open_capture(session)
+        try:
+            mcp.open_seam(session)
+            try:
+                _keep_random(state, modules)
+            except BaseException:
+                mcp.close_seam(session)
+                raise
+        except BaseException:
+            self._close_capture()
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            _seam_parts()[0].close_seam(self._session)
+        finally:
+            self._close_capture()
+
+    def _close_capture(self) -> None:
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            _seam_parts()[2](capture)
+
+
+_network_seams = _NetworkSeams
+"""``with _network_seams(session):`` (recording, replaying, capture)."""
 
 _seam_modules: tuple[Any, ...] = ()
 
@@ -636,7 +657,8 @@ def _result_of(
     if policies:
         recorded = comparable_steps(recorded, policies)
         replayed = comparable_steps(replayed, policies)
-    unserved = tuple(step.index for step in session.index.unserved())
+    left = session.index.unserved()
+    unserved = tuple(step.index for step in left) if left else ()
     approximations = getattr(session, "approximations", ())
     if original.provenance is not None:
         approximations = (*approximations, *_assumed_in_baseline(original, session, unserved))

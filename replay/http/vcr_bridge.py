@@ -242,11 +242,13 @@ class _Patchers:
     cassette: Any = None
     patchers: tuple[tuple[Any, tuple[Any, str, Any] | None], ...] = ()
     """Each patch object, with what ``_plain_patch`` found in it."""
+    removers: tuple[bool, ...] = ()
+    """Whether each is vcrpy's ``ConnectionRemover`` (see ``_leave``)."""
 
     @classmethod
     def built(cls) -> tuple[Any, tuple[tuple[Any, tuple[Any, str, Any] | None], ...]]:
         if cls.cassette is None:
-            from vcr.patch import CassettePatcherBuilder
+            from vcr.patch import CassettePatcherBuilder, ConnectionRemover
 
             bridge = _bridge_class()
             try:
@@ -258,6 +260,7 @@ class _Patchers:
                 cassette = bridge.load(path="agent-replay")
             built = CassettePatcherBuilder(cassette).build()
             cls.patchers = _last_of_each([(patcher, _plain_patch(patcher)) for patcher in built])
+            cls.removers = tuple(type(patcher) is ConnectionRemover for patcher, _ in cls.patchers)
             cls.cassette = cassette
         return cls.cassette, cls.patchers
 
@@ -308,12 +311,13 @@ def _install() -> Callable[[], None]:
     (every session: one flat loop over what ``_Patchers`` built once, no ``ExitStack``)."""
     cassette, patchers = _Patchers.built()
     saved: list[tuple[Any, str, Any]] = []
-    entered: list[Any] = []
+    entered: list[tuple[Any, bool]] = []
     try:
-        for patcher, plain in patchers:
+        for (patcher, plain), remover in zip(patchers, _Patchers.removers, strict=True):
             if plain is None:
-                patcher.__enter__()
-                entered.append(patcher)
+                if not remover:
+                    patcher.__enter__()
+                entered.append((patcher, remover))
                 continue
             target, attribute, new = plain
             # As mock.patch saves and restores: the target's own value, or none of its own.
@@ -331,7 +335,7 @@ def _install() -> Callable[[], None]:
     return undo
 
 
-def _restore(saved: list[tuple[Any, str, Any]], entered: list[Any]) -> None:
+def _restore(saved: list[tuple[Any, str, Any]], entered: list[tuple[Any, bool]]) -> None:
     """Put back what ``saved`` holds, then leave the ``entered`` patch objects (last
     first; each is left even when an earlier one raises, as an ``ExitStack`` would)."""
     try:
@@ -344,9 +348,16 @@ def _restore(saved: list[tuple[Any, str, Any]], entered: list[Any]) -> None:
         _leave(entered)
 
 
-def _leave(entered: list[Any]) -> None:
+def _leave(entered: list[tuple[Any, bool]]) -> None:
+    """Leave the patch objects entered, last first. vcrpy's ``ConnectionRemover`` does
+    nothing on ``__enter__`` (not called), and on ``__exit__`` only closes the connections
+    of vcrpy's stubs it saw added to a pool (``_connection_pool_to_connections``): it is
+    left only when it saw some. Reads vcrpy internals: tests/http/test_vcr_bridge.py
+    fails when they change."""
     while entered:
-        patcher = entered.pop()
+        patcher, remover = entered.pop()
+        if remover and not patcher._connection_pool_to_connections:
+            continue
         try:
             patcher.__exit__(None, None, None)
         except BaseException:
