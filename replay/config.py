@@ -25,6 +25,7 @@ class ConfigError(ReplayError):
 
 
 _real_folders: dict[str, str] = {}
+_NAME = os.sep + "pyproject.toml"
 _found: dict[str, Path] = {}
 
 _pinned: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
@@ -82,7 +83,8 @@ def _find_pyproject(
         if len(_real_folders) < 256:
             _real_folders[where] = folder
     while True:
-        candidate = os.path.join(folder, "pyproject.toml")
+        # os.path.join's result for a real path, without its call (every session asks).
+        candidate = folder + ("pyproject.toml" if folder.endswith(os.sep) else _NAME)
         try:
             info = os.stat(candidate)
         except (OSError, ValueError):

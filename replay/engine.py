@@ -216,21 +216,26 @@ class _NetworkSeams:
 
     def __enter__(self) -> None:
         session = self._session
-        mcp, open_capture, _ = _seam_parts()
-        state = _random.getstate() if threading.active_count() == 1 else None
+        watch = _ImportWatch()
+        sys.meta_path.insert(0, watch)
         modules = len(sys.modules)
-        if open_capture is not None:
-            self._capture = open_capture(session)
         try:
-            mcp.open_seam(session)
+            mcp, open_capture, _ = _seam_parts()
+            if open_capture is not None:
+                self._capture = open_capture(session)
             try:
-                _keep_random(state, modules)
+                mcp.open_seam(session)
+                try:
+                    _keep_random(watch.state, modules)
+                except BaseException:
+                    mcp.close_seam(session)
+                    raise
             except BaseException:
-                mcp.close_seam(session)
+                self._close_capture()
                 raise
-        except BaseException:
-            self._close_capture()
-            raise
+        finally:
+            if watch in sys.meta_path:
+                sys.meta_path.remove(watch)
 
     def __exit__(self, *exc_info: object) -> None:
         try:
@@ -264,6 +269,22 @@ def _seam_parts() -> tuple[Any, ...]:
         return mcp, None, None
     _seam_modules = (mcp, open_capture, close_capture)
     return _seam_modules
+
+
+class _ImportWatch:
+    """First on ``sys.meta_path`` while the seams are installed: asked before any module
+    is imported, it saves the global ``random``'s state then (in a process with one
+    thread), so a setup that imports nothing (every session after the first) does not
+    copy the generator's 625 words."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state: Any = None
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if self.state is None and threading.active_count() == 1:
+            self.state = _random.getstate()
 
 
 def _keep_random(state: Any, modules: int) -> None:
