@@ -164,8 +164,12 @@ def measure(
     samples: dict[int, float] = {}
     worker_peak = tree_peak = 0.0
     done = 0
-    total = len(golden.discover([folder]))
-    marks = {max(1, total * k // 10) for k in range(1, 11)}
+    marks: set[int] = set()
+
+    def on_start(total: int) -> None:
+        # the set's size from the run itself: discovering it here too would add a
+        # tuple of every entry to the traced peak
+        marks.update(max(1, total * k // 10) for k in range(1, 11))
 
     def on_result(_record: golden.RunRecord) -> None:
         nonlocal done, worker_peak, tree_peak
@@ -179,7 +183,9 @@ def measure(
             tree_peak = max(tree_peak, tree)
 
     started = time.perf_counter()
-    report = golden.run_golden([folder], repeat=repeat, workers=workers, on_result=on_result)
+    report = golden.run_golden(
+        [folder], repeat=repeat, workers=workers, on_start=on_start, on_result=on_result
+    )
     elapsed = time.perf_counter() - started
     # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so it
     # would report the benchmark parent this process was forked from.

@@ -135,6 +135,28 @@ def same_plain(a: Any, b: Any) -> bool:
         return False
 
 
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` is plain data already, down to the exact types (dict with text
+    keys, list, str, int, bool, None, finite float): ``same_plain(to_plain(value),
+    value)`` without building the copy and its bytes."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        cls = type(item)
+        if cls is str or cls is int or cls is bool or item is None:
+            continue
+        if cls is dict:
+            for key, child in item.items():
+                if type(key) is not str:
+                    return False
+                stack.append(child)
+        elif cls is list:
+            stack.extend(item)
+        elif cls is not float or not math.isfinite(item):
+            return False
+    return True
+
+
 def plain_bytes(value: Any) -> bytes:
     """What ``same_plain`` compares: equal bytes for the same plain data; ``b""`` (equal
     to nothing ``marshal`` writes) for a value it does not take."""

@@ -390,10 +390,10 @@ def _mark_plain_args(steps: tuple[Step, ...]) -> None:
     """Let a replay of the in-memory recording (the pytest plugin's) take the fast path
     a loaded cassette takes: each step's hash was computed from its plain args (or
     again after redaction changed them); the args are checked to be plain here."""
-    from replay.canonical import same_plain
+    from replay.canonical import is_plain
     from replay.cassette import mark_args_checked
 
-    if all(same_plain(to_plain(step.args), step.args) for step in steps):
+    if all(is_plain(step.args) for step in steps):
         mark_args_checked(steps)
 
 

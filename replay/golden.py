@@ -30,19 +30,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
+import itertools
 import json
 import math
 import os
 import subprocess
+import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from replay.errors import ReplayError
-from replay.on_miss import is_derived_name
+from replay.on_miss import DERIVED_SUFFIX, is_derived_name
 from replay.spool import Spool
 from replay.usage import tokens_of
 
@@ -225,37 +228,177 @@ def discover(dirs: Sequence[str | os.PathLike[str]]) -> tuple[GoldenEntry, ...]:
     """Every ``*.yaml``/``*.yml`` under ``dirs`` (recursive, hidden folders skipped), by key.
 
     With several folders each key is prefixed by its folder as given; a file given
-    instead of a folder is one entry keyed by its name.
+    instead of a folder is one entry keyed by its name. ``run_golden`` does not hold
+    this tuple: it spools ``iter_entries`` to disk (``spool_entries``).
     """
-    entries: dict[str, GoldenEntry] = {}
+    entries = tuple(iter_entries(dirs))
+    if not entries:
+        raise _no_cassettes(dirs)
+    return entries
+
+
+def iter_entries(dirs: Sequence[str | os.PathLike[str]]) -> Iterator[GoldenEntry]:
+    """``discover``'s entries one at a time, in key order, without holding them: each
+    folder is walked in key order (``_walk``) and the folders' entries are merged.
+
+    A missing folder raises before anything is yielded; a key found under several
+    folders (a folder given twice, or one inside another) is the last folder's, as
+    ``discover`` always kept it.
+    """
+    streams: list[Iterator[GoldenEntry]] = []
     for given in dirs:
         root = Path(given)
         prefix = f"{root.as_posix().rstrip('/')}/" if len(dirs) > 1 else ""
         if root.is_file():
-            entries[prefix or root.name] = GoldenEntry(prefix or root.name, str(root))
+            streams.append(iter((GoldenEntry(prefix or root.name, str(root)),)))
             continue
         if not root.is_dir():
             raise GoldenError(
                 f"{root}: no such golden set folder; record runs and promote them with "
                 "'replay golden add CASSETTE', or pass the folder that holds them"
             )
-        for folder, subfolders, files in os.walk(root):
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-            for name in sorted(files):
-                if name.startswith(".") or not name.endswith(CASSETTE_SUFFIXES):
+        streams.append(_walk(root, str(root), "", prefix))
+    merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_entry_key)
+    previous: GoldenEntry | None = None
+    for entry in merged:
+        if previous is not None and entry.key != previous.key:
+            yield previous
+        previous = entry
+    if previous is not None:
+        yield previous
+
+
+def _entry_key(entry: GoldenEntry) -> str:
+    return entry.key
+
+
+def _walk(root: Path, folder: str, relative: str, prefix: str) -> Iterator[GoldenEntry]:
+    """The cassettes under ``folder`` in key order (what ``os.walk`` with sorted folders
+    and names finds, sorted by key). A subfolder ``d`` is listed as ``d/``: every key
+    under it starts so, and a file name (no "/") sorts against all of them as it sorts
+    against ``d/``, so walking the listing in order gives the keys in order."""
+    base = str(root)  # str(root / key) without a Path per file (pathlib interns parts)
+    base = "" if base == "." else base if base.endswith("/") else base + "/"
+    for name in _listing(folder):
+        if name.endswith("/"):
+            yield from _walk(root, os.path.join(folder, name[:-1]), relative + name, prefix)
+        else:
+            key = relative + name
+            yield GoldenEntry(prefix + key, base + key)
+
+
+DISCOVERY_CHUNK = 4096  # names of one folder sorted in memory at once; more merge from disk
+
+
+def _listing(folder: str) -> Iterator[str]:
+    """The cassette files and the subfolders to walk (as ``name/``) of ``folder``,
+    sorted. Hidden names, other files and symlinked folders are left out, as
+    ``os.walk`` leaves them; an unreadable folder is skipped, as it does. A folder of
+    more than ``DISCOVERY_CHUNK`` names is sorted by chunks spilled to temporary
+    files and merged, so a flat folder of 100,000 runs is never held in memory."""
+    chunk: list[str] = []
+    spilled: list[IO[bytes]] = []
+    try:
+        with os.scandir(folder) as scan:
+            for item in scan:
+                name = item.name
+                if name.startswith("."):
                     continue
-                if is_derived_name(name):
-                    continue  # a replay's live answers (--on-miss live), not a baseline
-                path = Path(folder, name)
-                key = prefix + path.relative_to(root).as_posix()
-                entries[key] = GoldenEntry(key, str(path))
-    if not entries:
-        shown = ", ".join(str(d) for d in dirs)
-        raise GoldenError(
-            f"no cassettes (*.yaml) in {shown}; promote recorded runs with "
-            "'replay golden add CASSETTE'"
-        )
-    return tuple(sorted(entries.values()))
+                try:
+                    is_dir = item.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    try:
+                        linked = item.is_symlink()
+                    except OSError:
+                        linked = False
+                    if not linked:
+                        chunk.append(name + "/")
+                elif name.endswith(CASSETTE_SUFFIXES) and not _derived(name):
+                    chunk.append(name)
+                if len(chunk) >= DISCOVERY_CHUNK:
+                    spilled.append(_spill(chunk))
+                    chunk = []
+    except OSError:
+        for run in spilled:
+            run.close()
+        return
+    chunk.sort()
+    if not spilled:
+        yield from chunk
+        return
+    spilled.append(_spill(chunk))
+    del chunk
+    try:
+        yield from heapq.merge(*(_spilled_names(run) for run in spilled))
+    finally:
+        for run in spilled:
+            run.close()
+
+
+def _derived(name: str) -> bool:
+    """``is_derived_name`` of a file name ending with a cassette suffix, without a
+    ``Path`` (its stem is the name less that suffix): a ``--on-miss live`` replay's
+    answers, no baseline."""
+    return name.rpartition(".")[0].endswith(DERIVED_SUFFIX)
+
+
+def _spill(names: list[str]) -> IO[bytes]:
+    names.sort()
+    # Unbuffered, read back in small blocks: a merge reads every spilled chunk at once.
+    run = tempfile.TemporaryFile(buffering=0, prefix="replay-golden-names-")  # noqa: SIM115
+    # NUL ends a name: the one byte no file name holds
+    data = memoryview(b"".join(name.encode("utf-8", "surrogateescape") + b"\0" for name in names))
+    while data:
+        data = data[run.write(data) or 0 :]
+    run.seek(0)
+    return run
+
+
+def _spilled_names(run: IO[bytes]) -> Iterator[str]:
+    rest = b""
+    while block := run.read(4096):
+        *names, rest = (rest + block).split(b"\0")
+        for name in names:
+            yield name.decode("utf-8", "surrogateescape")
+
+
+def _no_cassettes(dirs: Sequence[str | os.PathLike[str]]) -> GoldenError:
+    shown = ", ".join(str(d) for d in dirs)
+    return GoldenError(
+        f"no cassettes (*.yaml) in {shown}; promote recorded runs with "
+        "'replay golden add CASSETTE'"
+    )
+
+
+def spool_entries(
+    dirs: Sequence[str | os.PathLike[str]], *, shard: tuple[int, int] | None = None
+) -> Spool[GoldenEntry]:
+    """The entries of ``dirs`` (of shard ``i/n`` only when given) in key order, on disk:
+    one walk, so the set is fixed when discovered, and its size is known (the progress
+    total, the pool's batches) without holding an entry per run. Close it when done."""
+    entries: Spool[GoldenEntry] = Spool(to_dict=_entry_dict, from_dict=_entry_of)
+    found = 0
+    try:
+        for entry in iter_entries(dirs):
+            found += 1
+            if shard is None or shard_of(entry.key, shard[1]) == shard[0]:
+                entries.append(entry)
+        if not found:
+            raise _no_cassettes(dirs)
+    except BaseException:
+        entries.close()
+        raise
+    return entries
+
+
+def _entry_dict(entry: GoldenEntry) -> dict[str, Any]:
+    return {"key": entry.key, "path": entry.path}
+
+
+def _entry_of(data: dict[str, Any]) -> GoldenEntry:
+    return GoldenEntry(data["key"], data["path"])
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -570,9 +713,13 @@ def _evaluate_batch(
         ]
 
 
-def _batches(entries: Sequence[GoldenEntry], size: int) -> Iterator[Sequence[GoldenEntry]]:
-    for start in range(0, len(entries), size):
-        yield entries[start : start + size]
+def _batches(
+    entries: Iterable[tuple[int, GoldenEntry]], size: int
+) -> Iterator[tuple[int, list[GoldenEntry]]]:
+    """``(position of the first, entries)`` by ``size``, read from ``entries`` as needed."""
+    iterator = iter(entries)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch[0][0], [entry for _, entry in batch]
 
 
 def run_set(
@@ -588,31 +735,35 @@ def run_set(
     """Evaluate every entry, serially (``workers=0``) or in a pool of worker processes.
 
     Workers stream small records back batch by batch (at most a few batches in flight),
-    and the records go to a ``Spool`` on disk as they arrive, so neither histories nor
-    all results pile up in memory: the parent stays flat in the size of the set. The
-    pool uses forkserver (spawn where that is missing), never fork: the caller may run
-    threads (a progress bar). Records come back sorted by key, so any ``workers`` gives
-    the same result.
+    and each record goes to a ``Spool`` on disk at its entry's position as it arrives,
+    so neither histories nor results pile up in memory: the parent stays flat in the
+    size of the set (``entries`` may be a ``Spool`` too: ``run_golden``'s). The pool
+    uses forkserver (spawn where that is missing), never fork: the caller may run
+    threads (a progress bar). Records come back sorted by key (entries in key order,
+    as ``discover`` gives them, need no sort), so any ``workers`` gives the same result.
     """
     if repeat < 1:
         raise GoldenError(f"--repeat must be at least 1, not {repeat}")
     records = record_spool()
+    ascending = [True]
 
-    def keep(record: RunRecord) -> None:
-        records.append(record)
+    def keep(position: int, record: RunRecord) -> None:
+        records.append(record, at=position)
         if on_result is not None:
             on_result(record)
 
     if workers <= 0 or len(entries) <= 1:
-        for entry in entries:
+        for position, entry in _positions(entries, ascending):
             keep(
+                position,
                 evaluate(
                     entry, agent=agent, repeat=repeat, on_miss=on_miss, allow_network=allow_network
-                )
+                ),
             )
     else:
         _run_in_pool(
-            entries,
+            _positions(entries, ascending),
+            len(entries),
             agent=agent,
             repeat=repeat,
             workers=workers,
@@ -620,12 +771,27 @@ def run_set(
             on_miss=on_miss,
             allow_network=allow_network,
         )
-    records.sort()
+    if not ascending[0]:
+        records.sort()
     return records
 
 
+def _positions(
+    entries: Iterable[GoldenEntry], ascending: list[bool]
+) -> Iterator[tuple[int, GoldenEntry]]:
+    """``enumerate(entries)``, clearing ``ascending[0]`` when a key sorts before the one
+    before it (a caller's own order: the records are then sorted by key at the end)."""
+    previous: str | None = None
+    for position, entry in enumerate(entries):
+        if previous is not None and entry.key < previous:
+            ascending[0] = False
+        previous = entry.key
+        yield position, entry
+
+
 def record_spool() -> Spool[RunRecord]:
-    """An empty ``Spool`` of run records (on disk, read back in key order)."""
+    """An empty ``Spool`` of run records (on disk, read back in position order;
+    ``sort()`` puts them in key order)."""
     return Spool(to_dict=RunRecord.to_dict, from_dict=RunRecord.from_dict, key=_record_key)
 
 
@@ -634,12 +800,13 @@ def _record_key(record: RunRecord) -> str:
 
 
 def _run_in_pool(
-    entries: Sequence[GoldenEntry],
+    entries: Iterable[tuple[int, GoldenEntry]],
+    total: int,
     *,
     agent: str | None,
     repeat: int,
     workers: int,
-    keep: Callable[[RunRecord], None],
+    keep: Callable[[int, RunRecord], None],
     on_miss: str | None = None,
     allow_network: bool = False,
 ) -> None:
@@ -654,8 +821,8 @@ def _run_in_pool(
     if method == "forkserver":
         # Workers fork from a server that has the replay engine imported already.
         context.set_forkserver_preload(["replay.golden", "replay.verdict"])
-    workers = min(workers, len(entries))
-    size = max(1, min(16, len(entries) // (workers * 4)))
+    workers = min(workers, total)
+    size = max(1, min(16, total // (workers * 4)))
     batches = _batches(entries, size)
     try:
         with ProcessPoolExecutor(
@@ -664,25 +831,25 @@ def _run_in_pool(
             initializer=allow_in_worker,
             initargs=(allowed_hosts(),),  # --allow-host reaches the workers' replays
         ) as pool:
-            pending: set[Future[list[RunRecord]]] = set()
+            pending: dict[Future[list[RunRecord]], int] = {}  # -> position of its first
 
             def fill() -> None:
                 while len(pending) < workers * 2:
-                    batch = next(batches, None)
+                    start, batch = next(batches, (0, None))
                     if batch is None:
                         return
-                    pending.add(
-                        pool.submit(_evaluate_batch, batch, agent, repeat, on_miss, allow_network)
+                    future = pool.submit(
+                        _evaluate_batch, batch, agent, repeat, on_miss, allow_network
                     )
+                    pending[future] = start
 
             fill()
             while pending:
-                done, still = wait(pending, return_when=FIRST_COMPLETED)
-                pending.clear()
-                pending.update(still)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    for record in future.result():
-                        keep(record)
+                    start = pending.pop(future)
+                    for offset, record in enumerate(future.result()):
+                        keep(start + offset, record)
                 fill()
     except BrokenProcessPool as exc:
         raise GoldenError(
@@ -721,8 +888,9 @@ SIDE_FIGURES = (
 class _SideTally:
     """The aggregate figures of one side of a segment, fed one run at a time.
 
-    Sums and counts are O(1); the exact nearest-rank p50/p95 need every latency, kept
-    as 8-byte floats (``array('d')``), not as the runs' figures."""
+    Sums and counts are O(1); the exact nearest-rank p50/p95 need every latency: kept
+    as 8-byte floats (``_Latencies``), in memory up to ``LATENCIES_IN_MEMORY`` and on
+    disk beyond, so a side holds no more for 100,000 runs than for 4,096."""
 
     __slots__ = (
         "errors",
@@ -741,7 +909,7 @@ class _SideTally:
         self.runs = self.errors = self.steps = self.llm_calls = 0
         self.tool_calls = self.repeated = self.input_tokens = self.output_tokens = 0
         self.stop_reasons: Counter[str] = Counter()
-        self.latencies = array("d")
+        self.latencies = _Latencies()
 
     def add(self, figures: RunFigures) -> None:
         self.runs += 1
@@ -760,14 +928,14 @@ class _SideTally:
         runs = self.runs
         if not runs:
             return {"runs": 0, "errors": 0, "stop_reasons": {}, **dict.fromkeys(SIDE_FIGURES)}
-        ordered = sorted(self.latencies)  # one sort for both percentiles
+        p50, p95 = self.latencies.nearest_ranks(50, 95)
         return {
             "runs": runs,
             "errors": self.errors,
             "error_rate": self.errors / runs,
             "stop_reasons": dict(sorted(self.stop_reasons.items())),
-            "p50_latency_ms": _nearest_rank(ordered, 50),
-            "p95_latency_ms": _nearest_rank(ordered, 95),
+            "p50_latency_ms": p50,
+            "p95_latency_ms": p95,
             "steps": self.steps,
             "steps_per_run": self.steps / runs,
             "llm_calls": self.llm_calls,
@@ -781,6 +949,100 @@ class _SideTally:
 
 def _nearest_rank(ordered: Sequence[float], pct: float) -> float:
     return ordered[max(1, math.ceil(pct / 100.0 * len(ordered))) - 1]
+
+
+LATENCIES_IN_MEMORY = 4096  # latencies a side keeps in memory; more go to a temporary file
+_BUCKETS = 256
+
+
+class _Latencies:
+    """Floats appended one at a time; their exact nearest-rank percentiles.
+
+    Up to ``LATENCIES_IN_MEMORY`` values they are sorted in memory, as ever. Beyond,
+    they go to a temporary file (8 bytes each) and a percentile is found by narrowing:
+    each pass over the file counts the values of the current range into buckets by
+    value, keeps the bucket that holds the wanted rank, until its values are few enough
+    to sort (or all equal). Which value is at a rank does not depend on how it is
+    found, so the figures are those of one big sort."""
+
+    __slots__ = ("count", "file", "finite", "high", "low", "memory")
+
+    def __init__(self) -> None:
+        self.memory = array("d")
+        self.file: IO[bytes] | None = None  # unbuffered: written in blocks of the limit
+        self.count = 0
+        self.low, self.high = math.inf, -math.inf
+        self.finite = True
+
+    def append(self, value: float) -> None:
+        self.memory.append(value)
+        self.count += 1
+        if math.isfinite(value):
+            self.low, self.high = min(self.low, value), max(self.high, value)
+        else:
+            self.finite = False
+        if len(self.memory) >= LATENCIES_IN_MEMORY:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile(  # noqa: SIM115 (closed by nearest_ranks)
+                    buffering=0, prefix="replay-golden-latencies-"
+                )
+            data = memoryview(self.memory.tobytes())
+            while data:
+                data = data[self.file.write(data) or 0 :]
+            self.memory = array("d")
+
+    def _values(self) -> Iterator[float]:
+        if self.file is not None:
+            self.file.seek(0)
+            while block := self.file.read(8 * 2048):
+                yield from array("d", block)
+        yield from self.memory
+
+    def nearest_ranks(self, *pcts: float) -> list[float]:
+        """The nearest-rank percentile ``pct`` of the values, for each of ``pcts``; the
+        temporary file, if any, is closed after."""
+        try:
+            if self.file is None or not self.finite:  # non-finite values: the plain sort
+                ordered = sorted(self._values())
+                return [_nearest_rank(ordered, pct) for pct in pcts]
+            return [self._select(max(1, math.ceil(pct / 100.0 * self.count))) for pct in pcts]
+        finally:
+            if self.file is not None:
+                self.file.close()
+                self.file = None
+
+    def _select(self, rank: int) -> float:
+        """The ``rank``-th smallest (1-based) of finite values on disk. A bucket is a
+        range of values (the bucket index grows with the value), so the values of the
+        kept bucket are those between its smallest and largest."""
+        below = 0  # values smaller than the range kept
+        low, high, count = self.low, self.high, self.count
+        while True:
+            if low == high:  # all equal: the one at the rank, in the order given (0.0, -0.0)
+                wanted = rank - below
+                for value in self._values():
+                    if value == low:
+                        wanted -= 1
+                        if not wanted:
+                            return value
+            width = (high - low) / _BUCKETS
+            if count <= LATENCIES_IN_MEMORY or not 0.0 < width < math.inf:
+                ordered = sorted(v for v in self._values() if low <= v <= high)
+                return ordered[rank - below - 1]
+            counts = [0] * _BUCKETS
+            lows = [math.inf] * _BUCKETS
+            highs = [-math.inf] * _BUCKETS
+            for value in self._values():
+                if low <= value <= high:
+                    index = min(_BUCKETS - 1, int((value - low) / width))
+                    counts[index] += 1
+                    lows[index] = min(lows[index], value)
+                    highs[index] = max(highs[index], value)
+            index = 0
+            while below + counts[index] < rank:
+                below += counts[index]
+                index += 1
+            low, high, count = lows[index], highs[index], counts[index]
 
 
 class _SegmentTally:
@@ -1310,27 +1572,28 @@ def run_golden(
     A bad ``agent`` is refused up front (every run would be an error otherwise).
     ``on_start(total)`` and ``on_result(record)`` drive a progress display.
     """
-    entries = discover(dirs)
-    if shard is not None:
-        entries = select_shard(entries, *shard)
-    if agent is not None:
-        from replay.engine import import_entrypoint
+    entries = spool_entries(dirs, shard=shard)  # on disk: nothing held per run
+    try:
+        if agent is not None:
+            from replay.engine import import_entrypoint
 
-        import_entrypoint(agent)
-    from replay.on_miss import parse_on_miss, require_network
+            import_entrypoint(agent)
+        from replay.on_miss import parse_on_miss, require_network
 
-    require_network(parse_on_miss(on_miss), allow_network=allow_network)
-    if on_start is not None:
-        on_start(len(entries))
-    records = run_set(
-        entries,
-        agent=agent,
-        repeat=repeat,
-        workers=workers,
-        on_result=on_result,
-        on_miss=on_miss,
-        allow_network=allow_network,
-    )
+        require_network(parse_on_miss(on_miss), allow_network=allow_network)
+        if on_start is not None:
+            on_start(len(entries))
+        records = run_set(
+            entries,
+            agent=agent,
+            repeat=repeat,
+            workers=workers,
+            on_result=on_result,
+            on_miss=on_miss,
+            allow_network=allow_network,
+        )
+    finally:
+        entries.close()
     return GoldenReport(
         runs=records,
         candidate_release=release,
@@ -1355,10 +1618,16 @@ def report_from_dict(data: Any, *, source: str = "report") -> GoldenReport:
             f"{source}: golden report version {data.get('version')!r} is not supported; this "
             f"build reads version {REPORT_VERSION} (rerun the shard with this build)"
         )
+    runs = record_spool()
     try:
         shard = data.get("shard")
+        ascending = [True]
+        for _, record in _positions(map(RunRecord.from_dict, data["runs"]), ascending):
+            runs.append(record)
+        if not ascending[0]:
+            runs.sort()
         return GoldenReport(
-            runs=tuple(RunRecord.from_dict(r) for r in data["runs"]),
+            runs=runs,  # on disk: a merge holds no shard's records in memory
             candidate_release=str(data["candidate_release"]),
             thresholds=Thresholds.from_dict(data["thresholds"], where=f"{source}: thresholds"),
             golden_dirs=tuple(str(d) for d in data["golden_dirs"]),
@@ -1368,9 +1637,13 @@ def report_from_dict(data: Any, *, source: str = "report") -> GoldenReport:
             on_miss=data.get("on_miss"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        runs.close()
         raise GoldenError(
             f"{source}: malformed golden report ({type(exc).__name__}: {exc})"
         ) from None
+    except BaseException:
+        runs.close()
+        raise
 
 
 def load_report(path: str | os.PathLike[str]) -> GoldenReport:
@@ -1435,19 +1708,13 @@ def merge_reports(
                 f"shard{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} of "
                 f"{count} missing; pass every shard's report (or --partial for a partial diff)"
             )
-    keys: dict[str, str] = {}
-    runs: list[RunRecord] = []
-    for name, report in zip(names, reports, strict=False):
-        for record in report.runs:
-            if record.key in keys:
-                raise GoldenError(
-                    f"run '{record.key}' is in both {keys[record.key]} and {name}; "
-                    "were the shards run with different --shard counts?"
-                )
-            keys[record.key] = name
-            runs.append(record)
+    named = list(zip(names, reports, strict=False))
+    _refuse_overlap([report for _, report in named], [name for name, _ in named])
+    runs = record_spool()  # every report's runs are in key order: merged, no sort
+    for record in heapq.merge(*(report.runs for _, report in named), key=_record_key):
+        runs.append(record)
     return GoldenReport(
-        runs=tuple(runs),
+        runs=runs,
         candidate_release=first.candidate_release,
         thresholds=first.thresholds,
         golden_dirs=first.golden_dirs,
@@ -1455,6 +1722,35 @@ def merge_reports(
         repeat=first.repeat,
         shard=None,
         on_miss=first.on_miss,
+    )
+
+
+def _refuse_overlap(reports: Sequence[GoldenReport], names: Sequence[str]) -> None:
+    """A run in two reports is an error naming the first such run of the later report
+    and the earlier report that has it (reports in the order given, runs in key
+    order). Found by walking each report against the earlier ones, all in key order,
+    without collecting every key."""
+    for later, report in enumerate(reports):
+        earlier = [iter(r.runs) for r in reports[:later]]
+        heads = [next(runs, None) for runs in earlier]
+        previous: str | None = None
+        for record in report.runs:
+            for number, runs in enumerate(earlier):
+                head = heads[number]
+                while head is not None and head.key < record.key:
+                    head = next(runs, None)
+                heads[number] = head
+                if head is not None and head.key == record.key:
+                    raise _overlap(record.key, names[number], names[later])
+            if record.key == previous:  # twice in one report
+                raise _overlap(record.key, names[later], names[later])
+            previous = record.key
+
+
+def _overlap(key: str, first: str, second: str) -> GoldenError:
+    return GoldenError(
+        f"run '{key}' is in both {first} and {second}; "
+        "were the shards run with different --shard counts?"
     )
 
 

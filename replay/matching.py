@@ -167,10 +167,15 @@ class RecordedIndex:
         if cursor == end:
             return None
         position = order[cursor]
+        step = self._steps[position]
         recorded = self._args_bytes[position]
         if recorded is None:
-            recorded = self._args_bytes[position] = plain_bytes(self._steps[position].args)
-        return self._steps[position] if recorded and plain_bytes(args) == recorded else None
+            recorded = self._args_bytes[position] = plain_bytes(step.args)
+        if not recorded:
+            return None
+        # The step's own args (a request described before, ``exchange._described``) are
+        # its data without serialising them again.
+        return step if args is step.args or plain_bytes(args) == recorded else None
 
     def holds(self, key: tuple[str, str, str]) -> bool:
         """Whether some recorded step has this kind, name and args hash."""

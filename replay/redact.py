@@ -177,6 +177,9 @@ _FIELD_WORDS = (
 )
 
 
+_SCHEMES = ("bearer", "basic", "token")
+_SEGMENT_ENDS = (",", "\n")
+
 _SAME = "\x00same"
 """Cached for a text that holds no secret: ``text`` then returns the caller's object."""
 _CACHED_TEXTS = 4096
@@ -349,6 +352,17 @@ class _Trie:
         return f"(?:{body})?" if ends else body
 
 
+def _remember(rules: _Rules, value: str, clean: str) -> None:
+    """Note ``clean`` as ``value`` redacted under ``rules`` (bounded: see ``_CACHED_CHARS``)."""
+    if len(value) <= _CACHED_TEXT_MAX:
+        cache = rules.texts
+        if len(cache) >= _CACHED_TEXTS or rules.chars > _CACHED_CHARS:
+            cache.clear()
+            rules.chars = 0
+        cache[value] = _SAME if clean is value else clean
+        rules.chars += len(value)
+
+
 def _fragments(secret: str) -> list[str]:
     """The runs of ``MIN_FRAGMENT`` characters of a secret that could identify it."""
     if len(secret) <= MIN_FRAGMENT:
@@ -372,7 +386,22 @@ class _Rules:
     redacted under them: a pure function of the two, so redactors with the same rules
     (every session of a project that replays with the same keys) share one."""
 
-    __slots__ = ("anchors", "chars", "field_words", "json", "known", "policy", "texts", "windows")
+    __slots__ = (
+        "anchors",
+        "chars",
+        "field_words",
+        "json",
+        "known",
+        "literals",
+        "lowered",
+        "memo",
+        "memo_size",
+        "policy",
+        "texts",
+        "unsplit",
+        "width",
+        "windows",
+    )
 
     def __init__(self, policy: RedactionPolicy, secrets: frozenset[str]) -> None:
         self.policy = policy
@@ -382,6 +411,22 @@ class _Rules:
         self.texts: dict[str, str] = {}
         self.chars = 0
         """Characters of the texts remembered: the cache is emptied past ``_CACHED_CHARS``."""
+        self.memo: dict[Any, Any] = {}
+        self.memo_size = 0
+        """What other passes computed under these rules, and the bytes it holds (HTTP
+        replay's described requests, ``replay.http.exchange``): it goes with the rules."""
+        # The literal checks that gate every rule of ``_spans``, for many texts at once:
+        # one of ``literals`` in the text, or of ``lowered`` in it lowered, or ``://``
+        # and ``@``. None when they cannot decide (a pattern, a non-ASCII field word).
+        self.literals = (*_KEY_ANCHORS, *self.anchors)
+        self.lowered: tuple[str, ...] | None = tuple(dict.fromkeys((*self.field_words, *_SCHEMES)))
+        if policy.patterns or not all(w.isascii() for w in self.lowered):
+            self.lowered = None
+        needles = (*self.literals, *self.field_words, *_SCHEMES, "://", "@")
+        self.width = max(map(len, needles))
+        """The longest literal check: a text without one has none of them in it either."""
+        self.unsplit = not any(sep in n for n in needles for sep in _SEGMENT_ENDS)
+        """No literal check spans a ``,`` or a line end: each lies within one segment."""
 
 
 _shared_rules: OrderedDict[tuple[RedactionPolicy, frozenset[str]], _Rules] = OrderedDict()
@@ -478,19 +523,34 @@ class Redactor:
         found: list[str] = []
         stack = [value]
         is_secret = self.policy.is_secret_field
+        fields = self.policy._field_cache  # looked up inline: the end pass walks every step
         while stack:
             item = stack.pop()
             if type(item) is dict:
                 model_tokens = "logprob" in item
                 for key, child in item.items():
-                    if type(child) is str:
-                        if not model_tokens and type(key) is str and is_secret(key):
+                    kind = type(child)
+                    if kind is str:
+                        if (
+                            not model_tokens
+                            and child != MARKER  # redacted already: nothing to learn
+                            and type(key) is str
+                            and (
+                                secret
+                                if (secret := fields.get(key)) is not None
+                                else is_secret(key)
+                            )
+                        ):
                             found.extend(_credentials(child))
-                    elif type(child) in (dict, list):
+                    elif kind is dict or kind is list:
                         stack.append(child)
             elif type(item) is list:
-                stack.extend(child for child in item if type(child) in (dict, list))
-        self.learn_values(found)
+                for child in item:
+                    kind = type(child)
+                    if kind is dict or kind is list:
+                        stack.append(child)
+        if found:
+            self.learn_values(found)
 
     def widen(self, policy: RedactionPolicy) -> None:
         """Use ``policy`` from now on (e.g. the session's plus HTTP options), keeping the
@@ -503,6 +563,13 @@ class Redactor:
     @property
     def secrets(self) -> frozenset[str]:
         return self._secrets
+
+    @property
+    def rules(self) -> _Rules:
+        """The rules in force (policy and secrets, compiled) as one object, replaced when
+        either changes: redacting is a pure function of it, so results remembered in its
+        ``memo`` hold while it is the one in force."""
+        return self._rules
 
     def _compile(self) -> None:
         # One assignment: a ``text`` running meanwhile redacts and caches under the
@@ -528,11 +595,46 @@ class Redactor:
         if known is not None:
             return value if known is _SAME else known
         clean = self._redacted(value, rules)
-        if len(value) <= _CACHED_TEXT_MAX:
+        _remember(rules, value, clean)
+        return clean
+
+    def json_text(self, text: str, values: Iterable[str]) -> str:
+        """``self.text(text)`` for a JSON body; when it holds no secret, the ``values``
+        parsed from it that it holds whole are noted as holding none either, so that
+        redacting the parsed answer does not search them a second time.
+        """
+        # A value is vouched for only when it stands in ``text`` as a JSON string
+        # (``"value"``), is ASCII and holds no quote or backslash, ``text`` holds no
+        # MARKER (a match dropped for overlapping one could hide the value's) and the
+        # policy no custom pattern (``^`` and lookarounds). Then any match of a rule in the value
+        # is one in ``text`` at the same place: the rules look at most one character
+        # beyond a match and only ask that it be no letter or digit, which a quote is
+        # not; the field rule needs a quote in the value; the literal checks that gate
+        # the rules are substring checks; an ASCII value lowers to the same characters
+        # in both. tests/test_redact.py compares this with ``text`` on each value.
+        rules = self._rules
+        cache = rules.texts
+        known = cache.get(text)
+        if known is not None:
+            clean = text if known is _SAME else known
+        else:
+            clean = self._redacted(text, rules)
+            _remember(rules, text, clean)
+        if clean is not text or rules.policy.patterns or MARKER in text:
+            return clean
+        for value in values:
+            if (
+                value in cache
+                or len(value) > _CACHED_TEXT_MAX
+                or not value.isascii()
+                or '"' in value
+                or "\\" in value
+                or f'"{value}"' not in text
+            ):
+                continue
             if len(cache) >= _CACHED_TEXTS or rules.chars > _CACHED_CHARS:
-                cache.clear()
-                rules.chars = 0
-            cache[value] = _SAME if clean is value else clean
+                break  # full: ``text`` empties it when it must
+            cache[value] = _SAME
             rules.chars += len(value)
         return clean
 
@@ -621,43 +723,65 @@ class Redactor:
         if cls is str:
             return self.text(value)
         if cls is dict:
-            # Every replayed request walks here: remembered texts and field names are
-            # looked up inline (a miss takes the method that fills the cache).
-            changed = False
-            out: dict[Any, Any] = {}
+            # Every replayed request and every recorded step walks here: remembered
+            # texts and field names are looked up inline (a miss takes the method that
+            # fills the cache), numbers are not passed down, and a copy is made only
+            # once something changed (most data holds no secret).
+            changes: list[tuple[Any, Any]] | None = None
             policy = self.policy
             fields = policy._field_cache
             texts = self._rules.texts
             model_tokens = "logprob" in value  # {"token": "Hello", "logprob": -0.1}: text
             for key, item in value.items():
+                kind = type(item)
                 if (
                     type(key) is str
                     and item is not None
-                    and type(item) is not bool
+                    and kind is not bool
                     and not model_tokens
                     and (secret := fields.get(key)) is not False
                     and (secret or policy.is_secret_field(key))
                 ):
-                    out[key] = MARKER
-                    changed = changed or item != MARKER
+                    if kind is not str or item != MARKER:
+                        if changes is None:
+                            changes = []
+                        changes.append((key, MARKER))
                     continue
-                if type(item) is not str:
+                if kind is str:
+                    known = texts.get(item)
+                    if known is None:
+                        clean = self.text(item)
+                    elif known is _SAME:
+                        continue
+                    else:
+                        clean = known
+                elif kind is dict or kind is list:
                     clean = self.data(item)
-                elif (known := texts.get(item)) is None:
-                    clean = self.text(item)
+                elif kind is int or kind is float or kind is bool or item is None:
+                    continue
                 else:
-                    clean = item if known is _SAME else known
-                out[key] = clean
-                changed = changed or clean is not item
-            return out if changed else value
+                    clean = self.data(item)
+                if clean is not item:
+                    if changes is None:
+                        changes = []
+                    changes.append((key, clean))
+            if changes is None:
+                return value
+            out = value.copy()  # same keys, same order: only the changed values differ
+            out.update(changes)
+            return out
         if cls is list:
             if self._streams.get(id(value)) is value:
                 return value  # a stream ``events`` redacted under the rules in force
-            items = [self.data(item) for item in value]
-            for a, b in zip(items, value, strict=True):
-                if a is not b:
-                    return items
-            return value
+            items: list[Any] | None = None
+            for at, item in enumerate(value):
+                clean = self.data(item)
+                if items is not None:
+                    items.append(clean)
+                elif clean is not item:
+                    items = value[:at]
+                    items.append(clean)
+            return value if items is None else items
         return value
 
     def headers(self, headers: Iterable[tuple[str, str]]) -> dict[str, Any]:
@@ -681,22 +805,36 @@ class Redactor:
         """``[self.text(value) for value in values]``, for many texts at once (a stream's
         events): the literal checks that gate every rule (see ``spans``) run once over
         the texts joined, and only a text one of them hits goes through the rules. A
-        check that hits inside one text hits at the same place in the joined text."""
+        check that hits inside one text hits at the same place in the joined text.
+
+        Each check is tried first on the joined text's distinct segments (between
+        commas and line ends): a stream's JSON events repeat most of theirs, and a
+        check that lies within one segment and misses there misses everywhere.
+        """
         if len(values) < 4 or self.policy.patterns:
             return [self.text(value) for value in values]
         joined = "\n\n".join(values)
+        rules = self._rules
+        sample = joined
+        if rules.unsplit:
+            sample = ",".join(set(joined.replace("\n", ",").split(",")))
+        plain = [needle for needle in rules.literals if needle in sample]
+        if "://" in sample and "@" in sample:
+            plain.append("@")  # the userinfo rule needs both in one text
+        words: Iterable[str] = (*rules.field_words, *_SCHEMES)
+        if rules.lowered is not None:
+            low_sample = sample.lower()
+            words = [word for word in rules.lowered if word in low_sample]
+            if not plain and not words:
+                return list(values)
         low = joined.lower()
         if len(low) != len(joined):  # see spans: then some texts are lowered otherwise
             return [self.text(value) for value in values]
         hits: list[int] = []
-        rules = self._rules
-        plain = [*_KEY_ANCHORS, *rules.anchors]
-        if "://" in joined:
-            plain.append("@")  # the userinfo rule needs both in one text
         for needle in plain:
             if needle in joined:
                 hits.extend(_occurrences(joined, needle))
-        for needle in (*rules.field_words, "bearer", "basic", "token"):
+        for needle in words:
             if needle in low:
                 hits.extend(_occurrences(low, needle))
         starts = []
@@ -706,6 +844,23 @@ class Redactor:
             at += len(value) + 2
         checked = {bisect.bisect_right(starts, hit) - 1 for hit in hits}
         return [self.text(v) if i in checked else v for i, v in enumerate(values)]
+
+    def may_hold_secret(self, text: str) -> bool:
+        """False only when no rule can find a secret in ``text`` nor in any part of it:
+        none of the literal checks that gate the rules (see ``spans``) hits. Many texts
+        can be checked at once, joined: a check that hits in one hits in the whole."""
+        rules = self._rules
+        if rules.lowered is None or ("://" in text and "@" in text):
+            return True
+        if any(needle in text for needle in rules.literals):
+            return True
+        low = text.lower()
+        return any(word in low for word in rules.lowered)
+
+    @property
+    def literal_width(self) -> int:
+        """The length of the longest literal check ``may_hold_secret`` makes."""
+        return self._rules.width
 
     def events(
         self, events: Iterable[str], *, parsed: Mapping[str, Any] | None = None
@@ -756,14 +911,25 @@ class Redactor:
                 events = self.events(response["events"])
                 if events != response["events"]:
                     http = {**http, "response": {**response, "events": events}}
+            name = self.text(step.name)
+            result = self.data(step.result)
+            if (
+                name is step.name
+                and args is step.args
+                and result is step.result
+                and error is step.error
+                and http is step.http
+            ):
+                steps.append(step)  # nothing in it was secret: the step as it is
+                continue
             # replace(): fields this pass does not know about are kept as they are.
             steps.append(
                 replace(
                     step,
-                    name=self.text(step.name),
+                    name=name,
                     args=args,
                     args_hash=step.args_hash if args is step.args else stable_hash(args),
-                    result=self.data(step.result),
+                    result=result,
                     error=error,
                     http=http,
                 )

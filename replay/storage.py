@@ -24,11 +24,8 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from replay import safe_yaml, yaml_writer
 from replay.cassette import (
     FORMAT_VERSION,
     Cassette,
@@ -38,7 +35,14 @@ from replay.cassette import (
 )
 from replay.errors import CassetteError, CassetteFormatWarning, CassetteWriteError
 
-_BaseDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+if TYPE_CHECKING:  # never run: at run time _import_yaml() defines these on first use
+    import yaml
+
+    from replay import safe_yaml, yaml_writer
+
+    _BaseDumper: type = yaml.SafeDumper
+    _CassetteDumper: type = yaml.SafeDumper
+    FAST_WRITER: bool = True
 
 CACHE_ENV = "REPLAY_CACHE_DIR"
 _CACHE_SCHEMA = f"v{FORMAT_VERSION}.1"
@@ -58,13 +62,8 @@ _VERSION_LINE = re.compile(r"^version:[ \t]*(\d+)[ \t]*$", re.MULTILINE)
 _HEADER_VERSION = re.compile(r"\A# agent-replay cassette \(format version (\d+)\)")
 
 
-class _CassetteDumper(_BaseDumper):  # type: ignore[misc, valid-type]
-    """Safe dumper that writes multi-line text as literal blocks, for reviewable diffs,
-    and a value met twice (one object shared by two steps) in full each time: loading
-    refuses anchors and aliases."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
+def _ignore_aliases(self: Any, data: Any) -> bool:
+    return True
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -73,7 +72,52 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 
 
-_CassetteDumper.add_representer(str, _represent_str)
+_YAML_NAMES = ("yaml", "safe_yaml", "yaml_writer", "_BaseDumper", "_CassetteDumper", "FAST_WRITER")
+_yaml_lock = threading.Lock()
+
+
+def _import_yaml() -> None:
+    """Define ``_YAML_NAMES`` (PyYAML, our safe loader and writer, the cassette dumper),
+    once: at the first YAML parse or write, not at import. PyYAML costs ~10 ms to
+    import and a cassette read back from the parse cache (``replay inspect`` of a small
+    run) never needs it. A name already set (a test's monkeypatch) is kept."""
+    if "FAST_WRITER" in globals():
+        return
+    with _yaml_lock:
+        if "FAST_WRITER" in globals():
+            return
+        import yaml
+
+        from replay import safe_yaml, yaml_writer
+
+        base: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        # Safe dumper that writes multi-line text as literal blocks, for reviewable
+        # diffs, and a value met twice (one object shared by two steps) in full each
+        # time: loading refuses anchors and aliases.
+        dumper = type("_CassetteDumper", (base,), {"ignore_aliases": _ignore_aliases})
+        dumper.__module__ = __name__
+        dumper.add_representer(str, _represent_str)
+        names = {
+            "yaml": yaml,
+            "safe_yaml": safe_yaml,
+            "yaml_writer": yaml_writer,
+            "_BaseDumper": base,
+            "_CassetteDumper": dumper,
+            # Whether ``replay.yaml_writer`` may write cassettes: it reproduces libyaml's
+            # output.
+            "FAST_WRITER": base is getattr(yaml, "CSafeDumper", None)
+            and not getattr(dumper, "yaml_path_resolvers", None),
+        }
+        for name, value in names.items():
+            globals().setdefault(name, value)
+
+
+def __getattr__(name: str) -> Any:
+    """``storage.yaml``, ``storage.FAST_WRITER``, ... from outside: defined on first use."""
+    if name in _YAML_NAMES:
+        _import_yaml()
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def end_marker(count: int) -> str:
@@ -81,15 +125,10 @@ def end_marker(count: int) -> str:
     return END_MARKER.format(count=count, noun="step" if count == 1 else "steps")
 
 
-FAST_WRITER = _BaseDumper is getattr(yaml, "CSafeDumper", None) and not getattr(
-    _CassetteDumper, "yaml_path_resolvers", None
-)
-"""Whether ``replay.yaml_writer`` may write cassettes: it reproduces libyaml's output."""
-
-
 def dumps(cassette: Cassette) -> str:
     """The YAML text of a cassette, in the current format version: the header comment,
     the data, and the end marker line."""
+    _import_yaml()
     data = cassette.to_dict()
     data["version"] = FORMAT_VERSION
     body = yaml_writer.dump(data, _CassetteDumper) if FAST_WRITER else None
@@ -101,6 +140,7 @@ def dumps(cassette: Cassette) -> str:
 def pyyaml_text(data: Any) -> str:
     """Cassette data as YAML through PyYAML: the general writer (``replay.yaml_writer``
     writes the same text faster for the values it knows)."""
+    _import_yaml()
     return yaml.dump(
         data,
         Dumper=_CassetteDumper,
@@ -391,6 +431,7 @@ def parse_yaml(raw: bytes, *, path: str | None = None) -> Any:
 
 
 def _parse_text(text: str, *, path: str | None) -> Any:
+    _import_yaml()
     try:
         return safe_yaml.load(text)
     except safe_yaml.YamlRefused as exc:

@@ -36,6 +36,35 @@ _CACHED_TEXT_MAX = 2048
 _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+# PyYAML's own resolvers for text that starts like a number (unchanged since PyYAML 3):
+# with exactly these, the text of any int is read back as an int and the text of any
+# float as a float, so numbers need no check each (``_Writer.stock_numbers``).
+_STOCK_FLOAT = r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+                    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+                    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$"""
+_STOCK_INT = r"""^(?:[-+]?0b[0-1_]+
+                    |[-+]?0[0-7_]+
+                    |[-+]?(?:0|[1-9][0-9_]*)
+                    |[-+]?0x[0-9a-fA-F_]+
+                    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$"""
+_STOCK_TIMESTAMP = r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+                    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+                     (?:[Tt]|[ \t]+)[0-9][0-9]?
+                     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+                     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$"""
+_STOCK_FLAGS = re.compile("", re.X).flags
+_STOCK_NUMBER_RESOLVERS = {
+    **dict.fromkeys("-+", ((_FLOAT_TAG, _STOCK_FLOAT), (_INT_TAG, _STOCK_INT))),
+    ".": ((_FLOAT_TAG, _STOCK_FLOAT),),
+    **dict.fromkeys(
+        "0123456789",
+        ((_FLOAT_TAG, _STOCK_FLOAT), (_INT_TAG, _STOCK_INT), (_TIMESTAMP_TAG, _STOCK_TIMESTAMP)),
+    ),
+}
 
 
 class _Unsupported(Exception):
@@ -52,6 +81,12 @@ class _Writer:
         # every step. Filled by the first values met, then left as it is.
         self.texts: dict[tuple[str, int, int], str] = {}
         self.plain_tags: dict[str, str] = {}
+        self.stock_numbers = not self.wildcard and all(
+            [(tag, regexp.pattern, regexp.flags) for tag, regexp in resolvers.get(char, ())]
+            == [(tag, pattern, _STOCK_FLAGS) for tag, pattern in stock]
+            for char, stock in _STOCK_NUMBER_RESOLVERS.items()
+        )
+        """Whether the resolvers of number-like text are PyYAML's own (see above)."""
 
     # --- structure --------------------------------------------------------------------
 
@@ -165,6 +200,10 @@ class _Writer:
             text, tag = _float_text(value), _FLOAT_TAG
         else:
             raise _Unsupported
+        if self.stock_numbers:
+            # An int's text ("-12") and a float's ("1.5", "1.0e-05", "-.inf", ".nan") are
+            # plain and match only their own stock resolver.
+            return " " + text
         if not _plain(text) or self._plain_tag(text) != tag:
             raise _Unsupported
         return " " + text
@@ -193,6 +232,19 @@ class _Writer:
         """The tag a plain ``text`` would be read as (PyYAML's ``resolve``)."""
         resolvers = self.resolvers.get(text[0])
         if resolvers is None and not self.wildcard:
+            return _STR_TAG
+        if (
+            self.stock_numbers
+            and "0" <= text[0] <= "9"
+            and not text.isdigit()
+            and "." not in text
+            and ":" not in text
+            and "-" not in text
+            and "_" not in text
+            and text[1:2] not in ("x", "b")
+        ):
+            # Ids and hashes ("1de4f5..."): a stock float needs a ".", a timestamp a "-",
+            # an int only digits, a ":" or a "0x"/"0b" prefix.
             return _STR_TAG
         known = self.plain_tags.get(text)
         if known is None:

@@ -26,6 +26,7 @@ from replay.canonical import (
     callable_name,
     canonical_json,
     error_class_name,
+    is_plain,
     same_plain,
     short_class_name,
     stable_hash,
@@ -158,6 +159,37 @@ def test_plain_values_keep_their_leaf_types() -> None:
     assert not same_plain({"n": 1}, {"n": True})
     assert not same_plain({"a": 1, "b": 2}, {"b": 2, "a": 1})  # unsure: key order differs
     assert not same_plain([Opaque()], [Opaque()])  # marshal does not take it
+
+
+class Label(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "text",
+        7,
+        True,
+        1.5,
+        float("nan"),
+        float("inf"),
+        {"a": [1, 2.0, {"b": None, "c": [True, "x"]}]},
+        {"a": [1, {"b": float("-inf")}]},
+        {1: "int key"},
+        {"a": (1, 2)},
+        {"a": {"b": Label("sub")}},
+        {Label("k"): 1},
+        [Color.RED],
+        {"a": Decimal("1.1")},
+        [b"bytes"],
+        {"a": [[[[[]]]]], "b": {}},
+    ],
+)
+def test_is_plain_is_same_plain_of_to_plain(value: Any) -> None:
+    """``is_plain`` (the recorder's cheap check) answers as comparing the copy would."""
+    assert is_plain(value) == same_plain(to_plain(value), value)
 
 
 def test_canonical_json_sorts_keys_and_drops_spaces() -> None:

@@ -628,3 +628,158 @@ def test_string_leaves_finds_every_string_with_its_path() -> None:
         assert sorted(got, key=repr) == sorted(_leaves_reference(value, ("p",)), key=repr)
 
     same()
+
+
+def _data_reference(r: Redactor, value: object) -> object:
+    """``Redactor.data`` as it was before it copied lazily: a new dict for every dict,
+    the value itself returned when nothing in it changed."""
+    if type(value) is str:
+        return r.text(value)
+    if type(value) is dict:
+        changed = False
+        out: dict[object, object] = {}
+        model_tokens = "logprob" in value
+        for key, item in value.items():
+            if (
+                type(key) is str
+                and item is not None
+                and type(item) is not bool
+                and not model_tokens
+                and r.policy.is_secret_field(key)
+            ):
+                out[key] = MARKER
+                changed = changed or item != MARKER
+                continue
+            clean = _data_reference(r, item)
+            out[key] = clean
+            changed = changed or clean is not item
+        return out if changed else value
+    if type(value) is list:
+        items = [_data_reference(r, item) for item in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
+
+
+_SECRETISH = [
+    "plain words",
+    MARKER,
+    OPAQUE,
+    "sk-proj-abcdefghijklmnop1234",
+    "Bearer abcDEF1234567890xyz",
+    "token abcDEF1234567890",
+    "https://svc:pw-Secret-42@host/x",
+    "/v1/x?api_key=abc123456789&b=2",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----",
+    "known-Secret-value-0042",
+    "Secret-value-00",
+    '{"password": "hunter2-Horse"}',
+    "\u212aey=value-Q1w2e3r4t5",  # a Kelvin sign lowers to "k"
+    "caf\u00e9 \u00e9t\u00e9",
+    'a "quoted" word',
+    "back\\slash",
+    "",
+]
+
+
+def test_data_copies_lazily_as_the_reference_walk_copies() -> None:
+    """``data`` returns the same redacted data as the walk that copied every dict, and
+    the very same object exactly when nothing in it changed."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    r = redactor(fields=["customer_ssn"])
+    r.learn_values(["known-Secret-value-0042"])
+    keys = st.sampled_from(
+        ["content", "api_key", "token", "password", "customer_ssn", "logprob", "next_token", "n"]
+    )
+    scalars = st.one_of(
+        st.sampled_from(_SECRETISH), st.integers(), st.floats(), st.none(), st.booleans()
+    )
+    data = st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=5)
+        ),
+        max_leaves=25,
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(data)
+    def same(value: object) -> None:
+        got = r.data(value)
+        expected = _data_reference(r, value)
+        assert got == expected
+        assert (got is value) == (expected is value)
+
+    same()
+
+
+def test_json_text_vouches_only_for_values_that_hold_no_secret() -> None:
+    """Values that ``json_text`` notes as clean are exactly those ``text`` would leave as
+    they are, whatever the rest of the body holds (the shapes of every rule, quotes,
+    escapes, non-ASCII text, a custom pattern anchored at the start)."""
+    import json
+
+    from hypothesis import example, given, settings
+    from hypothesis import strategies as st
+
+    from replay import redact
+
+    # Mostly harmless pieces, so that many bodies hold no secret and values get vouched
+    # for; the others are secrets, or secrets only in some context (at the start of a
+    # value, next to a quote, lowered with or without non-ASCII text around).
+    harmless = ["x", "7", " ", ":", "=", "ab", "plain words", "caf\u00e9", "\u0130", "Key"]
+    risky = [
+        *_SECRETISH,
+        "sk-",
+        "abcdefghijklmnopqrstu",
+        "Bearer ",
+        "basic ",
+        "?key=",
+        "?\u212aey=",
+        "&token=",
+        "://u:",
+        "@h",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "-----END RSA PRIVATE KEY-----",
+        "eyJabcdefghij.eyJabcdefghij.abcdefghij",
+        "AKIAABCDEFGHIJKLMNOP",
+        "known-Secr",
+        "et-value-0042",
+        '"',
+        "\\",
+    ]
+    pieces = st.one_of(st.sampled_from(harmless), st.sampled_from(harmless), st.sampled_from(risky))
+    values = st.lists(st.lists(pieces, max_size=5).map("".join), min_size=1, max_size=4)
+    policies = [RedactionPolicy(), RedactionPolicy.of(patterns=[r"^ab", r"(?<=x)7"])]
+
+    @settings(max_examples=1500, deadline=None)
+    @given(values, st.sampled_from(policies), st.booleans())
+    # A Kelvin sign is "k" only where the whole text lowers without growing (no "\u0130").
+    @example(["?\u212aey=x", "\u0130"], policies[0], False)
+    # A private key block opened before a marker and closed in the value: the text's one
+    # match overlaps the marker and is dropped, the value's own is not.
+    @example(
+        [
+            f"-----BEGIN RSA PRIVATE KEY----- {MARKER}",
+            "-----BEGIN RSA PRIVATE KEY-----x-----END RSA PRIVATE KEY-----",
+        ],
+        policies[0],
+        True,
+    )
+    def vouched(texts: list[str], policy: RedactionPolicy, ascii_only: bool) -> None:
+        body = json.dumps(
+            {"id": texts[0], "choices": [{"content": t} for t in texts[1:]], "n": 1},
+            ensure_ascii=ascii_only,
+            separators=(",", ":"),
+        )
+        with redact._shared_rules_lock:
+            redact._shared_rules.clear()  # a fresh cache: nothing vouched for earlier
+        r = Redactor(policy)
+        r.learn_values(["known-Secret-value-0042"])
+        rules = r._rules
+        assert r.json_text(body, texts) == r._redacted(body, rules)
+        for text in texts:
+            assert r.text(text) == r._redacted(text, rules)
+
+    vouched()

@@ -79,3 +79,34 @@ def test_a_record_appended_after_sort_comes_last_and_indexing_works_as_on_a_list
     spool.sort()
     assert [item.key for item in spool] == ["0", "a", "b", "c"]
     assert spool[2] == Item("b", ord("b"), "bbb")
+
+
+def test_records_put_at_their_position_come_back_in_position_order_with_no_sort() -> None:
+    spool = _spool()
+    items = [Item(f"k{n}", n, "é" * n) for n in range(7)]
+    for position in (3, 0, 6, 1, 5, 2, 4):  # a pool's batches finishing out of order
+        spool.append(items[position], at=position)
+    assert list(spool) == items and spool[5] == items[5] and spool[-1] == items[6]
+    spool.append(Item("z", 9, ""))  # then after the last position
+    assert len(spool) == 8 and spool[7].key == "z"
+
+
+def test_a_position_never_filled_is_an_error_not_a_shorter_sequence() -> None:
+    spool = _spool()
+    spool.append(Item("a", 1, ""), at=0)
+    spool.append(Item("c", 3, ""), at=2)
+    with pytest.raises(LookupError, match="never appended"):
+        len(spool)
+    with pytest.raises(LookupError):
+        list(spool)
+    spool.append(Item("b", 2, ""), at=1)
+    assert [item.key for item in spool] == ["a", "b", "c"]
+
+
+def test_sort_without_a_key_is_refused_and_text_that_is_not_utf8_round_trips() -> None:
+    spool = Spool(to_dict=asdict, from_dict=lambda d: Item(**d))
+    name = "caf\udce9.yaml"  # a surrogate-escaped file name
+    spool.append(Item(name, 1, name))
+    assert spool[0] == Item(name, 1, name)
+    with pytest.raises(TypeError, match="no key"):
+        spool.sort()

@@ -226,3 +226,43 @@ def test_an_io_error_on_write_is_loud(tmp_path, monkeypatch):
     with pytest.raises(CassetteWriteError, match="No space left on device"):
         replay.save_cassette(full_cassette(), tmp_path / "c.yaml")
     assert list(tmp_path.iterdir()) == []
+
+
+LOAD_THEN_REPORT = """
+import json, sys
+from replay.storage import load_cassette
+cassette = load_cassette(sys.argv[1])
+loaded = [m for m in ("yaml", "replay.safe_yaml", "replay.yaml_writer") if m in sys.modules]
+print(json.dumps({"steps": len(cassette.steps), "loaded": loaded}))
+"""
+
+
+def test_a_cassette_read_from_the_parse_cache_imports_no_yaml(tmp_path):
+    """PyYAML is imported at the first YAML parse or write: a load served by the disk
+    cache (``replay inspect`` of a small run in a new process) never imports it."""
+    import json
+
+    from tests.process import run_python
+
+    path, _ = dumped(tmp_path)
+    env = {"REPLAY_CACHE_DIR": str(tmp_path / "cache")}
+    reports = [
+        json.loads(run_python("-c", LOAD_THEN_REPORT, path, env=env, check=True).stdout)
+        for _ in range(2)
+    ]
+    steps = len(full_cassette().steps)
+    parsed = ["yaml", "replay.safe_yaml", "replay.yaml_writer"]
+    assert reports[0] == {"steps": steps, "loaded": parsed}
+    assert reports[1] == {"steps": steps, "loaded": []}  # from the cache
+
+
+def test_the_writer_names_stay_reachable_and_a_patched_one_is_kept(tmp_path, monkeypatch):
+    assert storage.yaml is yaml and storage.safe_yaml.__name__ == "replay.safe_yaml"
+    assert issubclass(storage._CassetteDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper))
+    assert isinstance(storage.FAST_WRITER, bool)
+    with pytest.raises(AttributeError):
+        storage.no_such_name  # noqa: B018
+    cassette = full_cassette()
+    fast = storage.dumps(cassette)
+    monkeypatch.setattr(storage, "FAST_WRITER", False)
+    assert storage.dumps(cassette) == fast  # the general writer: the same text

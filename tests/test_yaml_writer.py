@@ -154,3 +154,64 @@ def test_declines_non_plain_data() -> None:
     assert yaml_writer.dump({"a": (1, 2)}, storage._CassetteDumper) is None
     assert yaml_writer.dump({"a": b"bytes"}, storage._CassetteDumper) is None
     assert yaml_writer.dump({"k\nk": 1}, storage._CassetteDumper) is None
+
+
+_NUMBER_LIKE = [
+    "1de4f55123fb7c1c",
+    "03c6bc9cbfb7b006",
+    "1234567890123456",
+    "0777",
+    "0x1F",
+    "0b101",
+    "1_000",
+    "1e3",
+    "12e4x",
+    "1.5",
+    "12:30",
+    "190:20:30",
+    "2026-11-28",
+    "2026-11-28 10:00:00",
+    "1 2",
+    "7a",
+    "9",
+]
+
+
+@pytest.mark.parametrize("value", _NUMBER_LIKE)
+def test_ids_and_number_like_text(value: str) -> None:
+    """Text that starts with a digit (span ids, hashes) is quoted exactly when PyYAML
+    would read it back as a number or a date."""
+    data = {"span_id": value, "list": [value], "n": [-12, 0, 2**70, 1.5, -0.0, 1e300, 1e-7]}
+    assert same_or_declined(data) is not None
+
+
+def test_numbers_take_the_fast_path_only_with_pyyaml_resolvers() -> None:
+    """Numbers are written without checking each against the resolvers only when those
+    are PyYAML's own; a dumper that reads more text as numbers gets the full check."""
+    import re
+
+    import yaml
+
+    assert yaml_writer._Writer(storage._CassetteDumper.yaml_implicit_resolvers).stock_numbers
+
+    class HexDumper(storage._CassetteDumper):  # type: ignore[misc, valid-type]
+        pass
+
+    HexDumper.add_implicit_resolver(
+        "tag:yaml.org,2002:int", re.compile(r"^[0-9][0-9a-f]{15}$"), list("0123456789")
+    )
+    assert not yaml_writer._Writer(HexDumper.yaml_implicit_resolvers).stock_numbers
+    assert storage._CassetteDumper.yaml_implicit_resolvers is not HexDumper.yaml_implicit_resolvers
+    for value in _NUMBER_LIKE:
+        data = {"span_id": value, "n": [1, 2.5]}
+        fast = yaml_writer.dump(data, HexDumper)
+        slow = yaml.dump(
+            data,
+            Dumper=HexDumper,
+            sort_keys=False,
+            allow_unicode=True,
+            width=100,
+            default_flow_style=False,
+        )
+        assert fast is None or fast == slow
+    assert "'1de4f55123fb7c1c'" in (yaml_writer.dump({"id": "1de4f55123fb7c1c"}, HexDumper) or "")

@@ -426,9 +426,8 @@ def _accept_changes(
                     allow_network=allow_network,
                 )
         runs = golden.record_spool()  # the set as it is now, on disk like run_set's
-        for record in report.runs:
+        for record in report.runs:  # in key order already
             runs.append(judged.get(record.key, record))
-        runs.sort()
         report = replace(report, runs=runs)
         counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items() if n)
         console.print(Text(f"after re-recording: {counts}", style="bold"))

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from replay.boundary import Call
 from replay.canonical import to_plain
@@ -202,13 +202,28 @@ def describe_request(
     """
     redactor.learn(request.headers)
     redactor.learn_url(request.url)
-    parts = urlsplit(request.url)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    endpoint = f"{request.method.upper()} {redactor.url(target)}"
     raw = request.body
     # The content type matters only to a body that does not open like JSON.
     content_type = None if raw[:1] in (b"{", b"[") else request.header("content-type")
+    rules = key = None
+    if not stored and redactor.policy.hook is None and type(raw) is bytes:
+        rules = redactor.rules
+        key = (_DESCRIBED, options.ignore, request.method, request.url, content_type, raw)
+        known = rules.memo.get(key)
+        if known is not None:
+            name, args, wire = known
+            return Described(plain_call(KIND, name, args, options.policy), wire, {})
+    parts = urlsplit(request.url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    endpoint = f"{request.method.upper()} {redactor.url(target)}"
     body = parse_body(raw, content_type, plain=True)
+    # Secret-named fields are learned before anything is redacted, so their values go
+    # wherever the same request quotes them (a password repeated in a prompt): redacted
+    # args keep no trace for the end pass to learn from. A replay learns the same way.
+    if parts.query:
+        redactor.learn_fields(dict(parse_qsl(parts.query)))
+    if type(body) is dict or type(body) is list:
+        redactor.learn_fields(body)
     wire = detect(parts.path)
     ignored: dict[str, Any] = {}
     if wire is not None and isinstance(body, dict):
@@ -241,7 +256,35 @@ def describe_request(
         call = plain_call(KIND, name, args, options.policy)  # to_plain'ed above
     else:
         call = Call.of(KIND, name, redactor.hooked(KIND, name, args), options.policy)
+    if rules is not None and redactor.rules is rules:  # not learned meanwhile (threads)
+        _remember_described(rules, key, (call.name, call.args, wire))
     return Described(call, wire, record)
+
+
+_DESCRIBED = "described request"
+"""A replayed request's name, redacted args and format are remembered in the memo of the
+redaction rules they were computed under (``Redactor.rules``), by everything else they
+come from: ignored fields, method, URL, content type (when it matters) and the exact body
+bytes. Every replay of a cassette sends the same requests again; one byte or one rule
+changed is another key, described afresh. The args kept are the call's (the recorded
+step's own when they were the same data), never edited."""
+_described_lock = threading.Lock()
+_CACHED_REQUESTS = 4096
+_CACHED_REQUEST_BYTES = 1 << 25
+"""Body and URL bytes the described requests of one set of rules may hold."""
+
+
+def _remember_described(
+    rules: Any, key: tuple[Any, ...], value: tuple[str, Any, WireFormat | None]
+) -> None:
+    size = len(key[-1]) + len(key[3])
+    with _described_lock:
+        memo = rules.memo
+        if len(memo) >= _CACHED_REQUESTS or rules.memo_size + size > _CACHED_REQUEST_BYTES:
+            memo.clear()
+            rules.memo_size = 0
+        memo[key] = value
+        rules.memo_size += size
 
 
 def encode_response(
@@ -253,7 +296,7 @@ def encode_response(
     if response.events is not None:
         with contextlib.suppress(Exception):  # _parsed_result reports what fails
             events = decode_events(response.events)
-    result = _parsed_result(described.format, response, events)
+    result = to_plain(_parsed_result(described.format, response, events))
     stored: dict[str, Any] = {
         "status": response.status,
         "reason": response.reason,
@@ -266,13 +309,30 @@ def encode_response(
         stored["events"] = redactor.events(response.events, parsed=parsed)
     elif response.body:
         try:
-            stored["body"] = redactor.text(response.body.decode("utf-8"))
+            text = response.body.decode("utf-8")
         except UnicodeDecodeError:
             stored["body"] = {"base64": base64.b64encode(response.body).decode("ascii")}
+        else:
+            # The answer's texts were parsed from this body: searched once, here.
+            stored["body"] = redactor.json_text(text, _texts(result))
     else:
         stored["body"] = ""
     http = {"request": described.record, "response": stored}
-    return redactor.data(to_plain(result)), http
+    return redactor.data(result), http
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """The text values (not keys) in plain data."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        cls = type(item)
+        if cls is str:
+            yield item
+        elif cls is dict:
+            stack.extend(item.values())
+        elif cls is list:
+            stack.extend(item)
 
 
 def _parsed_result(
@@ -315,7 +375,12 @@ def interrupted_response(http: Any) -> WireResponse | None:
 
 def decode_response(step: Step, *, cassette: str | None = None) -> WireResponse:
     """The response a recorded step's ``http`` field holds, ready to hand to a client."""
-    http = step.http if isinstance(step.http, Mapping) else {}
+    http = step.http
+    if type(http) is dict:  # as loaded: no ABC checks on every replayed call
+        stored = http.get("response")
+        if type(stored) is dict and "status" in stored:
+            return stored_response(stored)
+    http = http if isinstance(http, Mapping) else {}
     stored = http.get("response")
     if not isinstance(stored, Mapping) or "status" not in stored:
         raise CassetteError(

@@ -7,12 +7,15 @@ served again one chunk per event, which is how the SDKs' stream iterators consum
 from __future__ import annotations
 
 import copy
+import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import operator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 _UNDECODED: Any = object()
+_CONTAINERS = (dict, list)
 
 
 def is_event_stream(content_type: str | None) -> bool:
@@ -21,7 +24,7 @@ def is_event_stream(content_type: str | None) -> bool:
 
 def split_events(text: str) -> list[str]:
     """The events of a stream, each without its terminating blank line."""
-    normalized = text.replace("\r\n", "\n").replace("\r", "\n")
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
     return [event for event in normalized.split("\n\n") if event.strip("\n")]
 
 
@@ -88,21 +91,52 @@ def decode_events(events: Iterable[str]) -> list[Event]:
     assemble the step's result and to look for secrets split across events."""
     decoded = []
     for text in events:
-        if "\n" not in text and text.startswith("data:"):
+        if text.startswith("data:") and "\n" not in text:
             name, data = None, text[5:].removeprefix(" ")  # parse_event's answer, sooner
+        elif text.startswith("event:") and _is_named_data(text):
+            line = text.index("\n")
+            name, data = text[6:line].removeprefix(" "), text[line + 6 :].removeprefix(" ")
         else:
             event = parse_event(text)
             name, data = event.name, event.data
-        try:
-            value = json.loads(data)
-        except ValueError:
-            value = None
-        decoded.append(Event(name, data, value))
+        decoded.append(Event(name, data, _loads(data)))
     return decoded
+
+
+def _is_named_data(text: str) -> bool:
+    """Whether ``text`` is two lines, ``event:`` then ``data:`` (Anthropic's events)."""
+    line = text.find("\n")
+    return text.startswith("data:", line + 1) and text.find("\n", line + 1) < 0
+
+
+_scan_once = json.JSONDecoder().scan_once
+_JSON_SPACE = " \t\n\r"
+
+
+def _loads(data: str) -> Any:
+    """``json.loads(data)``, or None where it raises, without its wrapping (the C scanner
+    it calls, called directly: a stream has an event per token)."""
+    if data[:1] in _JSON_SPACE:  # also "": json.loads skips leading white space
+        try:
+            return json.loads(data)
+        except ValueError:
+            return None
+    try:
+        value, end = _scan_once(data, 0)
+    except (StopIteration, ValueError):
+        return None
+    if end == len(data) or not data[end:].strip(_JSON_SPACE):
+        return value
+    return None
 
 
 class _SpanFinder(Protocol):
     def spans(self, value: str) -> list[tuple[int, int]]: ...
+
+    def may_hold_secret(self, text: str) -> bool: ...
+
+    @property
+    def literal_width(self) -> int: ...
 
 
 def redact_stream(
@@ -122,7 +156,6 @@ def redact_stream(
     ``parsed`` maps event texts to their JSON data already decoded (never changed here).
     """
     decoded: dict[int, Any] = {}
-    streams: dict[tuple[Any, ...], list[tuple[int, tuple[Any, ...], str]]] = {}
     known = parsed if parsed is not None else {}
     for position, text in enumerate(events):
         if '"' not in text:
@@ -130,9 +163,14 @@ def redact_stream(
         data = known.get(text, _UNDECODED)
         if data is _UNDECODED:
             data = parse_event(text).json()
-        if not isinstance(data, dict | list):
-            continue
-        decoded[position] = data
+        if isinstance(data, _CONTAINERS):
+            decoded[position] = data
+    if len(decoded) < 2:
+        return events  # a path holds a string of each event at most
+    if _no_split_secret(list(decoded.values()), redactor):
+        return events
+    streams: dict[tuple[Any, ...], list[tuple[int, tuple[Any, ...], str]]] = {}
+    for position, data in decoded.items():
         for path, leaf in _string_leaves(data, ()):
             streams.setdefault(path, []).append((position, path, leaf))
     edits: dict[tuple[int, tuple[Any, ...]], tuple[str, list[tuple[int, int, str]]]] = {}
@@ -166,6 +204,95 @@ def redact_stream(
     if not changed:
         return events
     return [_with_data(text, decoded[i]) if i in changed else text for i, text in enumerate(events)]
+
+
+def _no_split_secret(values: list[Any], redactor: _SpanFinder) -> bool:
+    """Whether the redactor finds nothing in the strings at any JSON path of ``values``
+    joined (True means ``redact_stream`` changes nothing): the literal checks over all
+    paths at once, then the rules on a path those checks cannot rule out."""
+    columns = _columns(values)
+    if columns is None:
+        return False
+    width = redactor.literal_width
+    samples = [_joined(column, width) for column in columns]
+    if not redactor.may_hold_secret("\n".join(samples)):
+        return True
+    return not any(
+        redactor.may_hold_secret(sample) and redactor.spans("".join(column))
+        for column, sample in zip(columns, samples, strict=True)
+    )
+
+
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def _columns(values: Sequence[Any]) -> list[Sequence[str]] | None:
+    """For each JSON path with a string in two of ``values`` or more, the strings at it
+    in order (what ``redact_stream`` joins and searches); None for values the JSON
+    decoder does not make (subclasses)."""
+    columns: list[Sequence[str]] = []
+    pending: list[Sequence[Any]] = [values]  # the values at one path, in event order (two or more)
+    while pending:
+        items = pending.pop()
+        kinds = set(map(type, items))
+        if len(kinds) == 1:
+            (kind,) = kinds
+            strings = items if kind is str else ()
+            dicts = items if kind is dict else ()
+            lists = items if kind is list else ()
+            if not (strings or dicts or lists or kind in _SCALARS):
+                return None
+        else:
+            if not kinds <= _SCALARS | {str, dict, list}:
+                return None
+            strings = [item for item in items if type(item) is str]
+            dicts = [item for item in items if type(item) is dict]
+            lists = [item for item in items if type(item) is list]
+        if len(strings) > 1:
+            columns.append(strings)
+        if len(dicts) > 1:
+            rows = _rows(dicts)
+            if rows is not None:
+                pending.extend(rows)
+            else:
+                for key in dict.fromkeys(itertools.chain.from_iterable(dicts)):
+                    column = [each[key] for each in dicts if key in each]
+                    if len(column) > 1:
+                        pending.append(column)
+        if len(lists) > 1:
+            for index in range(max(map(len, lists))):
+                column = [each[index] for each in lists if len(each) > index]
+                if len(column) > 1:
+                    pending.append(column)
+    return columns
+
+
+def _rows(dicts: Sequence[dict[Any, Any]]) -> list[tuple[Any, ...]] | None:
+    """The values of ``dicts`` key by key when every one has the same keys (the events
+    of a stream mostly do), else None."""
+    keys = list(dicts[0])
+    if len(keys) < 2 or set(map(len, dicts)) != {len(keys)}:
+        return None
+    try:
+        return list(zip(*map(operator.itemgetter(*keys), dicts), strict=True))
+    except KeyError:
+        return None
+
+
+def _joined(strings: Sequence[str], width: int) -> str:
+    """``"".join(strings)`` for the literal checks, up to ``width`` characters long: each
+    run of one string repeated (an id, a model name, an event type) cut to the copies
+    that hold every text of ``width`` characters found in it and across its ends."""
+    distinct = len(set(strings))
+    if distinct * 4 > len(strings):
+        return "".join(strings)
+    parts = []
+    for value, run in itertools.groupby(strings):
+        count = len(list(run))
+        if value and count > 2:
+            count = min(count, (width - 1) // len(value) + 2)
+        parts.append(value * count)
+    return "".join(parts)
 
 
 def _string_leaves(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:

@@ -52,6 +52,14 @@ class EventChunker:
 
     def feed(self, data: bytes) -> list[bytes]:
         """The events ``data`` completes (each with its blank line); the rest waits."""
+        if (
+            not self._pending
+            and type(data) is bytes
+            and data.endswith(b"\n\n")
+            and data.find(b"\n\n") == len(data) - 2
+            and b"\r" not in data
+        ):
+            return [data]  # one whole event, as servers send them: the loop's answer
         self._pending += data
         chunks: list[bytes] = []
         start = 0
@@ -83,6 +91,11 @@ class PendingExchange:
         self.index, self.started_at_ms = capture.session.reserve()  # type: ignore[attr-defined]
         self._stored = False
         self._lock = threading.Lock()
+
+    @property
+    def stored(self) -> bool:
+        """Whether the step is stored (or being stored): later answers are dropped."""
+        return self._stored
 
     def _claim(self) -> bool:
         with self._lock:
@@ -198,6 +211,8 @@ class StreamTee:
         ends the model's answer (SDKs close the stream there). Stored once; later calls
         do nothing. Never raises: it runs from the client's ``close()``."""
         self.pending.capture.streams_closed(self)
+        if self.pending.stored:
+            return  # read to its end first (the SDKs close a stream after its last event)
         response = self._response()
         whole = bool(response.events) and is_final(response.events[-1])
         incomplete = None if whole else f"{reason} ({self._events} events)"
@@ -226,9 +241,10 @@ def _live_class(module: ModuleType, kind: str) -> type:
             # stream does (the SDKs drain the rest of a stream after its last event).
             if self._source is None:
                 self._source = self._response.iter_bytes()
+            pass_on = self._tee.pass_on
             try:
                 for data in self._source:
-                    yield from self._tee.pass_on(data)
+                    yield from pass_on(data)
             except Exception as exc:
                 self._tee.failed(exc)
                 raise
@@ -257,9 +273,10 @@ def _live_class(module: ModuleType, kind: str) -> type:
         async def __aiter__(self) -> AsyncIterator[bytes]:
             if self._source is None:
                 self._source = self._response.aiter_bytes()
+            pass_on = self._tee.pass_on
             try:
                 async for data in self._source:
-                    for chunk in self._tee.pass_on(data):
+                    for chunk in pass_on(data):
                         yield chunk
             except Exception as exc:
                 self._tee.failed(exc)

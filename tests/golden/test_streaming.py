@@ -420,3 +420,204 @@ def test_the_html_page_reads_the_runs_once_and_details_at_most_so_many(monkeypat
     assert page.count('<article class="run-replay"') == 3
     assert [k for k in changed if f">{k}</a>" in page] == changed[:3]  # first, in key order
     assert f"The first 3 in key order are detailed below; {len(changed) - 3} more" in page
+
+
+# ------------------------------------------------------- the golden run's parent
+
+
+def _golden_folder(root: Any, runs: int) -> Any:
+    for n in range(runs):
+        path = root / ("refund", "faq", "billing")[n % 3] / f"run-{n:05d}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x", encoding="utf-8")  # never read: evaluate is replaced
+    return root
+
+
+def _parent_peak(folder: Any) -> int:
+    """tracemalloc's peak over ``run_golden`` (discovery, the runs, the report's
+    tallies) and reading its runs back, beyond what was held before it. (Not the JSON
+    text: ``json.dumps`` with an indent leaves reference cycles, which the collector
+    frees when it runs, so that peak measures the collector's timing.)"""
+    from replay.golden import run_golden
+
+    def run() -> None:
+        report = run_golden([folder], workers=0, release="x")
+        for record in report.runs:
+            record.to_dict()
+        report.runs.close()
+
+    return _traced_peak(run)
+
+
+def test_the_golden_run_parent_does_not_grow_with_the_runs(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Discovery, the records and the report hold nothing per run in the parent (the
+    replays run in workers; here a stub judges each run in-process, in the parent)."""
+    from replay import golden, spool
+
+    rng = random.Random(3)
+
+    def judged(entry: Any, **_options: Any) -> RunRecord:
+        return RunRecord(
+            key=entry.key,
+            path=entry.path,
+            verdict="match",
+            reason="replayed as recorded",
+            run_id=entry.key,
+            workflow=entry.key.split("/")[0],
+            model="gpt-x",
+            release="v1.0",
+            baseline=_figures(rng),
+            candidate=_figures(rng),
+        )
+
+    monkeypatch.setattr(golden, "evaluate", judged)
+    # What is held in memory up to a fixed size (a folder's names sorted at once, a
+    # side's latencies, the spool's index read at once) made small: both sets go past
+    # it, as 100,000 runs go past the real sizes.
+    monkeypatch.setattr(golden, "DISCOVERY_CHUNK", 16)
+    monkeypatch.setattr(golden, "LATENCIES_IN_MEMORY", 8)
+    monkeypatch.setattr(spool, "_BLOCK", 32)
+    small = _golden_folder(tmp_path / "small", 100)
+    large = _golden_folder(tmp_path / "large", 400)
+    # Warm: modules imported, caches and CPython's free lists (tuples, floats, dicts
+    # kept for reuse, which tracemalloc counts as held) filled as far as they go.
+    _parent_peak(large)
+    _parent_peak(large)
+    peaks: dict[str, list[int]] = {"small": [], "large": []}
+    for _ in range(3):  # interleaved; the lowest (a one-off resize of some cache is noise)
+        peaks["small"].append(_parent_peak(small))
+        peaks["large"].append(_parent_peak(large))
+    grown = (min(peaks["large"]) - min(peaks["small"])) / (400 - 100)
+    # ~13 bytes a run measured (the spilled chunks a merge reads at once, a few blocks
+    # of latencies): holding the discovered entries (key and path), the spool's keys
+    # and every latency in memory, as before, cost over 200.
+    assert grown < 40, peaks
+
+
+def test_run_set_gives_records_in_key_order_whatever_the_order_of_its_entries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from replay import golden
+    from replay.golden import GoldenEntry, run_set
+
+    def judged(entry: GoldenEntry, **_options: Any) -> RunRecord:
+        return RunRecord(key=entry.key, path=entry.path, verdict="error", reason="stub")
+
+    monkeypatch.setattr(golden, "evaluate", judged)
+    keys = ["b/2.yaml", "a/1.yaml", "c/0.yaml", "a-b.yaml"]
+    entries = [GoldenEntry(key, f"/g/{key}") for key in keys]
+    assert [r.key for r in run_set(entries)] == sorted(keys)
+    assert [r.key for r in run_set(sorted(entries))] == sorted(keys)
+
+
+def _latency_samples() -> dict[str, list[float]]:
+    rng = random.Random(11)
+    return {
+        "uniform": [rng.uniform(0, 5000) for _ in range(3000)],
+        "lognormal": [round(rng.lognormvariate(5, 2), 3) for _ in range(3000)],
+        "ties": [rng.choice((120.0, 250.5, 980.25)) for _ in range(2000)],
+        "one value": [7.5] * 500,
+        "signed zeros": [rng.choice((0.0, -0.0, 1.0, -1.0)) for _ in range(700)],
+        "outliers": [rng.uniform(0, 1) for _ in range(900)] + [1e300, -1e300, 5e-324],
+        "extremes": [1.7e308, -1.7e308] * 50 + [rng.uniform(-1, 1) for _ in range(100)],
+        "not finite": [rng.uniform(0, 9) for _ in range(300)] + [math.inf, -math.inf],
+    }
+
+
+@pytest.mark.parametrize("in_memory", [1, 7, 64])
+@pytest.mark.parametrize("sample", list(_latency_samples()))
+def test_latencies_on_disk_give_the_percentiles_of_one_sort(
+    sample: str, in_memory: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond ``LATENCIES_IN_MEMORY`` a side's latencies go to disk and p50/p95 are
+    found by narrowing a value range: the same values (and the same zero's sign) as
+    sorting everything, which is what it did before."""
+    from replay import golden
+
+    monkeypatch.setattr(golden, "LATENCIES_IN_MEMORY", in_memory)
+    values = _latency_samples()[sample]
+    random.Random(5).shuffle(values)
+    latencies = golden._Latencies()
+    for value in values:
+        latencies.append(value)
+    assert latencies.file is not None
+    ordered = sorted(values)
+    expected = [_percentile(values, 50), _percentile(values, 95)]
+    got = latencies.nearest_ranks(50, 95)
+    assert [repr(v) for v in got] == [repr(v) for v in expected], sample
+    assert latencies.file is None  # closed
+    for pct in (1, 33, 99, 100):
+        again = golden._Latencies()
+        for value in values:
+            again.append(value)
+        assert repr(again.nearest_ranks(pct)[0]) == repr(_percentile(ordered, pct))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_release_diff_with_latencies_on_disk_is_the_same(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from replay import golden
+
+    records = synthetic_records(400, seed=seed)
+    expected = _release_diff_in_memory(records)
+    monkeypatch.setattr(golden, "LATENCIES_IN_MEMORY", 3)
+    assert release_diff(spooled(records)) == expected
+
+
+# ------------------------------------------------------------------- merging shards
+
+
+def _first_overlap_as_before(reports: Sequence[Any], names: Sequence[str]) -> str | None:
+    """The earlier check: every key in one dict, reports in order."""
+    keys: dict[str, str] = {}
+    for name, report in zip(names, reports, strict=True):
+        for record in report.runs:
+            if record.key in keys:
+                return f"run '{record.key}' is in both {keys[record.key]} and {name}"
+            keys[record.key] = name
+    return None
+
+
+def test_merged_shards_equal_the_whole_set_and_overlaps_are_named_as_before() -> None:
+    from types import SimpleNamespace
+
+    from replay.golden import GoldenError, _refuse_overlap, merge_reports, shard_of
+
+    records = synthetic_records(300, seed=12)
+    shards = [
+        GoldenReport(
+            runs=spooled([r for r in records if shard_of(r.key, 3) == index]),
+            candidate_release="v2.0",
+            thresholds=Thresholds(),
+            golden_dirs=("golden",),
+            shard=(index, 3),
+        )
+        for index in (2, 3, 1)
+    ]
+    whole = GoldenReport(
+        runs=tuple(records), candidate_release="v2.0", thresholds=Thresholds(),
+        golden_dirs=("golden",),
+    )
+    assert merge_reports(shards).to_json() == whole.to_json()
+
+    rng = random.Random(4)
+    keys = sorted({r.key for r in records})
+    for _ in range(40):  # reports sharing some runs, or holding one twice
+        parts = [
+            SimpleNamespace(runs=sorted(rng.sample(keys, 20) + rng.sample(keys, rng.randint(0, 1))))
+            for _ in range(rng.randint(1, 4))
+        ]
+        reports = [
+            SimpleNamespace(runs=[SimpleNamespace(key=k) for k in part.runs]) for part in parts
+        ]
+        names = [f"s{n}.json" for n in range(len(reports))]
+        expected = _first_overlap_as_before(reports, names)
+        if expected is None:
+            _refuse_overlap(reports, names)
+        else:
+            with pytest.raises(GoldenError) as raised:
+                _refuse_overlap(reports, names)
+            assert str(raised.value).startswith(expected + ";")

@@ -193,3 +193,62 @@ def test_a_hook_rewriting_a_prompt_still_replays_match(
     with replay.replaying(cassette) as replaying:
         assert ask("http://127.0.0.1:9/v1") == "Sent."
     assert replaying.result is not None and replaying.result.identical
+
+
+def test_secrets_learned_late_are_scrubbed_from_earlier_steps(cassette: Path) -> None:
+    """A value first seen in an answer is learned as a secret only later (a response
+    header of the next call, the key of a later request): the whole-cassette pass still
+    scrubs it from the earlier steps, whose answers were redacted (and their texts noted
+    as clean) before it was known."""
+    later_key = "plain-Late-Credential-81"
+    cookie = "Late-Cookie-Value-7Qz9"
+    script = [
+        reply(f"the new key is {later_key} and the cookie {cookie}"),
+        reply("ok", headers={"set-cookie": f"session={cookie}; Path=/"}),
+        reply("done"),
+    ]
+    with FakeLLM(script) as llm:
+        first = openai.OpenAI(base_url=llm.openai_url)
+        later = openai.OpenAI(base_url=llm.openai_url, api_key=later_key)
+        with replay.record(cassette, entrypoint=None) as recording:
+            for client, prompt in ((first, "rotate my key"), (first, "hi"), (later, "bye")):
+                client.chat.completions.create(
+                    model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}]
+                )
+            recording.set_result(None)
+    text = cassette.read_text(encoding="utf-8")
+    for secret in (later_key, cookie, OPENAI_KEY):
+        assert secret not in text and secret[:12] not in text
+    first_step = replay.load_cassette(cassette).steps[0]
+    assert first_step.result["message"]["content"] == (
+        f"the new key is {MARKER} and the cookie {MARKER}"
+    )
+    assert later_key not in first_step.http["response"]["body"]
+
+
+def test_a_secret_field_quoted_elsewhere_in_the_same_request_is_scrubbed(cassette: Path) -> None:
+    """A secret-named body field or query value repeated in the prompt of the same request
+    is scrubbed there too (its value is learned before the args are redacted), and the
+    replay, which learns it from the request the same way, still matches."""
+    password = "Hunter2-Field-Secret-5150"
+    token = "Query-Field-Secret-8086"
+
+    def ask(base_url: str) -> str:
+        client = openai.OpenAI(base_url=base_url, default_query={"access_token": token})
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": f"my password is {password}, token {token}"}],
+            extra_body={"user_password": password},
+        )
+        return completion.choices[0].message.content or ""
+
+    with FakeLLM([reply("Noted.")]) as llm, replay.record(cassette, entrypoint=None) as recording:
+        recording.set_result(ask(llm.openai_url))
+    text = cassette.read_text(encoding="utf-8")
+    assert password not in text and token not in text
+    step = replay.load_cassette(cassette).steps[0]
+    assert step.args["messages"][0]["content"] == f"my password is {MARKER}, token {MARKER}"
+
+    with replay.replaying(cassette) as replaying:
+        replaying.set_result(ask("http://127.0.0.1:9/v1"))
+    assert replaying.result is not None and replaying.result.identical

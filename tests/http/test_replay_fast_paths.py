@@ -1,12 +1,13 @@
 """The per-call shortcuts of HTTP replay serve and diverge exactly as the general path.
 
 Shortcuts: a faithful request takes the recorded step's args, hash and step
-(``ReplayingSession.plain_call``, ``_answer``); request headers decoded once per header
-set; stored responses decoded once per loaded cassette; redaction rules and the texts
-redacted under them shared by redactors with the same rules; request JSON parsed
-straight to plain data. Each replay below runs twice, with the shortcuts and with the
-general path (every shortcut switched off and every cache emptied), and both must give
-the same history, divergence and diff.
+(``ReplayingSession.plain_call``, ``_answer``); a request whose exact bytes were described
+before under the same redaction rules takes that description (``exchange._DESCRIBED``);
+request headers decoded once per header set; stored responses decoded once per loaded
+cassette; redaction rules and the texts redacted under them shared by redactors with the
+same rules; request JSON parsed straight to plain data. Each replay below runs twice,
+with the shortcuts and with the general path (every shortcut switched off and every cache
+emptied), and both must give the same history, divergence and diff.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def _general_path(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     monkeypatch.setattr(transport, "_headers", lambda headers: tuple(headers.multi_items()))
     monkeypatch.setattr(exchange, "stored_response", exchange._stored_response)
+    monkeypatch.setattr(exchange, "_remember_described", lambda rules, key, value: None)
     redact._shared_rules.clear()
 
 
@@ -150,6 +152,7 @@ def test_the_call_shortcut_gives_the_general_call(cassette: Path) -> None:
         session = replaying.session
         same = dict(step.args)
         variants = [
+            step.args,
             same,
             {**same, "model": step.args["model"] + " "},
             {**same, "temperature": 1},
@@ -162,7 +165,7 @@ def test_the_call_shortcut_gives_the_general_call(cassette: Path) -> None:
             shortcut = session.plain_call("llm", step.name, args, policy)
             general = Call.of_plain("llm", step.name, args, policy)
             assert shortcut == general
-            assert (shortcut.args is step.args) == (args is same)
+            assert (shortcut.args is step.args) == (args is same or args is step.args)
         replaying.set_result(agents.openai_support(llm.openai_url, QUESTION))
 
 
@@ -292,3 +295,164 @@ def test_texts_at_once_redact_as_one_by_one_under_the_shared_rules() -> None:
     ]
     assert redactor.texts(values) == [redactor.text(value) for value in values]
     assert redactor.texts(values)[1] == f"data: the key is {MARKER}"
+
+
+def test_the_call_shortcut_takes_no_other_steps_args_for_the_next_ones(cassette: Path) -> None:
+    """Another recorded step's own args object is not the next step's data."""
+    with FakeLLM([reply("Five days."), reply("Ten days.")]) as llm:
+        _record(
+            cassette,
+            llm,
+            lambda: [
+                agents.openai_support(llm.openai_url, QUESTION),
+                agents.openai_support(llm.openai_url, QUESTION + " Really?"),
+            ],
+        )
+    first, second = replay.load_cassette(cassette).steps
+    assert first.name == second.name and first.args != second.args
+    with replay.replaying(cassette) as replaying:
+        policy = HttpOptions().policy
+        call = replaying.session.plain_call("llm", first.name, second.args, policy)
+        assert call == Call.of_plain("llm", first.name, second.args, policy)
+        assert call.args is second.args and call.args_hash == second.args_hash
+        assert replaying.session.index.same_args_step("llm", first.name, second.args) is None
+        replaying.set_result(
+            [
+                agents.openai_support(llm.openai_url, QUESTION),
+                agents.openai_support(llm.openai_url, QUESTION + " Really?"),
+            ]
+        )
+
+
+def _request(body: bytes, url: str = "http://127.0.0.1:1/v1/messages") -> WireRequest:
+    return WireRequest("POST", url, (("content-type", "application/json"),), body)
+
+
+def _anthropic_body(text: str, **extra: Any) -> bytes:
+    body = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 64,
+        **extra,
+        "messages": [{"role": "user", "content": text}],
+    }
+    return json.dumps(body).encode()
+
+
+def _afresh(request: WireRequest, options: HttpOptions, redactor: Redactor) -> tuple[Call, Any]:
+    """The call and format of the general path (a stored request is never remembered)."""
+    described = describe_request(request, options, redactor, stored=True)
+    return described.call, described.format
+
+
+def _seen_call(described: exchange.Described) -> tuple[Call, Any]:
+    assert described.record == {}
+    return described.call, described.format
+
+
+def test_a_request_described_before_is_described_again_only_with_the_same_bytes_and_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The memo of described requests: a hit is what describing afresh gives; a byte, the
+    URL, the ignored fields or the redaction rules changed miss it; a secret in the
+    request is redacted in what is remembered; a redaction hook or a stored request
+    (``--on-miss live``) never takes it."""
+    redact._shared_rules.clear()
+    secret = "hunter2-correct-horse-battery"
+    options = HttpOptions()
+    redactor = Redactor(options)
+    request = _request(_anthropic_body(f"My password is {secret}. {QUESTION}"))
+
+    first = describe_request(request, options, redactor, stored=False)
+    again = describe_request(request, options, redactor, stored=False)
+    assert again.call.args is first.call.args  # from the memo
+    assert again == first
+    assert _seen_call(first) == _afresh(request, options, redactor)
+    assert secret in json.dumps(first.call.args)  # not a secret under these rules
+
+    # The same bytes under new rules (a secret learned): described afresh, redacted.
+    redactor.learn_values([secret])
+    learned = describe_request(request, options, redactor, stored=False)
+    assert secret not in json.dumps(learned.call.args) and MARKER in json.dumps(learned.call.args)
+    assert _seen_call(learned) == _afresh(request, options, redactor)
+    for remembered in redactor.rules.memo.values():
+        if remembered[1] is learned.call.args:
+            break
+    else:
+        raise AssertionError("the redacted description was not remembered")
+    assert describe_request(request, options, redactor, stored=False).call.args is learned.call.args
+    # A redactor that does not know the secret (other rules) still gets it verbatim.
+    assert describe_request(request, options, Redactor(options), stored=False) == first
+
+    # One byte changed, another URL, other ignored fields, other rules: not the memo's.
+    changed = [
+        (_request(request.body.replace(b"take?", b"take!")), options, redactor),
+        (_request(request.body, "http://127.0.0.1:1/v1/messages?beta=true"), options, redactor),
+        (request, HttpOptions.of(ignore=["max_tokens"]), redactor),
+        (request, options, Redactor(HttpOptions.of(redact_patterns=[r"refunds"]))),
+    ]
+    for other_request, other_options, other_redactor in changed:
+        described = describe_request(other_request, other_options, other_redactor, stored=False)
+        assert described.call.args is not learned.call.args
+        assert described.call != learned.call
+        assert _seen_call(described) == _afresh(other_request, other_options, other_redactor)
+
+    # A stored request (the derived cassette of --on-miss live) is described in full.
+    stored = describe_request(request, options, redactor, stored=True)
+    assert stored.record["url"] == request.url and stored.call == learned.call
+
+
+def test_a_redaction_hook_is_run_on_every_request(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    described: list[Any] = []
+    module = tmp_path / "memo_hook.py"
+    module.write_text("CALLS = []\ndef scrub(document):\n    CALLS.append(1)\n    return None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    hook = importlib.import_module("memo_hook")
+    redact._shared_rules.clear()
+    policy = redact.RedactionPolicy(hook="memo_hook:scrub")
+    options = HttpOptions()
+    redactor = Redactor(options, policy)
+    request = _request(_anthropic_body(QUESTION))
+    for _ in range(3):
+        described.append(describe_request(request, options, redactor, stored=False))
+    assert len(hook.CALLS) == 3
+    assert not redactor.rules.memo
+    assert described[0] == described[2]
+
+
+def test_the_memo_of_described_requests_is_emptied_past_its_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(exchange, "_CACHED_REQUEST_BYTES", 3_000)
+    redact._shared_rules.clear()
+    options = HttpOptions()
+    redactor = Redactor(options)
+    for index in range(10):
+        request = _request(_anthropic_body(f"{index} " + "x" * 1_000))
+        first = describe_request(request, options, redactor, stored=False)
+        assert describe_request(request, options, redactor, stored=False) == first
+        held = sum(len(key[-1]) + len(key[3]) for key in redactor.rules.memo)
+        assert held == redactor.rules.memo_size <= 3_000
+    assert len(redactor.rules.memo) < 10
+
+
+def test_a_description_made_while_the_rules_changed_is_not_remembered() -> None:
+    """Rules changed by another thread while a request is described: the description is
+    not filed under the rules it started with."""
+    secret = "hunter2-correct-horse-battery"
+
+    class LearningMidway(Redactor):
+        def data(self, value: Any) -> Any:
+            self.learn_values([secret])
+            return super().data(value)
+
+    redact._shared_rules.clear()
+    options = HttpOptions()
+    redactor = LearningMidway(options)
+    before = redactor.rules
+    describe_request(_request(_anthropic_body(QUESTION)), options, redactor, stored=False)
+    assert redactor.rules is not before
+    assert not before.memo and not redactor.rules.memo
