@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import stat
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ class ConfigError(ReplayError):
 
 
 _real_folders: dict[str, str] = {}
+_NAME = os.sep + "pyproject.toml"
 _found: dict[str, Path] = {}
 
 _pinned: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
@@ -56,14 +58,22 @@ def find_pyproject(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The nearest ``pyproject.toml`` at or above ``start`` (the working folder)."""
     memo = _pinned.get()
     if memo is None:
-        return _find_pyproject(start)
+        return _find_pyproject(start)[0]
     key = ("find", os.fspath(start) if start else None)
     if key not in memo:
-        memo[key] = _find_pyproject(start)
-    return memo[key]
+        found, version = _find_pyproject(start)
+        memo[key] = found
+        if found is not None:
+            # The look-up's stat is the file's version for the rest of the pin.
+            memo.setdefault(("stat", found), version)
+            memo["last"] = (found, memo[("stat", found)])
+    return memo[key]  # type: ignore[no-any-return]
 
 
-def _find_pyproject(start: str | os.PathLike[str] | None) -> Path | None:
+def _find_pyproject(
+    start: str | os.PathLike[str] | None,
+) -> tuple[Path | None, tuple[str, int, int] | None]:
+    """The file and its version (see ``_version``), from one ``stat`` of each candidate."""
     # os.path, not pathlib, and the real path of a folder remembered: every recording
     # and replay asks several times.
     where = os.fspath(start) if start else os.getcwd()
@@ -73,15 +83,20 @@ def _find_pyproject(start: str | os.PathLike[str] | None) -> Path | None:
         if len(_real_folders) < 256:
             _real_folders[where] = folder
     while True:
-        candidate = os.path.join(folder, "pyproject.toml")
-        if os.path.isfile(candidate):
+        # os.path.join's result for a real path, without its call (every session asks).
+        candidate = folder + ("pyproject.toml" if folder.endswith(os.sep) else _NAME)
+        try:
+            info = os.stat(candidate)
+        except (OSError, ValueError):
+            info = None
+        if info is not None and stat.S_ISREG(info.st_mode):
             found = _found.get(candidate)
             if found is None:
                 found = _found[candidate] = Path(candidate)
-            return found
+            return found, (str(found), info.st_mtime_ns, info.st_size)
         parent = os.path.dirname(folder)
         if parent == folder:
-            return None
+            return None, None
         folder = parent
 
 
@@ -124,7 +139,11 @@ def per_version(cache: dict[tuple[str, int, int], T], path: Path, build: Callabl
 def _version(path: Path) -> tuple[str, int, int] | None:
     """(path, mtime, size) of the file; None when it cannot be read (once per ``pinned``)."""
     memo = _pinned.get()
-    if memo is not None and ("stat", path) in memo:
+    if memo is None:
+        pass
+    elif (last := memo.get("last")) is not None and last[0] is path:
+        return last[1]  # type: ignore[no-any-return]  # the file just found (no Path hash)
+    elif ("stat", path) in memo:
         return memo[("stat", path)]  # type: ignore[no-any-return]
     try:
         info = os.stat(path)

@@ -158,10 +158,12 @@ def _replaced(olds: Sequence[Step], news: Sequence[Step]) -> list[StepChange]:
 
 
 def _same_keys(original: Sequence[Step], new: Sequence[Step]) -> bool:
-    return len(original) == len(new) and all(
-        a.args_hash == b.args_hash and a.name == b.name and a.kind == b.kind
-        for a, b in zip(original, new, strict=True)
-    )
+    if len(original) != len(new):
+        return False
+    for a, b in zip(original, new, strict=True):
+        if a.args_hash != b.args_hash or a.name != b.name or a.kind != b.kind:
+            return False
+    return True
 
 
 def _first_divergence(

@@ -17,7 +17,7 @@ import random as _random
 import sys
 import threading
 import uuid as _uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,10 +193,9 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-@contextlib.contextmanager
-def _network_seams(session: Session) -> Iterator[None]:
+class _NetworkSeams:
     """Capture (recording) or serve and block (replaying) HTTP traffic and MCP servers
-    for ``session``.
+    for ``session`` while the ``with`` block runs.
 
     Installing them leaves the process's global ``random`` as it was: the first session
     of a process imports vcrpy, which imports httpx and rich, and rich draws from the
@@ -204,21 +203,88 @@ def _network_seams(session: Session) -> Iterator[None]:
     other numbers the first time it was recorded than when run live. Only in a process
     with one thread: other threads share that generator in whatever order they run, and
     rewinding it could hand them the same numbers twice.
+
+    A class, not a generator: every session enters it (what ``with intercept(session),
+    mcp.seam(session)`` would do, in the same order, without the generators).
     """
+
+    __slots__ = ("_capture", "_session")
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._capture: Any = None
+
+    def __enter__(self) -> None:
+        session = self._session
+        watch = _ImportWatch()
+        sys.meta_path.insert(0, watch)
+        modules = len(sys.modules)
+        try:
+            mcp, open_capture, _ = _seam_parts()
+            if open_capture is not None:
+                self._capture = open_capture(session)
+            try:
+                mcp.open_seam(session)
+                try:
+                    _keep_random(watch.state, modules)
+                except BaseException:
+                    mcp.close_seam(session)
+                    raise
+            except BaseException:
+                self._close_capture()
+                raise
+        finally:
+            if watch in sys.meta_path:
+                sys.meta_path.remove(watch)
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            _seam_parts()[0].close_seam(self._session)
+        finally:
+            self._close_capture()
+
+    def _close_capture(self) -> None:
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            _seam_parts()[2](capture)
+
+
+_network_seams = _NetworkSeams
+"""``with _network_seams(session):`` (recording, replaying, capture)."""
+
+_seam_modules: tuple[Any, ...] = ()
+
+
+def _seam_parts() -> tuple[Any, ...]:
+    """``replay.mcp`` and the HTTP capture's open/close (None without ``replay.http``),
+    imported on the first session (``import replay`` stays cheap) and then kept."""
+    global _seam_modules
+    if _seam_modules:
+        return _seam_modules
     from replay import mcp
 
-    state = _random.getstate() if threading.active_count() == 1 else None
-    modules = len(sys.modules)
     try:
-        from replay.http import intercept
+        from replay.http import close_capture, open_capture
     except ImportError:
-        with mcp.seam(session):
-            _keep_random(state, modules)
-            yield
-        return
-    with intercept(session), mcp.seam(session):
-        _keep_random(state, modules)
-        yield
+        return mcp, None, None
+    _seam_modules = (mcp, open_capture, close_capture)
+    return _seam_modules
+
+
+class _ImportWatch:
+    """First on ``sys.meta_path`` while the seams are installed: asked before any module
+    is imported, it saves the global ``random``'s state then (in a process with one
+    thread), so a setup that imports nothing (every session after the first) does not
+    copy the generator's 625 words."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state: Any = None
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if self.state is None and threading.active_count() == 1:
+            self.state = _random.getstate()
 
 
 def _keep_random(state: Any, modules: int) -> None:
@@ -579,13 +645,13 @@ def _replaying_session(cassette: Cassette) -> ReplayingSession:
     )
 
 
-def _assumed_in_baseline(original: Cassette, session: ReplayingSession) -> tuple[str, ...]:
-    if original.provenance is None:
-        return ()
+def _assumed_in_baseline(
+    original: Cassette, session: ReplayingSession, unserved: tuple[int, ...]
+) -> tuple[str, ...]:
     from replay.rerecord import assumed_in_baseline
 
-    unserved = {step.index for step in session.index.unserved()}
-    served = [step.index for step in original.steps if step.index not in unserved]
+    left = set(unserved)
+    served = [step.index for step in original.steps if step.index not in left]
     return assumed_in_baseline(original, served)
 
 
@@ -598,33 +664,43 @@ def _result_of(
     elif session.redactor is not None:
         # Compared with the recorded (redacted) outcome, and written into reports.
         outcome = session.redactor.outcome(outcome)
-    if session.divergences and outcome.stop_reason != "diverged":
-        first = session.divergences[0]
+    divergences = session.divergences
+    if divergences and outcome.stop_reason != "diverged":
+        first = divergences[0]
         outcome = Outcome(
             stop_reason="diverged",
             output=outcome.output,
             error=ErrorInfo(error_class_name(Divergence), first.message.splitlines()[0]),
         )
+    policies = session.policies
+    recorded: Sequence[Step] = original.steps
+    replayed: Sequence[Step] = history
+    if policies:
+        recorded = comparable_steps(recorded, policies)
+        replayed = comparable_steps(replayed, policies)
+    left = session.index.unserved()
+    unserved = tuple(step.index for step in left) if left else ()
+    approximations = getattr(session, "approximations", ())
+    if original.provenance is not None:
+        approximations = (*approximations, *_assumed_in_baseline(original, session, unserved))
     return ReplayResult(
         cassette=original,
         agent=original.context.entrypoint or "",
         history=history,
         outcome=outcome,
         diff=diff_histories(
-            comparable_steps(original.steps, session.policies),
-            comparable_steps(history, session.policies),
-            original_outcome=original.outcome,
-            new_outcome=outcome,
+            recorded, replayed, original_outcome=original.outcome, new_outcome=outcome
         ),
-        divergence=session.divergences[0] if session.divergences else None,
-        divergences=tuple(session.divergences),
-        unserved=tuple(step.index for step in session.index.unserved()),
-        policies=dict(session.policies),
+        divergence=divergences[0] if divergences else None,
+        divergences=tuple(divergences),
+        unserved=unserved,
+        policies=dict(policies),
         virtual_wait_s=round(clock.waited_s, 6),
-        approximations=(
-            *getattr(session, "approximations", ()),
-            *_assumed_in_baseline(original, session),
-        ),
+        approximations=tuple(approximations),
         on_miss=session.on_miss.value if session.on_miss is not None else None,
-        assumed=tuple(sorted(session.assumed, key=lambda call: call.step)),
+        assumed=tuple(sorted(session.assumed, key=_step_of)) if session.assumed else (),
     )
+
+
+def _step_of(call: AssumedCall) -> int:
+    return call.step

@@ -279,8 +279,9 @@ class _Seal:
     network_error: Callable[[], type[NetworkBlocked]]
 
 
-_seals: dict[int, _Seal] = {}
-"""The open replays by ``id(session)``; replaced, never mutated, so the hook reads it
+_seals: dict[Session, _Seal] = {}
+"""The open replays by session (not ``id()``: it raises an audit event, and the hook
+below would run for it); replaced, never mutated, so the hook reads it
 without a lock."""
 _seals_lock = threading.Lock()
 _hook_installed = False
@@ -319,14 +320,14 @@ def seal(
     if not _hook_installed:
         _install_hook()
     with _seals_lock:
-        _seals = {**_seals, id(session): _Seal(session, policy, network_error)}
+        _seals = {**_seals, session: _Seal(session, policy, network_error)}
     return policy
 
 
 def unseal(session: Session) -> None:
     global _seals
     with _seals_lock:
-        _seals = {key: value for key, value in _seals.items() if key != id(session)}
+        _seals = {key: value for key, value in _seals.items() if key is not session}
 
 
 def _install_hook() -> None:
@@ -432,7 +433,7 @@ def _check(event: str, args: tuple[Any, ...]) -> None:
     if _live.get():
         return
     seals = _seals
-    seal = seals.get(id(session)) if session is not None else None
+    seal = seals.get(session) if session is not None else None
     mine = [seal] if seal is not None else list(seals.values())
     if event in _PROCESSES:
         _refuse_process(seal, _command(event, args))

@@ -642,6 +642,14 @@ class _Seam:
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[None]:
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    def acquire(self) -> None:
+        """Install the seam unless a session has already; ``release`` once for each."""
         with self._lock:
             if self._users == 0:
                 try:
@@ -653,13 +661,12 @@ class _Seam:
                     self._restore()
                     raise
             self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if self._users == 0:
-                    self._restore()
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._restore()
 
     def seam_module(self, module: Any) -> None:
         """Replace the transport functions ``module`` defines (once)."""
@@ -675,7 +682,7 @@ class _Seam:
                 cell.cell_contents = _transport_seam(cell.cell_contents, address_of)
 
     def _restore(self) -> None:
-        with contextlib.suppress(ValueError):
+        if self._finder in sys.meta_path:  # (someone else may have taken it out)
             sys.meta_path.remove(self._finder)
         for cell, original in reversed(self._undo):
             cell.cell_contents = original
@@ -720,9 +727,30 @@ def seam(session: Session) -> Iterator[None]:
     When it ends, requests still in flight on the session's connections are recorded as
     unanswered, so the cassette written next has no hole where they were reserved.
     """
+    open_seam(session)
     try:
-        with _SEAM():
-            yield
+        yield
     finally:
-        for connection in _open_connections.pop(session, ()):
-            connection.closed("no answer before the recording ended")
+        close_seam(session)
+
+
+def open_seam(session: Session) -> None:
+    """``seam`` without a block (the engine's setup): in force until ``close_seam``."""
+    try:
+        _SEAM.acquire()
+    except BaseException:
+        _end_connections(session)
+        raise
+
+
+def close_seam(session: Session) -> None:
+    """End what ``open_seam`` began for ``session``."""
+    try:
+        _SEAM.release()
+    finally:
+        _end_connections(session)
+
+
+def _end_connections(session: Session) -> None:
+    for connection in _open_connections.pop(session, ()):
+        connection.closed("no answer before the recording ended")

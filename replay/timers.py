@@ -22,13 +22,11 @@ calls are matched by what they ask, not by when.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import math
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,16 +57,24 @@ def current_clock() -> VirtualClock | None:
     return _clock.get()
 
 
-@contextlib.contextmanager
-def virtual_time() -> Iterator[VirtualClock]:
-    """Make waits in this context (and contexts copied from it) virtual for the block."""
-    install()
-    clock = VirtualClock()
-    token = _clock.set(clock)
-    try:
-        yield clock
-    finally:
-        _clock.reset(token)
+class _VirtualTime:
+    """``virtual_time()``: a class, not a generator, since every replay enters it."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> VirtualClock:
+        install()
+        clock = VirtualClock()
+        self._token = _clock.set(clock)
+        return clock
+
+    def __exit__(self, *exc_info: object) -> None:
+        _clock.reset(self._token)
+
+
+virtual_time = _VirtualTime
+"""``with virtual_time() as clock:`` makes waits in this context (and contexts copied
+from it) virtual for the block; ``clock`` adds up what they asked for."""
 
 
 def _virtual(delay: Any) -> VirtualClock | None:

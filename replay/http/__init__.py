@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from replay.http.capture import HttpCapture
     from replay.http.options import HttpOptions
 
-__all__ = ["intercept"]
+__all__ = ["close_capture", "intercept", "open_capture"]
 
 
 @contextmanager
@@ -39,12 +39,21 @@ def intercept(session: Session, *, options: HttpOptions | None = None) -> Iterat
 
     ``options`` default to the project's ``[tool.replay.http]`` table.
     """
+    capture = open_capture(session, options=options)
+    try:
+        yield capture
+    finally:
+        close_capture(capture)
+
+
+def open_capture(session: Session, *, options: HttpOptions | None = None) -> HttpCapture:
+    """``intercept`` without a block (the engine's setup, which every session runs):
+    the seams are in force until ``close_capture``; when this raises, nothing is."""
     load_policy, offline, transport, vcr_bridge, capture_module, load_options = _parts()
     capture = capture_module.HttpCapture(
         session, options if options is not None else load_options(), load_policy()
     )
-    # vcrpy first, the transport seam over it: httpx traffic meets our seam first. Nested
-    # try blocks (not an ExitStack of context managers): every session opens these.
+    # vcrpy first, the transport seam over it: httpx traffic meets our seam first.
     vcr_bridge.SEAM.acquire()
     try:
         transport.SEAM.acquire()
@@ -53,13 +62,33 @@ def intercept(session: Session, *, options: HttpOptions | None = None) -> Iterat
                 offline.seal(capture)
             try:
                 capture_module.attach(capture)
+            except BaseException:
+                if capture.replaying:
+                    offline.unseal(capture)
+                raise
+        except BaseException:
+            transport.SEAM.release()
+            raise
+    except BaseException:
+        try:
+            vcr_bridge.forget(capture)
+        finally:
+            vcr_bridge.SEAM.release()
+        raise
+    return capture
+
+
+def close_capture(capture: HttpCapture) -> None:
+    """End what ``open_capture`` began, in reverse order; each part is undone even when
+    an earlier one raises."""
+    _, offline, transport, vcr_bridge, capture_module, _ = _parts()
+    try:
+        try:
+            try:
                 try:
-                    yield capture
+                    capture.end_streams()
                 finally:
-                    try:
-                        capture.end_streams()
-                    finally:
-                        capture_module.detach(capture)
+                    capture_module.detach(capture)
             finally:
                 if capture.replaying:
                     offline.unseal(capture)

@@ -21,7 +21,6 @@ import json
 import threading
 import zlib
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -243,11 +242,13 @@ class _Patchers:
     cassette: Any = None
     patchers: tuple[tuple[Any, tuple[Any, str, Any] | None], ...] = ()
     """Each patch object, with what ``_plain_patch`` found in it."""
+    removers: tuple[bool, ...] = ()
+    """Whether each is vcrpy's ``ConnectionRemover`` (see ``_leave``)."""
 
     @classmethod
     def built(cls) -> tuple[Any, tuple[tuple[Any, tuple[Any, str, Any] | None], ...]]:
         if cls.cassette is None:
-            from vcr.patch import CassettePatcherBuilder
+            from vcr.patch import CassettePatcherBuilder, ConnectionRemover
 
             bridge = _bridge_class()
             try:
@@ -259,6 +260,7 @@ class _Patchers:
                 cassette = bridge.load(path="agent-replay")
             built = CassettePatcherBuilder(cassette).build()
             cls.patchers = _last_of_each([(patcher, _plain_patch(patcher)) for patcher in built])
+            cls.removers = tuple(type(patcher) is ConnectionRemover for patcher, _ in cls.patchers)
             cls.cassette = cassette
         return cls.cassette, cls.patchers
 
@@ -305,38 +307,62 @@ _MISSING = object()
 
 
 def _install() -> Callable[[], None]:
+    """Apply the plain patches with ``setattr`` and enter the others, in vcrpy's order
+    (every session: one flat loop over what ``_Patchers`` built once, no ``ExitStack``)."""
     cassette, patchers = _Patchers.built()
-    stack = ExitStack()
     saved: list[tuple[Any, str, Any]] = []
+    entered: list[tuple[Any, bool]] = []
     try:
-        for patcher, plain in patchers:
+        for (patcher, plain), remover in zip(patchers, _Patchers.removers, strict=True):
             if plain is None:
-                stack.enter_context(patcher)
+                if not remover:
+                    patcher.__enter__()
+                entered.append((patcher, remover))
                 continue
             target, attribute, new = plain
             # As mock.patch saves and restores: the target's own value, or none of its own.
             saved.append((target, attribute, vars(target).get(attribute, _MISSING)))
             setattr(target, attribute, new)
     except BaseException:
-        _restore(saved)
-        stack.close()
+        _restore(saved, entered)
         raise
     BRIDGE.cassette = cassette
 
     def undo() -> None:
         BRIDGE.cassette = None
-        _restore(saved)
-        stack.close()
+        _restore(saved, entered)
 
     return undo
 
 
-def _restore(saved: list[tuple[Any, str, Any]]) -> None:
-    for target, attribute, original in reversed(saved):
-        if original is _MISSING:
-            delattr(target, attribute)
-        else:
-            setattr(target, attribute, original)
+def _restore(saved: list[tuple[Any, str, Any]], entered: list[tuple[Any, bool]]) -> None:
+    """Put back what ``saved`` holds, then leave the ``entered`` patch objects (last
+    first; each is left even when an earlier one raises, as an ``ExitStack`` would)."""
+    try:
+        for target, attribute, original in reversed(saved):
+            if original is _MISSING:
+                delattr(target, attribute)
+            else:
+                setattr(target, attribute, original)
+    finally:
+        _leave(entered)
+
+
+def _leave(entered: list[tuple[Any, bool]]) -> None:
+    """Leave the patch objects entered, last first. vcrpy's ``ConnectionRemover`` does
+    nothing on ``__enter__`` (not called), and on ``__exit__`` only closes the connections
+    of vcrpy's stubs it saw added to a pool (``_connection_pool_to_connections``): it is
+    left only when it saw some. Reads vcrpy internals: tests/http/test_vcr_bridge.py
+    fails when they change."""
+    while entered:
+        patcher, remover = entered.pop()
+        if remover and not patcher._connection_pool_to_connections:
+            continue
+        try:
+            patcher.__exit__(None, None, None)
+        except BaseException:
+            _leave(entered)
+            raise
 
 
 SEAM = SharedPatch(_install)

@@ -90,3 +90,17 @@ def test_every_replay_is_sealed_and_nothing_is_after_it(cassette: Path) -> None:
         socket.create_connection(address, timeout=5).close()
     finally:
         listener.close()
+
+
+def test_no_finder_of_the_setup_stays_on_the_import_path(cassette: Path) -> None:
+    """The setup watches imports (to keep the global random as it was) only while it
+    installs the seams: after every session ``sys.meta_path`` is as it was."""
+    import sys
+
+    before = list(sys.meta_path)
+    with replay.record(cassette):
+        assert not any(type(f).__name__ == "_ImportWatch" for f in sys.meta_path)
+    assert sys.meta_path == before
+    with replay.replaying(cassette):
+        pass
+    assert sys.meta_path == before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,44 @@ def test_the_patches_are_built_once_and_applied_with_setattr() -> None:
     assert http.client.HTTPConnection is original
     assert vcr_bridge.BRIDGE.cassette is None
     assert "HTTPConnection" in vars(http.client)  # restored as the module's own value
+
+
+def test_vcrpy_connection_removers_are_left_only_when_they_saw_a_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """vcrpy's ``ConnectionRemover`` does nothing on enter, and on exit only handles the
+    pools it saw a stub's connection added to: the bridge skips both when it saw none,
+    and leaves it (as vcrpy would) when it saw one. Reads vcrpy internals: fails loudly
+    when they change."""
+    from vcr.patch import ConnectionRemover
+
+    from replay.http import vcr_bridge
+
+    _, patchers = vcr_bridge._Patchers.built()
+    removers = [p for (p, _), r in zip(patchers, vcr_bridge._Patchers.removers, strict=True) if r]
+    assert removers and all(type(p) is ConnectionRemover for p in removers)
+    others = [p for (p, _), r in zip(patchers, vcr_bridge._Patchers.removers, strict=True) if not r]
+    assert all(type(p) is not ConnectionRemover for p in others)
+    fresh = ConnectionRemover(object)
+    state = dict(vars(fresh))
+    assert fresh.__enter__() is fresh and vars(fresh) == state
+    for remover in removers:  # what earlier tests' stubs left: vcrpy never empties it
+        monkeypatch.setattr(remover, "_connection_pool_to_connections", {})
+
+    left: list[Any] = []
+    original_exit = ConnectionRemover.__exit__
+
+    def recording_exit(self: Any, *args: Any) -> Any:
+        left.append(self)
+        return original_exit(self, *args)
+
+    monkeypatch.setattr(ConnectionRemover, "__exit__", recording_exit)
+    with vcr_bridge.SEAM():
+        pass
+    assert left == []
+    class Pool:
+        pool = None  # holding no connection now
+
+    with vcr_bridge.SEAM():
+        removers[0]._connection_pool_to_connections[Pool()] = set()
+    assert left == [removers[0]]
