@@ -228,21 +228,10 @@ def describe_request(
     if wire is not None and isinstance(body, dict):
         if options.ignore.isdisjoint(body):
             kept = body
-            # Redacting first: a body it leaves as it is holds no secret-named field
-            # with text to learn (``data`` would have replaced it), so nothing is learned.
-            data_rules = redactor.rules
-            clean = redactor.data(kept)
-            if clean is not kept:
-                redactor.learn_fields(body)
-                if redactor.rules is not data_rules:  # learned: redact under the new rules
-                    data_rules = redactor.rules
-                    clean = redactor.data(kept)
         else:
-            redactor.learn_fields(body)
             kept = {k: v for k, v in body.items() if k not in options.ignore}
             ignored = {k: v for k, v in body.items() if k in options.ignore}
-            data_rules = redactor.rules
-            clean = redactor.data(kept)
+        clean, data_rules = _learned_and_redacted(redactor, kept, body)
         args: dict[str, Any] = {"endpoint": endpoint, **clean}
         if (
             stored
@@ -281,6 +270,21 @@ def describe_request(
     if rules is not None and redactor.rules is rules:  # not learned meanwhile (threads)
         _remember_described(rules, key, (call.name, call.args, wire))
     return Described(call, wire, record)
+
+
+def _learned_and_redacted(redactor: Redactor, kept: Any, body: Any) -> tuple[Any, Any]:
+    """``redactor.data(kept)`` once the secret-named fields of the whole ``body`` are
+    learned, and the rules it ran under. Redacting first: a body that ``data`` leaves as
+    it is holds no secret-named field with text to learn (it would have replaced it), so
+    learning is skipped then; ignored fields, left out of ``kept``, are always learned."""
+    rules = redactor.rules
+    clean = redactor.data(kept)
+    if clean is not kept or kept is not body:
+        redactor.learn_fields(body)
+        if redactor.rules is not rules:  # learned: redact under the new rules
+            rules = redactor.rules
+            clean = redactor.data(kept)
+    return clean, rules
 
 
 _DESCRIBED = "described request"
